@@ -1,0 +1,249 @@
+//! Configuration: defaults → environment → flags, one struct, secrets hidden in `Debug`.
+use std::{net::SocketAddr, path::PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+
+/// `ferry`: a self-hosted file-sync server.
+#[derive(Debug, Parser)]
+#[command(name = "ferry", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: Settings,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What the binary is asked to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (migrations run first).
+    Serve,
+    /// Run the database migrations and exit.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+/// `ferry user …`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; the password is read from standard input.
+    Create {
+        /// The new user's name.
+        name: String,
+        /// Give the user the admin role.
+        #[arg(long)]
+        admin: bool,
+        /// Read the password from standard input (required: passwords never go on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List,
+}
+
+/// `ferry token …`
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token for USER and print it once.
+    Create {
+        /// The user the token acts as.
+        user: String,
+        /// Bind the token to this device (registered if new).
+        #[arg(long)]
+        device: Option<String>,
+        /// A label for the token.
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+/// Every setting; each flag has an environment variable (`FERRY_…`, or the seed's `SYNC_…`).
+#[derive(Clone, Args)]
+pub struct Settings {
+    /// Listen address.
+    #[arg(
+        long,
+        env = "FERRY_BIND",
+        default_value = "127.0.0.1:8000",
+        global = true
+    )]
+    pub bind: SocketAddr,
+    /// Directory for the SQLite database, blobs and staged chunks.
+    #[arg(
+        long,
+        env = "FERRY_DATA_DIR",
+        default_value = "./ferry-data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; default: `ferry.db` in the data directory.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Create this admin at start when no user exists yet.
+    #[arg(long, env = "FERRY_ADMIN_USER", global = true)]
+    pub admin_user: Option<String>,
+    /// Password of the bootstrap admin.
+    #[arg(long, env = "FERRY_ADMIN_PASSWORD", global = true)]
+    pub admin_password: Option<String>,
+    /// Default chunk size in bytes.
+    #[arg(
+        long,
+        env = "SYNC_CHUNK_SIZE",
+        default_value_t = 5_242_880,
+        global = true
+    )]
+    pub chunk_size: u64,
+    /// Largest chunk size a client may ask for.
+    #[arg(
+        long,
+        env = "SYNC_MAX_CHUNK_SIZE",
+        default_value_t = 104_857_600,
+        global = true
+    )]
+    pub max_chunk_size: u64,
+    /// Idle days before an unfinished upload expires.
+    #[arg(
+        long,
+        env = "SYNC_CHUNK_CLEANUP_DAYS",
+        default_value_t = 7,
+        global = true
+    )]
+    pub chunk_cleanup_days: u32,
+    /// Unfinished uploads one user may have at once.
+    #[arg(
+        long,
+        env = "SYNC_MAX_CONCURRENT_UPLOADS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub max_concurrent_uploads: u32,
+    /// Measure and publish per-user throughput.
+    #[arg(long, env = "SYNC_BANDWIDTH_MONITOR", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub bandwidth_monitor: bool,
+    /// Largest file a client may upload, in bytes (default 1 TiB).
+    #[arg(long, env = "FERRY_MAX_FILE_SIZE", default_value_t = 1 << 40, global = true)]
+    pub max_file_size: u64,
+    /// Free disk space to keep in reserve; writes that would eat into it answer 507.
+    #[arg(long, env = "FERRY_MIN_FREE_SPACE", default_value_t = 64 << 20, global = true)]
+    pub min_free_space: u64,
+    /// How often the expiry job looks for idle uploads, in seconds.
+    #[arg(
+        long,
+        env = "FERRY_CLEANUP_INTERVAL_SECS",
+        default_value_t = 3600,
+        global = true
+    )]
+    pub cleanup_interval_secs: u64,
+    /// Lifetime of tokens issued by login, in days.
+    #[arg(
+        long,
+        env = "FERRY_TOKEN_TTL_DAYS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub token_ttl_days: u32,
+    /// Testing hook: block forever when the named step is reached (for crash tests).
+    #[arg(long, env = "FERRY_DEBUG_PAUSE_AT", hide = true, global = true)]
+    pub debug_pause_at: Option<String>,
+}
+
+impl Settings {
+    /// Settings as they are with no flags and no environment, rooted at `data_dir`.
+    pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        let mut settings = Cli::parse_from(["ferry", "serve"]).settings;
+        settings.data_dir = data_dir.into();
+        settings
+    }
+
+    /// The database URL in force: `DATABASE_URL`, or SQLite in the data directory.
+    pub fn effective_database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("ferry.db").display()
+            ),
+        }
+    }
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("bind", &self.bind)
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database_url",
+                &self.database_url.as_ref().map(|u| redact_url(u)),
+            )
+            .field("admin_user", &self.admin_user)
+            .field(
+                "admin_password",
+                &self.admin_password.as_ref().map(|_| "<hidden>"),
+            )
+            .field("chunk_size", &self.chunk_size)
+            .field("max_chunk_size", &self.max_chunk_size)
+            .field("chunk_cleanup_days", &self.chunk_cleanup_days)
+            .field("max_concurrent_uploads", &self.max_concurrent_uploads)
+            .field("bandwidth_monitor", &self.bandwidth_monitor)
+            .field("max_file_size", &self.max_file_size)
+            .field("min_free_space", &self.min_free_space)
+            .field("cleanup_interval_secs", &self.cleanup_interval_secs)
+            .field("token_ttl_days", &self.token_ttl_days)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:<hidden>@host/db`.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!(
+                    "{}{}:<hidden>{}",
+                    &url[..scheme + 3],
+                    &userinfo[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_secrets() {
+        let mut settings = Settings::with_data_dir("/tmp/x");
+        settings.admin_password = Some("hunter2".into());
+        settings.database_url = Some("postgres://ferry:s3cret@db/ferry".into());
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(
+            shown.contains("postgres://ferry:<hidden>@db/ferry"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn defaults_match_the_spec() {
+        let settings = Settings::with_data_dir("./ferry-data");
+        assert_eq!(settings.bind.to_string(), "127.0.0.1:8000");
+        assert_eq!(settings.chunk_size, 5_242_880);
+        assert_eq!(settings.max_chunk_size, 104_857_600);
+        assert_eq!(settings.chunk_cleanup_days, 7);
+        assert_eq!(settings.max_concurrent_uploads, 10);
+        assert!(settings.bandwidth_monitor);
+    }
+}

@@ -1,0 +1,32 @@
+//! Background work on `tokio-cron-scheduler`; each job logs its failures and never panics.
+use std::time::Duration;
+
+use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
+
+use crate::{config::Settings, service::Services};
+
+/// Start the scheduler with every periodic job.
+pub async fn start(
+    services: Services,
+    settings: &Settings,
+) -> Result<JobScheduler, JobSchedulerError> {
+    let scheduler = JobScheduler::new().await?;
+    let every = Duration::from_secs(settings.cleanup_interval_secs.max(1));
+    scheduler.add(expire_uploads_job(services, every)?).await?;
+    scheduler.start().await?;
+    Ok(scheduler)
+}
+
+/// Expire uploads idle past `SYNC_CHUNK_CLEANUP_DAYS` and delete their chunks.
+fn expire_uploads_job(services: Services, every: Duration) -> Result<Job, JobSchedulerError> {
+    Job::new_repeated_async(every, move |_id, _scheduler| {
+        let services = services.clone();
+        Box::pin(async move {
+            match services.expire_idle_uploads().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(expired = n, "expired idle uploads"),
+                Err(err) => tracing::error!(%err, "the upload expiry job failed"),
+            }
+        })
+    })
+}

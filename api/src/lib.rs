@@ -1,0 +1,79 @@
+//! Ferry: a self-hosted file-sync server. [`launch`] wires the services, the
+//! background jobs and the HTTP router onto a ready listener.
+#![forbid(unsafe_code)]
+
+use std::future::Future;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod jobs;
+pub mod rest;
+pub mod service;
+
+use config::Settings;
+use service::{Clock, Services, metrics::Metrics};
+
+/// Open the database (migrating it) and the data directory, and build the services.
+pub async fn open_services(settings: &Settings, clock: Clock) -> anyhow::Result<Services> {
+    tokio::fs::create_dir_all(&settings.data_dir)
+        .await
+        .with_context(|| {
+            format!(
+                "while creating the data directory {}",
+                settings.data_dir.display()
+            )
+        })?;
+    let db = service::db::connect_and_migrate(&settings.effective_database_url())
+        .await
+        .context("while opening and migrating the database")?;
+    Services::new(db, settings, clock, Metrics::default())
+        .await
+        .context("while opening the data directory")
+}
+
+/// Serve Ferry on `listener` until `shutdown` resolves, with the real clock.
+pub async fn launch(
+    settings: Settings,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    launch_with_clock(settings, Clock::system(), listener, shutdown).await
+}
+
+/// [`launch`] with a given clock (tests move it forward instead of waiting).
+pub async fn launch_with_clock(
+    settings: Settings,
+    clock: Clock,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let services = open_services(&settings, clock).await?;
+    if let (Some(user), Some(password)) = (&settings.admin_user, &settings.admin_password) {
+        services
+            .bootstrap_admin(user, password)
+            .await
+            .context("while creating the bootstrap admin")?;
+    }
+    services
+        .recover_uploads()
+        .await
+        .context("while recovering interrupted uploads")?;
+    let mut scheduler = jobs::start(services.clone(), &settings)
+        .await
+        .context("while starting background jobs")?;
+
+    let app = rest::router(rest::AppState { services }).layer(TraceLayer::new_for_http());
+    tracing::info!(address = %listener.local_addr()?, "ferry is listening");
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    if let Err(err) = scheduler.shutdown().await {
+        tracing::warn!(%err, "stopping the job scheduler");
+    }
+    served.context("while serving")
+}

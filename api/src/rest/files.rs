@@ -1,0 +1,210 @@
+//! `/api/sync/files`: listing, and downloads with `Range` and `ETag`.
+use std::io::SeekFrom;
+
+use axum::{
+    body::Body,
+    extract::{Query, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde::Deserialize;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio_util::io::ReaderStream;
+
+use crate::{
+    error::{Error, Result},
+    service::{Caller, Services},
+};
+
+/// Read size when streaming a download.
+const STREAM_BUFFER: usize = 256 * 1024;
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    prefix: Option<String>,
+}
+
+/// `GET /api/sync/files?prefix=/Videos`
+pub async fn list(
+    State(services): State<Services>,
+    caller: Caller,
+    Query(query): Query<ListQuery>,
+) -> Result<impl IntoResponse> {
+    let files = services
+        .list_files(&caller, query.prefix.as_deref())
+        .await?;
+    Ok(axum::Json(serde_json::json!({ "files": files })))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ContentQuery {
+    path: String,
+    version: Option<i32>,
+}
+
+/// A byte range `[start, end]` (inclusive) that lies inside the file.
+#[derive(Debug, PartialEq, Eq)]
+struct ByteRange {
+    start: u64,
+    end: u64,
+}
+
+/// Parse a single-range `Range` header against a file of `size` bytes.
+/// `Ok(None)`: serve the whole file (no header, several ranges, or a syntax the
+/// RFC says to ignore); `Err`: 416.
+fn parse_range(value: &str, size: u64) -> Result<Option<ByteRange>> {
+    let Some(spec) = value.trim().strip_prefix("bytes=") else {
+        return Ok(None);
+    };
+    if spec.contains(',') {
+        return Ok(None);
+    }
+    let Some((first, last)) = spec.trim().split_once('-') else {
+        return Ok(None);
+    };
+    let unsatisfiable = Error::RangeNotSatisfiable { size };
+    let range = match (first.trim(), last.trim()) {
+        ("", "") => return Ok(None),
+        ("", suffix) => {
+            let Ok(n) = suffix.parse::<u64>() else {
+                return Ok(None);
+            };
+            if n == 0 || size == 0 {
+                return Err(unsatisfiable);
+            }
+            ByteRange {
+                start: size.saturating_sub(n),
+                end: size - 1,
+            }
+        }
+        (start, end) => {
+            let Ok(start) = start.parse::<u64>() else {
+                return Ok(None);
+            };
+            let end = match end {
+                "" => u64::MAX,
+                e => match e.parse::<u64>() {
+                    Ok(e) if e >= start => e,
+                    _ => return Ok(None),
+                },
+            };
+            if start >= size {
+                return Err(unsatisfiable);
+            }
+            ByteRange {
+                start,
+                end: end.min(size - 1),
+            }
+        }
+    };
+    Ok(Some(range))
+}
+
+/// `GET /api/sync/files/content?path=…[&version=N]`
+pub async fn download(
+    State(services): State<Services>,
+    caller: Caller,
+    Query(query): Query<ContentQuery>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let open = services
+        .open_file(&caller, &query.path, query.version)
+        .await?;
+    let info = open.info;
+    let etag = format!("\"{}\"", info.sha256);
+    let header_str = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    let mut response = Response::builder()
+        .header(header::ETAG, &etag)
+        .header(
+            header::LAST_MODIFIED,
+            info.modified_at
+                .format("%a, %d %b %Y %H:%M:%S GMT")
+                .to_string(),
+        )
+        .header(header::ACCEPT_RANGES, "bytes")
+        .header("x-ferry-version", info.version);
+
+    if header_str(header::IF_NONE_MATCH)
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+    {
+        return response
+            .status(StatusCode::NOT_MODIFIED)
+            .body(Body::empty())
+            .map_err(internal);
+    }
+    let if_range_ok = header_str(header::IF_RANGE).is_none_or(|v| v.trim() == etag);
+    let range = match header_str(header::RANGE) {
+        Some(value) if if_range_ok => parse_range(value, info.size)?,
+        _ => None,
+    };
+    let mut file = open.file;
+    let (status, start, len) = match range {
+        Some(r) => {
+            response = response.header(
+                header::CONTENT_RANGE,
+                format!("bytes {}-{}/{}", r.start, r.end, info.size),
+            );
+            (StatusCode::PARTIAL_CONTENT, r.start, r.end - r.start + 1)
+        }
+        None => (StatusCode::OK, 0, info.size),
+    };
+    if start > 0 {
+        file.seek(SeekFrom::Start(start)).await?;
+    }
+    let body = Body::from_stream(ReaderStream::with_capacity(file.take(len), STREAM_BUFFER));
+    response
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/octet-stream")
+        .header(header::CONTENT_LENGTH, len)
+        .body(body)
+        .map_err(internal)
+}
+
+fn internal(err: axum::http::Error) -> Error {
+    Error::Internal(format!("building a response: {err}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_follow_rfc_9110() {
+        let r = |s| parse_range(s, 100);
+        assert_eq!(
+            r("bytes=0-9").unwrap(),
+            Some(ByteRange { start: 0, end: 9 })
+        );
+        assert_eq!(
+            r("bytes=90-").unwrap(),
+            Some(ByteRange { start: 90, end: 99 })
+        );
+        assert_eq!(
+            r("bytes=-10").unwrap(),
+            Some(ByteRange { start: 90, end: 99 })
+        );
+        assert_eq!(
+            r("bytes=-1000").unwrap(),
+            Some(ByteRange { start: 0, end: 99 })
+        );
+        assert_eq!(
+            r("bytes=50-5000").unwrap(),
+            Some(ByteRange { start: 50, end: 99 })
+        );
+        assert_eq!(r("bytes=0-1,5-6").unwrap(), None);
+        assert_eq!(r("items=0-1").unwrap(), None);
+        assert_eq!(r("bytes=9-3").unwrap(), None);
+        assert!(matches!(
+            r("bytes=100-"),
+            Err(Error::RangeNotSatisfiable { size: 100 })
+        ));
+        assert!(matches!(
+            r("bytes=-0"),
+            Err(Error::RangeNotSatisfiable { .. })
+        ));
+    }
+}

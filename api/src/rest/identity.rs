@@ -1,0 +1,87 @@
+//! Login, the caller, and user administration.
+use axum::{extract::State, http::StatusCode, response::IntoResponse};
+use serde::Deserialize;
+
+use super::ApiJson;
+use crate::{
+    error::Result,
+    service::{Caller, Role, Services, identity::LoginRequest},
+};
+
+#[derive(Debug, Deserialize)]
+pub struct LoginBody {
+    username: String,
+    password: String,
+    device_id: Option<String>,
+    device_name: Option<String>,
+    platform: Option<String>,
+}
+
+/// `POST /api/auth/login`
+pub async fn login(
+    State(services): State<Services>,
+    ApiJson(body): ApiJson<LoginBody>,
+) -> Result<impl IntoResponse> {
+    let result = services
+        .login(LoginRequest {
+            username: body.username,
+            password: body.password,
+            device_id: body.device_id,
+            device_name: body.device_name,
+            platform: body.platform,
+        })
+        .await?;
+    Ok(axum::Json(result))
+}
+
+/// `GET /api/me`
+pub async fn me(caller: Caller) -> impl IntoResponse {
+    axum::Json(serde_json::json!({
+        "id": caller.user_id,
+        "username": caller.username,
+        "role": caller.role,
+        "device_id": caller.device.map(|(_, id)| id),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CreateUserBody {
+    username: String,
+    password: String,
+    #[serde(default)]
+    role: Option<String>,
+}
+
+/// `POST /api/users` (admin)
+pub async fn create_user(
+    State(services): State<Services>,
+    caller: Caller,
+    ApiJson(body): ApiJson<CreateUserBody>,
+) -> Result<impl IntoResponse> {
+    caller.require_admin()?;
+    let role = match body.role.as_deref() {
+        None | Some("user") => Role::User,
+        Some("admin") => Role::Admin,
+        Some(_) => {
+            return Err(crate::error::Error::invalid(
+                "invalid_role",
+                "role must be admin or user",
+            ));
+        }
+    };
+    let user = services
+        .create_user(Some(&caller), &body.username, &body.password, role)
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(user)))
+}
+
+/// `GET /api/users` (admin)
+pub async fn list_users(
+    State(services): State<Services>,
+    caller: Caller,
+) -> Result<impl IntoResponse> {
+    caller.require_admin()?;
+    Ok(axum::Json(
+        serde_json::json!({ "users": services.list_users().await? }),
+    ))
+}

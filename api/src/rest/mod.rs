@@ -1,0 +1,107 @@
+//! The REST adapter: thin handlers over `service`, errors in the SPEC's format.
+use axum::{
+    Router,
+    extract::{
+        DefaultBodyLimit, FromRef, FromRequest, FromRequestParts, Request, rejection::JsonRejection,
+    },
+    http::request::Parts,
+    routing::{delete, get, post},
+};
+use serde::de::DeserializeOwned;
+
+use crate::{
+    error::Error,
+    service::{Caller, Services},
+};
+
+mod files;
+mod health;
+mod identity;
+mod uploads;
+
+/// What every handler can reach.
+#[derive(Clone, Debug, FromRef)]
+pub struct AppState {
+    pub services: Services,
+}
+
+/// Every REST route, plus the health and metrics endpoints.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/auth/login", post(identity::login))
+        .route("/api/me", get(identity::me))
+        .route(
+            "/api/users",
+            get(identity::list_users).post(identity::create_user),
+        )
+        .route("/api/sync/upload/start", post(uploads::start))
+        .route(
+            "/api/sync/upload/{upload_id}/chunk/{chunk_number}",
+            // Chunk bodies are bounded while streaming, by the upload's own chunk size.
+            post(uploads::put_chunk).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/api/sync/upload/{upload_id}/progress",
+            get(uploads::progress),
+        )
+        .route("/api/sync/upload/{upload_id}/pause", post(uploads::pause))
+        .route("/api/sync/upload/{upload_id}/resume", post(uploads::resume))
+        .route("/api/sync/upload/{upload_id}", delete(uploads::cancel))
+        .route("/api/sync/files", get(files::list))
+        .route("/api/sync/files/content", get(files::download))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .fallback(|| async { Error::NotFound("route") })
+        .with_state(state)
+}
+
+/// The bearer token of a request, if any.
+fn bearer_token(parts: &Parts) -> Option<&str> {
+    let value = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+impl<S> FromRequestParts<S> for Caller
+where
+    S: Send + Sync,
+    Services: FromRef<S>,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let token = bearer_token(parts).ok_or(Error::Unauthorized("missing bearer token"))?;
+        Services::from_ref(state).authenticate(token).await
+    }
+}
+
+/// `Json` whose rejections answer in the SPEC's error format (400 `invalid_input`).
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(json_error(rejection)),
+        }
+    }
+}
+
+fn json_error(rejection: JsonRejection) -> Error {
+    Error::bad_request("invalid_input", rejection.body_text())
+}

@@ -1,0 +1,202 @@
+//! `/api/sync/upload/…`: start, chunk, progress, pause, resume, cancel.
+use axum::{
+    extract::{FromRequest, Multipart, Path, Request, State},
+    http::StatusCode,
+    response::IntoResponse,
+};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::ApiJson;
+use crate::{
+    error::{Error, Result},
+    service::{Caller, Services, uploads::StartUpload},
+};
+
+/// Longest accepted `chunk_hash` field.
+const MAX_HASH_FIELD: usize = 256;
+/// How much of an oversized chunk body is read before answering 413, so that the
+/// client sees the answer instead of a reset connection.
+const OVERSIZE_DRAIN: usize = 1 << 20;
+
+#[derive(Debug, Deserialize)]
+pub struct StartBody {
+    device_id: String,
+    file_path: String,
+    file_name: String,
+    total_size: i64,
+    chunk_size: Option<i64>,
+    file_hash: Option<String>,
+    modified_at: Option<DateTime<Utc>>,
+    base_version: Option<i32>,
+}
+
+/// `POST /api/sync/upload/start`
+pub async fn start(
+    State(services): State<Services>,
+    caller: Caller,
+    ApiJson(body): ApiJson<StartBody>,
+) -> Result<impl IntoResponse> {
+    let started = services
+        .start_upload(
+            &caller,
+            StartUpload {
+                device_id: body.device_id,
+                file_path: body.file_path,
+                file_name: body.file_name,
+                total_size: body.total_size,
+                chunk_size: body.chunk_size,
+                file_hash: body.file_hash,
+                modified_at: body.modified_at,
+                base_version: body.base_version,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(started)))
+}
+
+/// An upload id from the path; a malformed one is simply unknown.
+fn upload_id(raw: &str) -> Result<Uuid> {
+    Uuid::parse_str(raw).map_err(|_| Error::NotFound("upload"))
+}
+
+/// `POST /api/sync/upload/{upload_id}/chunk/{chunk_number}` — multipart with
+/// `chunk_file` (bytes, streamed to disk while hashed) and `chunk_hash`.
+pub async fn put_chunk(
+    State(services): State<Services>,
+    caller: Caller,
+    Path((raw_id, raw_number)): Path<(String, String)>,
+    request: Request,
+) -> Result<impl IntoResponse> {
+    let id = upload_id(&raw_id)?;
+    let number: i64 = raw_number.parse().map_err(|_| {
+        Error::bad_request("invalid_chunk_number", "chunk_number must be an integer")
+    })?;
+    let mut multipart = Multipart::from_request(request, &()).await.map_err(|e| {
+        Error::bad_request(
+            "invalid_input",
+            format!("expected a multipart/form-data body: {e}"),
+        )
+    })?;
+    let malformed = |e: axum::extract::multipart::MultipartError| {
+        Error::bad_request("invalid_input", e.body_text())
+    };
+
+    let mut writer = None;
+    let mut claimed_hash: Option<String> = None;
+    while let Some(mut field) = multipart.next_field().await.map_err(malformed)? {
+        match field.name() {
+            Some("chunk_file") => {
+                if writer.is_some() {
+                    return Err(Error::bad_request(
+                        "invalid_input",
+                        "chunk_file was sent twice",
+                    ));
+                }
+                let mut chunk = services.begin_chunk(&caller, id, number).await?;
+                while let Some(bytes) = field.chunk().await.map_err(malformed)? {
+                    if let Err(err) = chunk.write(&bytes).await {
+                        drain(&mut field).await;
+                        return Err(err);
+                    }
+                }
+                writer = Some(chunk);
+            }
+            Some("chunk_hash") => {
+                let mut text = Vec::new();
+                while let Some(bytes) = field.chunk().await.map_err(malformed)? {
+                    text.extend_from_slice(&bytes);
+                    if text.len() > MAX_HASH_FIELD {
+                        return Err(Error::invalid(
+                            "invalid_chunk_hash",
+                            "chunk_hash is too long",
+                        ));
+                    }
+                }
+                claimed_hash = Some(String::from_utf8_lossy(&text).into_owned());
+            }
+            _ => drain(&mut field).await,
+        }
+    }
+    let writer = writer
+        .ok_or_else(|| Error::bad_request("invalid_input", "the chunk_file field is missing"))?;
+    let claimed_hash = claimed_hash
+        .ok_or_else(|| Error::bad_request("invalid_input", "the chunk_hash field is missing"))?;
+    let outcome = services
+        .finish_chunk(&caller, writer, &claimed_hash)
+        .await?;
+    Ok(axum::Json(outcome))
+}
+
+/// Read and drop (a bounded amount of) the rest of a field.
+async fn drain(field: &mut axum::extract::multipart::Field<'_>) {
+    let mut seen = 0;
+    while seen < OVERSIZE_DRAIN {
+        match field.chunk().await {
+            Ok(Some(bytes)) => seen += bytes.len(),
+            _ => break,
+        }
+    }
+}
+
+/// `GET /api/sync/upload/{upload_id}/progress`
+pub async fn progress(
+    State(services): State<Services>,
+    caller: Caller,
+    Path(raw_id): Path<String>,
+) -> Result<impl IntoResponse> {
+    Ok(axum::Json(
+        services
+            .upload_progress(&caller, upload_id(&raw_id)?)
+            .await?,
+    ))
+}
+
+/// `POST /api/sync/upload/{upload_id}/pause`
+pub async fn pause(
+    State(services): State<Services>,
+    caller: Caller,
+    Path(raw_id): Path<String>,
+) -> Result<impl IntoResponse> {
+    Ok(axum::Json(
+        services.pause_upload(&caller, upload_id(&raw_id)?).await?,
+    ))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ResumeBody {
+    resume_token: Option<String>,
+}
+
+/// `POST /api/sync/upload/{upload_id}/resume` with an optional `{resume_token}` body.
+pub async fn resume(
+    State(services): State<Services>,
+    caller: Caller,
+    Path(raw_id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<impl IntoResponse> {
+    let body: ResumeBody = if body.iter().all(u8::is_ascii_whitespace) {
+        ResumeBody::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| Error::bad_request("invalid_input", e.to_string()))?
+    };
+    let progress = services
+        .resume_upload(&caller, upload_id(&raw_id)?, body.resume_token.as_deref())
+        .await?;
+    Ok(axum::Json(progress))
+}
+
+/// `DELETE /api/sync/upload/{upload_id}`
+pub async fn cancel(
+    State(services): State<Services>,
+    caller: Caller,
+    Path(raw_id): Path<String>,
+) -> Result<impl IntoResponse> {
+    let id = upload_id(&raw_id)?;
+    services.cancel_upload(&caller, id).await?;
+    Ok(axum::Json(
+        serde_json::json!({ "upload_id": id, "status": "cancelled" }),
+    ))
+}

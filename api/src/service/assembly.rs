@@ -1,0 +1,227 @@
+//! Assembly and crash recovery. The part file already holds every chunk in
+//! place, so assembly is: hash it once, rename it into the blob store, and commit
+//! the new version in one transaction. Each step can be redone after a crash.
+use entity::{chunked_upload, upload_chunk};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait, sea_query::Expr};
+use uuid::Uuid;
+
+use super::{
+    Services,
+    audit::AuditEntry,
+    files::{FileInfo, NewVersion},
+    uploads::status,
+};
+use crate::error::{Error, Result};
+
+/// Attempts at the commit transaction before giving up (a concurrent first
+/// commit of the same new path makes one attempt fail on the unique index).
+const COMMIT_ATTEMPTS: usize = 3;
+
+impl Services {
+    /// Assemble an upload that is in state `assembling` and commit it.
+    #[tracing::instrument(skip_all, err, fields(upload_id = %upload.id))]
+    pub(crate) async fn assemble(&self, upload: chunked_upload::Model) -> Result<FileInfo> {
+        let sha256 = if self.inner.staging.exists(upload.id).await? {
+            let (sha256, size) = self.inner.staging.hash_and_sync(upload.id).await?;
+            if size != upload.total_size as u64 {
+                return self
+                    .fail_upload(
+                        &upload,
+                        "size_mismatch",
+                        "the staged data has the wrong size",
+                    )
+                    .await;
+            }
+            if upload
+                .file_hash
+                .as_ref()
+                .is_some_and(|expected| *expected != sha256)
+            {
+                return self
+                    .fail_upload(
+                        &upload,
+                        "file_hash_mismatch",
+                        "the assembled file's SHA-256 does not match file_hash",
+                    )
+                    .await;
+            }
+            chunked_upload::Entity::update_many()
+                .col_expr(
+                    chunked_upload::Column::ResultSha256,
+                    Expr::value(sha256.clone()),
+                )
+                .filter(chunked_upload::Column::Id.eq(upload.id))
+                .exec(self.db())
+                .await?;
+            self.pause_point("assembly.hashed").await;
+            self.inner
+                .blobs
+                .adopt_file(&self.inner.staging.part_path(upload.id), &sha256)
+                .await?;
+            sha256
+        } else {
+            // A crash after the rename: the blob is in place, only the commit is missing.
+            match upload.result_sha256.clone() {
+                Some(sha256) if self.inner.blobs.contains(&sha256).await? => sha256,
+                _ => {
+                    return self
+                        .fail_upload(
+                            &upload,
+                            "staged_data_lost",
+                            "the upload's staged data is gone",
+                        )
+                        .await;
+                }
+            }
+        };
+        self.pause_point("assembly.adopted").await;
+
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.commit_upload(&upload, &sha256).await {
+                Ok(file) => {
+                    self.metrics().uploads_completed.inc();
+                    return Ok(file);
+                }
+                Err(Error::Db(err)) if attempt < COMMIT_ATTEMPTS => {
+                    tracing::warn!(%err, attempt, "commit of an assembled upload failed; retrying");
+                }
+                Err(err) => return Err(err),
+            }
+        }
+    }
+
+    /// One transaction: the new version, the upload marked completed, its chunk
+    /// records gone, an audit entry.
+    async fn commit_upload(
+        &self,
+        upload: &chunked_upload::Model,
+        sha256: &str,
+    ) -> Result<FileInfo> {
+        let now = self.clock().now();
+        let txn = self.db().begin().await?;
+        let (file_id, file) = self
+            .commit_version(
+                &txn,
+                NewVersion {
+                    user_id: upload.user_id,
+                    path: &upload.file_path,
+                    sha256,
+                    size: upload.total_size as u64,
+                    modified_at: upload.modified_at.unwrap_or(now),
+                    device_id: Some(upload.device_id),
+                    upload_id: Some(upload.id),
+                },
+            )
+            .await?;
+        let marked = chunked_upload::Entity::update_many()
+            .col_expr(
+                chunked_upload::Column::Status,
+                Expr::value(status::COMPLETED),
+            )
+            .col_expr(
+                chunked_upload::Column::ResultVersion,
+                Expr::value(file.version),
+            )
+            .col_expr(chunked_upload::Column::ResultSha256, Expr::value(sha256))
+            .col_expr(chunked_upload::Column::CompletedAt, Expr::value(now))
+            .col_expr(chunked_upload::Column::UpdatedAt, Expr::value(now))
+            .col_expr(chunked_upload::Column::FileMetadataId, Expr::value(file_id))
+            .filter(chunked_upload::Column::Id.eq(upload.id))
+            .filter(chunked_upload::Column::Status.eq(status::ASSEMBLING))
+            .exec(&txn)
+            .await?;
+        if marked.rows_affected == 0 {
+            return Err(Error::conflict(
+                "upload_assembling",
+                "the upload was assembled by another request",
+            ));
+        }
+        upload_chunk::Entity::delete_many()
+            .filter(upload_chunk::Column::UploadId.eq(upload.id))
+            .exec(&txn)
+            .await?;
+        let entry = AuditEntry {
+            action: "upload.completed",
+            target_type: "file",
+            target_id: Some(file.path.clone()),
+            before: None,
+            after: Some(serde_json::json!({
+                "upload_id": upload.id, "version": file.version, "size": file.size, "sha256": file.sha256,
+            })),
+        };
+        self.audit(&txn, None, entry).await?;
+        txn.commit().await?;
+        Ok(file)
+    }
+
+    /// Mark an assembling upload failed with `code`, drop its staged data, and
+    /// answer 422 with that code.
+    async fn fail_upload(
+        &self,
+        upload: &chunked_upload::Model,
+        code: &'static str,
+        message: &str,
+    ) -> Result<FileInfo> {
+        let now = self.clock().now();
+        chunked_upload::Entity::update_many()
+            .col_expr(chunked_upload::Column::Status, Expr::value(status::FAILED))
+            .col_expr(chunked_upload::Column::ErrorCode, Expr::value(code))
+            .col_expr(chunked_upload::Column::UpdatedAt, Expr::value(now))
+            .filter(chunked_upload::Column::Id.eq(upload.id))
+            .exec(self.db())
+            .await?;
+        self.discard_staged(upload.id).await?;
+        self.metrics().uploads_failed.inc();
+        let entry = AuditEntry {
+            action: "upload.failed",
+            target_type: "upload",
+            target_id: Some(upload.id.to_string()),
+            before: None,
+            after: Some(serde_json::json!({ "status": status::FAILED, "error_code": code })),
+        };
+        self.audit(self.db(), None, entry).await?;
+        Err(Error::invalid(code, message))
+    }
+
+    /// At start-up: finish or redo interrupted assemblies, and delete staged data
+    /// that no unfinished upload owns. Returns how many assemblies were redone.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn recover_uploads(&self) -> Result<usize> {
+        let interrupted = chunked_upload::Entity::find()
+            .filter(chunked_upload::Column::Status.eq(status::ASSEMBLING))
+            .all(self.db())
+            .await?;
+        let redone = interrupted.len();
+        for upload in interrupted {
+            let id = upload.id;
+            match self.assemble(upload).await {
+                Ok(file) => {
+                    tracing::info!(upload_id = %id, path = %file.path, "finished an interrupted assembly")
+                }
+                Err(err) => {
+                    tracing::warn!(upload_id = %id, %err, "an interrupted assembly could not be finished")
+                }
+            }
+        }
+        let (ids, strays) = self.inner.staging.list().await?;
+        for stray in strays {
+            tracing::warn!(path = %stray.display(), "removing a stray file from staging");
+            super::blobs::remove_if_exists(&stray).await?;
+        }
+        let live: Vec<Uuid> = chunked_upload::Entity::find()
+            .filter(chunked_upload::Column::Id.is_in(ids.clone()))
+            .filter(chunked_upload::Column::Status.is_in(status::UNFINISHED))
+            .all(self.db())
+            .await?
+            .into_iter()
+            .map(|u| u.id)
+            .collect();
+        for id in ids.into_iter().filter(|id| !live.contains(id)) {
+            tracing::info!(upload_id = %id, "removing orphaned staged data");
+            self.inner.staging.remove(id).await?;
+        }
+        Ok(redone)
+    }
+}

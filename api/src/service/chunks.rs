@@ -1,0 +1,285 @@
+//! Chunk intake: a chunk's bytes are streamed into their place in the part file
+//! while hashed; only a chunk whose size and SHA-256 check out is recorded.
+use entity::{chunked_upload, upload_chunk};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
+    sea_query::{Expr, ExprTrait},
+};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+use uuid::Uuid;
+
+use super::{
+    Caller, Services,
+    files::FileInfo,
+    uploads::{parse_sha256, state_error, status},
+};
+use crate::error::{Error, Result};
+
+/// The answer to a stored chunk.
+#[derive(Debug, Serialize)]
+pub struct ChunkOutcome {
+    pub chunk_number: i32,
+    pub status: &'static str,
+    pub completed_chunks: i32,
+    pub total_chunks: i32,
+    pub progress_percent: f64,
+    /// The committed file, when this chunk completed the upload.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<FileInfo>,
+}
+
+/// Keeps one chunk number of one upload claimed while it is written.
+#[derive(Debug)]
+struct InFlight {
+    services: Services,
+    key: (Uuid, i32),
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Ok(mut set) = self.services.inner.chunks_in_flight.lock() {
+            set.remove(&self.key);
+        }
+    }
+}
+
+/// A chunk being received. Feed it with [`ChunkWriter::write`], then call
+/// [`ChunkWriter::finish`] with the client's hash. Dropping it stores nothing.
+#[derive(Debug)]
+pub struct ChunkWriter {
+    upload: chunked_upload::Model,
+    chunk_number: i32,
+    expected: u64,
+    received: u64,
+    hasher: Sha256,
+    /// `None` when the chunk is stored already: the bytes are only checked.
+    sink: Option<tokio::fs::File>,
+    stored_hash: Option<String>,
+    _claim: InFlight,
+}
+
+impl Services {
+    /// Begin receiving chunk `chunk_number` of the caller's upload.
+    pub async fn begin_chunk(
+        &self,
+        caller: &Caller,
+        upload_id: Uuid,
+        chunk_number: i64,
+    ) -> Result<ChunkWriter> {
+        let upload = self.load_upload(caller, upload_id).await?;
+        if upload.status != status::ACTIVE {
+            return Err(state_error(&upload.status));
+        }
+        let chunk_number = i32::try_from(chunk_number)
+            .ok()
+            .filter(|n| (0..upload.total_chunks).contains(n))
+            .ok_or_else(|| {
+                Error::bad_request(
+                    "invalid_chunk_number",
+                    format!(
+                        "chunk_number must be between 0 and {}",
+                        upload.total_chunks - 1
+                    ),
+                )
+            })?;
+        let key = (upload.id, chunk_number);
+        {
+            let mut set = self
+                .inner
+                .chunks_in_flight
+                .lock()
+                .map_err(|_| Error::Internal("chunk claim lock poisoned".into()))?;
+            if !set.insert(key) {
+                return Err(Error::conflict(
+                    "chunk_in_progress",
+                    "this chunk is being received by another request",
+                ));
+            }
+        }
+        let claim = InFlight {
+            services: self.clone(),
+            key,
+        };
+        let chunk_size = upload.chunk_size as u64;
+        let offset = u64::try_from(chunk_number).unwrap_or(0) * chunk_size;
+        let expected = std::cmp::min(upload.total_size as u64 - offset, chunk_size);
+        let stored_hash = upload_chunk::Entity::find_by_id((upload.id, chunk_number))
+            .one(self.db())
+            .await?
+            .map(|c| c.sha256);
+        let sink = if stored_hash.is_some() {
+            None
+        } else {
+            self.inner
+                .blobs
+                .ensure_space(expected, self.limits().min_free_space)
+                .await?;
+            Some(
+                self.inner
+                    .staging
+                    .open_at(upload.id, offset)
+                    .await?
+                    .ok_or_else(|| state_error(status::CANCELLED))?,
+            )
+        };
+        Ok(ChunkWriter {
+            upload,
+            chunk_number,
+            expected,
+            received: 0,
+            hasher: Sha256::new(),
+            sink,
+            stored_hash,
+            _claim: claim,
+        })
+    }
+
+    /// Check and record a fully received chunk; assemble when it was the last.
+    #[tracing::instrument(skip_all, err, fields(upload_id = %writer.upload.id, chunk = writer.chunk_number))]
+    pub async fn finish_chunk(
+        &self,
+        caller: &Caller,
+        mut writer: ChunkWriter,
+        claimed_hash: &str,
+    ) -> Result<ChunkOutcome> {
+        let claimed = parse_sha256(claimed_hash, "invalid_chunk_hash")?;
+        if writer.received != writer.expected {
+            return Err(Error::invalid(
+                "chunk_size_mismatch",
+                format!(
+                    "chunk {} must be {} bytes, got {}",
+                    writer.chunk_number, writer.expected, writer.received
+                ),
+            ));
+        }
+        let actual = hex::encode(std::mem::take(&mut writer.hasher).finalize());
+        if actual != claimed {
+            return Err(Error::invalid(
+                "hash_mismatch",
+                "the chunk's SHA-256 does not match chunk_hash",
+            ));
+        }
+        let upload_id = writer.upload.id;
+        if let Some(stored) = &writer.stored_hash {
+            if *stored != actual {
+                return Err(Error::conflict(
+                    "chunk_conflict",
+                    "this chunk was stored already with other content",
+                ));
+            }
+            let upload = self.load_upload(caller, upload_id).await?;
+            return self.chunk_outcome(&upload, writer.chunk_number, None).await;
+        }
+        if let Some(mut sink) = writer.sink.take() {
+            sink.flush().await?;
+            sink.sync_data().await?;
+        }
+        let size = writer.expected as i64;
+        let now = self.clock().now();
+        let txn = self.db().begin().await?;
+        let counted = chunked_upload::Entity::update_many()
+            .col_expr(
+                chunked_upload::Column::CompletedChunks,
+                Expr::col(chunked_upload::Column::CompletedChunks).add(1),
+            )
+            .col_expr(
+                chunked_upload::Column::UploadedBytes,
+                Expr::col(chunked_upload::Column::UploadedBytes).add(size),
+            )
+            .col_expr(chunked_upload::Column::UpdatedAt, Expr::value(now))
+            .col_expr(
+                chunked_upload::Column::ExpiresAt,
+                Expr::value(now + chrono::Duration::days(i64::from(self.limits().cleanup_days))),
+            )
+            .filter(chunked_upload::Column::Id.eq(upload_id))
+            .filter(chunked_upload::Column::Status.eq(status::ACTIVE))
+            .exec(&txn)
+            .await?;
+        if counted.rows_affected == 0 {
+            drop(txn);
+            let upload = self.load_upload(caller, upload_id).await?;
+            return Err(state_error(&upload.status));
+        }
+        upload_chunk::ActiveModel {
+            upload_id: Set(upload_id),
+            chunk_number: Set(writer.chunk_number),
+            size: Set(size),
+            sha256: Set(actual),
+            created_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+        let upload = chunked_upload::Entity::find_by_id(upload_id)
+            .one(&txn)
+            .await?
+            .ok_or(Error::NotFound("upload"))?;
+        let last = upload.completed_chunks >= upload.total_chunks;
+        if last {
+            chunked_upload::Entity::update_many()
+                .col_expr(
+                    chunked_upload::Column::Status,
+                    Expr::value(status::ASSEMBLING),
+                )
+                .filter(chunked_upload::Column::Id.eq(upload_id))
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        self.metrics().bytes_received.inc_by(writer.expected);
+        let chunk_number = writer.chunk_number;
+        drop(writer);
+        if !last {
+            return self.chunk_outcome(&upload, chunk_number, None).await;
+        }
+        let file = self.assemble(upload).await?;
+        let upload = self.load_upload(caller, upload_id).await?;
+        self.chunk_outcome(&upload, chunk_number, Some(file)).await
+    }
+
+    async fn chunk_outcome(
+        &self,
+        upload: &chunked_upload::Model,
+        chunk_number: i32,
+        file: Option<FileInfo>,
+    ) -> Result<ChunkOutcome> {
+        let progress = self.progress_of(self.db(), upload).await?;
+        Ok(ChunkOutcome {
+            chunk_number,
+            status: progress.status,
+            completed_chunks: progress.completed_chunks,
+            total_chunks: progress.total_chunks,
+            progress_percent: progress.progress_percent,
+            file,
+        })
+    }
+}
+
+impl ChunkWriter {
+    /// Take the next piece of the chunk's body: hashed, and written in place
+    /// unless the chunk is stored already. More bytes than the chunk holds is 413.
+    pub async fn write(&mut self, data: &[u8]) -> Result<()> {
+        let len = data.len() as u64;
+        if self.received + len > self.expected {
+            return Err(Error::too_large(
+                "chunk_too_large",
+                format!(
+                    "chunk {} holds at most {} bytes",
+                    self.chunk_number, self.expected
+                ),
+            ));
+        }
+        self.hasher.update(data);
+        if let Some(sink) = &mut self.sink {
+            sink.write_all(data).await?;
+        }
+        self.received += len;
+        Ok(())
+    }
+
+    /// The chunk number being received.
+    pub fn chunk_number(&self) -> i32 {
+        self.chunk_number
+    }
+}

@@ -1,0 +1,41 @@
+//! Connecting to SQLite (WAL) or PostgreSQL and running the migrations.
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection,
+    sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
+};
+
+use crate::error::Result;
+
+/// Open the database at `url` and bring its schema up to date.
+pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection> {
+    let db = connect(url).await?;
+    Migrator::up(&db, None).await?;
+    Ok(db)
+}
+
+/// Open the database at `url` (no migrations).
+pub async fn connect(url: &str) -> Result<DatabaseConnection> {
+    let is_sqlite = url.starts_with("sqlite:");
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(if is_sqlite { 8 } else { 16 })
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(30))
+        .sqlx_logging(false);
+    if is_sqlite {
+        // WAL lets readers run beside the writer; NORMAL sync is durable at each
+        // checkpoint and safe against corruption; waiting beats failing when busy.
+        options.map_sqlx_sqlite_opts(|opts| {
+            opts.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(30))
+                .foreign_keys(true)
+                .create_if_missing(true)
+        });
+    }
+    Ok(Database::connect(options).await?)
+}

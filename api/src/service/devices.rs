@@ -1,0 +1,94 @@
+//! Devices: registered at login, named in requests, checked against the caller.
+use entity::device;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
+use uuid::Uuid;
+
+use super::{Caller, Services};
+use crate::error::{Error, Result};
+
+fn validate_device_id(device_id: &str) -> Result<()> {
+    if device_id.is_empty() || device_id.len() > 128 || device_id.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            "invalid_device_id",
+            "device_id must be 1–128 printable characters",
+        ));
+    }
+    Ok(())
+}
+
+impl Services {
+    /// Register `device_id` for `user_id` if new; otherwise note that it was seen.
+    pub(crate) async fn register_device(
+        &self,
+        user_id: Uuid,
+        device_id: &str,
+        name: Option<&str>,
+        platform: Option<&str>,
+    ) -> Result<device::Model> {
+        validate_device_id(device_id)?;
+        let now = self.clock().now();
+        let existing = device::Entity::find()
+            .filter(device::Column::UserId.eq(user_id))
+            .filter(device::Column::DeviceId.eq(device_id))
+            .one(self.db())
+            .await?;
+        if let Some(existing) = existing {
+            let mut active = existing.into_active_model();
+            active.last_seen_at = Set(Some(now));
+            if let Some(name) = name {
+                active.name = Set(name.to_owned());
+            }
+            return Ok(active.update(self.db()).await?);
+        }
+        let inserted = device::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            user_id: Set(user_id),
+            device_id: Set(device_id.to_owned()),
+            name: Set(name.unwrap_or(device_id).to_owned()),
+            platform: Set(platform.unwrap_or("unknown").to_owned()),
+            created_at: Set(now),
+            last_seen_at: Set(Some(now)),
+        }
+        .insert(self.db())
+        .await;
+        match inserted {
+            Ok(model) => Ok(model),
+            // Registered concurrently by another request: use that one.
+            Err(_) => device::Entity::find()
+                .filter(device::Column::UserId.eq(user_id))
+                .filter(device::Column::DeviceId.eq(device_id))
+                .one(self.db())
+                .await?
+                .ok_or_else(|| {
+                    Error::Internal("device vanished after a conflicting insert".into())
+                }),
+        }
+    }
+
+    /// The device `device_id` of `owner` as `caller` may name it: a device-bound
+    /// token may act only for its own device (403); an unknown device, or one of
+    /// another user, is 404.
+    pub(crate) async fn resolve_device(
+        &self,
+        caller: &Caller,
+        owner: Uuid,
+        device_id: &str,
+    ) -> Result<device::Model> {
+        if !caller.can_access(owner) {
+            return Err(Error::NotFound("device"));
+        }
+        if let Some((_, bound)) = &caller.device
+            && bound != device_id
+        {
+            return Err(Error::Forbidden(
+                "this token may act only for its own device",
+            ));
+        }
+        device::Entity::find()
+            .filter(device::Column::UserId.eq(owner))
+            .filter(device::Column::DeviceId.eq(device_id))
+            .one(self.db())
+            .await?
+            .ok_or(Error::NotFound("device"))
+    }
+}

@@ -1,0 +1,381 @@
+//! Users, passwords, login and bearer tokens; [`Caller`] is who a request acts as.
+use argon2::{
+    Argon2,
+    password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash},
+};
+use chrono::{DateTime, Duration, Utc};
+use entity::{api_token, device, user};
+use rand::RngCore;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    TransactionTrait,
+};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::{Services, audit::AuditEntry};
+use crate::error::{Error, Result};
+
+/// A user's role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Sees and changes everything.
+    Admin,
+    /// Sees and changes their own things.
+    User,
+}
+
+impl Role {
+    /// The stored and wire form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::User => "user",
+        }
+    }
+
+    fn from_db(s: &str) -> Role {
+        if s == "admin" {
+            Role::Admin
+        } else {
+            Role::User
+        }
+    }
+}
+
+/// The authenticated identity a request acts as.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub user_id: Uuid,
+    pub username: String,
+    pub role: Role,
+    /// The device a device-bound token is bound to: (`devices.id`, client `device_id`).
+    pub device: Option<(Uuid, String)>,
+}
+
+impl Caller {
+    /// Whether this caller may act on something owned by `owner`.
+    pub fn can_access(&self, owner: Uuid) -> bool {
+        self.role == Role::Admin || self.user_id == owner
+    }
+
+    /// Fail with 403 unless an admin.
+    pub fn require_admin(&self) -> Result<()> {
+        match self.role {
+            Role::Admin => Ok(()),
+            Role::User => Err(Error::Forbidden("admin role required")),
+        }
+    }
+}
+
+/// A user as the API shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct UserInfo {
+    pub id: Uuid,
+    pub username: String,
+    pub role: Role,
+    pub disabled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<user::Model> for UserInfo {
+    fn from(u: user::Model) -> Self {
+        Self {
+            id: u.id,
+            username: u.username,
+            role: Role::from_db(&u.role),
+            disabled: u.disabled,
+            created_at: u.created_at,
+        }
+    }
+}
+
+/// What `login` answers.
+#[derive(Debug, Serialize)]
+pub struct LoginResult {
+    pub token: String,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub user: LoginUser,
+}
+
+/// The `user` object of a login answer.
+#[derive(Debug, Serialize)]
+pub struct LoginUser {
+    pub id: Uuid,
+    pub username: String,
+    pub role: Role,
+}
+
+/// Who is logging in, from where.
+#[derive(Debug, Default)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+    pub device_id: Option<String>,
+    pub device_name: Option<String>,
+    pub platform: Option<String>,
+}
+
+/// Lowercase hex SHA-256 of a secret (tokens, resume tokens).
+pub(crate) fn hash_secret(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// A fresh opaque secret: 256 random bits, hex.
+pub(crate) fn new_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+async fn hash_password(password: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .hash_password(password.as_bytes())
+            .map(|h| h.to_string())
+            .map_err(|e| Error::Internal(format!("hashing password: {e}")))
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("hashing task failed: {e}")))?
+}
+
+async fn verify_password(password: String, phc: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&phc)
+            .map(|hash| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &hash)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+fn validate_username(name: &str) -> Result<()> {
+    let ok = (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
+    if !ok {
+        return Err(Error::invalid(
+            "invalid_username",
+            "username must be 1–64 characters of letters, digits, '.', '_', '-' or '@'",
+        ));
+    }
+    Ok(())
+}
+
+fn validate_password(password: &str) -> Result<()> {
+    if password.chars().count() < 8 || password.len() > 1024 {
+        return Err(Error::invalid(
+            "invalid_password",
+            "password must be 8 to 1024 characters",
+        ));
+    }
+    Ok(())
+}
+
+impl Services {
+    /// Create a user. `actor` is the admin doing it (`None` from the CLI or bootstrap).
+    pub async fn create_user(
+        &self,
+        actor: Option<&super::Caller>,
+        username: &str,
+        password: &str,
+        role: Role,
+    ) -> Result<UserInfo> {
+        if let Some(actor) = actor {
+            actor.require_admin()?;
+        }
+        validate_username(username)?;
+        validate_password(password)?;
+        let password_hash = hash_password(password.to_owned()).await?;
+        let now = self.clock().now();
+        let txn = self.db().begin().await?;
+        if user::Entity::find()
+            .filter(user::Column::Username.eq(username))
+            .one(&txn)
+            .await?
+            .is_some()
+        {
+            return Err(Error::conflict(
+                "username_taken",
+                format!("user {username:?} exists already"),
+            ));
+        }
+        let created = user::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            username: Set(username.to_owned()),
+            password_hash: Set(password_hash),
+            role: Set(role.as_str().to_owned()),
+            disabled: Set(false),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+        let info = UserInfo::from(created);
+        let entry = AuditEntry {
+            action: "user.created",
+            target_type: "user",
+            target_id: Some(info.id.to_string()),
+            before: None,
+            after: Some(serde_json::json!({ "username": info.username, "role": info.role })),
+        };
+        self.audit(&txn, actor, entry).await?;
+        txn.commit().await?;
+        Ok(info)
+    }
+
+    /// Every user, by name.
+    pub async fn list_users(&self) -> Result<Vec<UserInfo>> {
+        let users = user::Entity::find()
+            .order_by_asc(user::Column::Username)
+            .all(self.db())
+            .await?;
+        Ok(users.into_iter().map(UserInfo::from).collect())
+    }
+
+    /// Create the configured admin when there is no user at all yet.
+    pub async fn bootstrap_admin(&self, username: &str, password: &str) -> Result<bool> {
+        if user::Entity::find().count(self.db()).await? > 0 {
+            return Ok(false);
+        }
+        self.create_user(None, username, password, Role::Admin)
+            .await?;
+        tracing::info!(username, "created the bootstrap admin");
+        Ok(true)
+    }
+
+    /// Check a username and password; issue a token (bound to the device, if named).
+    pub async fn login(&self, request: LoginRequest) -> Result<LoginResult> {
+        const BAD: Error = Error::Unauthorized("invalid username or password");
+        let found = user::Entity::find()
+            .filter(user::Column::Username.eq(&request.username))
+            .one(self.db())
+            .await?;
+        let Some(found) = found else {
+            // Spend the same time as a real check, so names cannot be probed by timing.
+            let _ = hash_password(request.password).await;
+            return Err(BAD);
+        };
+        if !verify_password(request.password, found.password_hash.clone()).await || found.disabled {
+            return Err(BAD);
+        }
+        let device = match request.device_id.as_deref() {
+            Some(device_id) => Some(
+                self.register_device(
+                    found.id,
+                    device_id,
+                    request.device_name.as_deref(),
+                    request.platform.as_deref(),
+                )
+                .await?,
+            ),
+            None => None,
+        };
+        let expires_at =
+            self.clock().now() + Duration::days(i64::from(self.limits().token_ttl_days));
+        let token = self
+            .issue_token(
+                found.id,
+                device.as_ref().map(|d| d.id),
+                "login",
+                Some(expires_at),
+            )
+            .await?;
+        Ok(LoginResult {
+            token,
+            expires_at: Some(expires_at),
+            user: LoginUser {
+                id: found.id,
+                username: found.username,
+                role: Role::from_db(&found.role),
+            },
+        })
+    }
+
+    /// Create a token for `username` from the CLI (device registered if new); printed once.
+    pub async fn create_token_for(
+        &self,
+        username: &str,
+        device_id: Option<&str>,
+        name: Option<&str>,
+    ) -> Result<String> {
+        let found = user::Entity::find()
+            .filter(user::Column::Username.eq(username))
+            .one(self.db())
+            .await?
+            .ok_or(Error::NotFound("user"))?;
+        let device = match device_id {
+            Some(device_id) => Some(
+                self.register_device(found.id, device_id, None, None)
+                    .await?,
+            ),
+            None => None,
+        };
+        self.issue_token(found.id, device.map(|d| d.id), name.unwrap_or("cli"), None)
+            .await
+    }
+
+    async fn issue_token(
+        &self,
+        user_id: Uuid,
+        device: Option<Uuid>,
+        name: &str,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<String> {
+        let token = new_secret();
+        api_token::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            user_id: Set(user_id),
+            device_id: Set(device),
+            name: Set(name.to_owned()),
+            token_hash: Set(hash_secret(&token)),
+            created_at: Set(self.clock().now()),
+            expires_at: Set(expires_at),
+            revoked_at: Set(None),
+        }
+        .insert(self.db())
+        .await?;
+        Ok(token)
+    }
+
+    /// Who a bearer token acts as; 401 for unknown, expired, revoked or disabled.
+    pub async fn authenticate(&self, token: &str) -> Result<Caller> {
+        const BAD: Error = Error::Unauthorized("invalid or expired token");
+        let row = api_token::Entity::find()
+            .filter(api_token::Column::TokenHash.eq(hash_secret(token)))
+            .one(self.db())
+            .await?
+            .ok_or(BAD)?;
+        let now = self.clock().now();
+        if row.revoked_at.is_some() || row.expires_at.is_some_and(|at| at <= now) {
+            return Err(BAD);
+        }
+        let owner = user::Entity::find_by_id(row.user_id)
+            .one(self.db())
+            .await?
+            .ok_or(BAD)?;
+        if owner.disabled {
+            return Err(BAD);
+        }
+        let device = match row.device_id {
+            Some(id) => device::Entity::find_by_id(id)
+                .one(self.db())
+                .await?
+                .map(|d| (d.id, d.device_id)),
+            None => None,
+        };
+        Ok(Caller {
+            user_id: owner.id,
+            username: owner.username,
+            role: Role::from_db(&owner.role),
+            device,
+        })
+    }
+}

@@ -1,0 +1,132 @@
+//! The domain: the only code that touches sea-orm or the blob store.
+//!
+//! [`Services`] is one cheap-to-clone handle; each module adds the methods of one
+//! concept to it (`uploads`, `files`, `identity`, …). Adapters (REST, GraphQL,
+//! WebDAV, dashboard) call these methods and hold no rule of their own.
+use std::{
+    collections::HashSet,
+    sync::{Arc, Mutex},
+};
+
+use sea_orm::DatabaseConnection;
+use uuid::Uuid;
+
+use crate::config::Settings;
+
+mod assembly;
+pub mod audit;
+pub mod blobs;
+mod chunks;
+pub mod clock;
+pub mod db;
+mod devices;
+pub mod files;
+pub mod identity;
+pub mod metrics;
+pub mod paths;
+mod staging;
+pub mod uploads;
+
+pub use chunks::{ChunkOutcome, ChunkWriter};
+pub use clock::Clock;
+pub use identity::{Caller, Role};
+
+/// Limits the upload engine enforces, from [`Settings`].
+#[derive(Clone, Debug)]
+pub struct UploadLimits {
+    pub default_chunk_size: u64,
+    pub max_chunk_size: u64,
+    pub max_file_size: u64,
+    pub cleanup_days: u32,
+    pub max_concurrent_uploads: u32,
+    pub min_free_space: u64,
+    pub token_ttl_days: u32,
+}
+
+impl From<&Settings> for UploadLimits {
+    fn from(s: &Settings) -> Self {
+        Self {
+            default_chunk_size: s.chunk_size,
+            max_chunk_size: s.max_chunk_size,
+            max_file_size: s.max_file_size,
+            cleanup_days: s.chunk_cleanup_days,
+            max_concurrent_uploads: s.max_concurrent_uploads,
+            min_free_space: s.min_free_space,
+            token_ttl_days: s.token_ttl_days,
+        }
+    }
+}
+
+/// The handle every adapter holds.
+#[derive(Clone, Debug)]
+pub struct Services {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    db: DatabaseConnection,
+    blobs: blobs::BlobStore,
+    staging: staging::Staging,
+    clock: Clock,
+    limits: UploadLimits,
+    metrics: metrics::Metrics,
+    /// Chunks being written right now, so two writers never share a region.
+    chunks_in_flight: Mutex<HashSet<(Uuid, i32)>>,
+    /// Testing hook: block forever when this step is reached.
+    debug_pause_at: Option<String>,
+}
+
+impl Services {
+    /// Wire the services over a migrated database and the data directory.
+    pub async fn new(
+        db: DatabaseConnection,
+        settings: &Settings,
+        clock: Clock,
+        metrics: metrics::Metrics,
+    ) -> crate::error::Result<Self> {
+        let blobs = blobs::BlobStore::open(settings.data_dir.join("blobs")).await?;
+        let staging = staging::Staging::open(settings.data_dir.join("staging")).await?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                db,
+                blobs,
+                staging,
+                clock,
+                limits: UploadLimits::from(settings),
+                metrics,
+                chunks_in_flight: Mutex::new(HashSet::new()),
+                debug_pause_at: settings.debug_pause_at.clone(),
+            }),
+        })
+    }
+
+    /// The database connection (for readiness checks).
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.inner.db
+    }
+
+    /// The clock every rule reads time from.
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    /// The counters behind `/metrics`.
+    pub fn metrics(&self) -> &metrics::Metrics {
+        &self.inner.metrics
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &UploadLimits {
+        &self.inner.limits
+    }
+
+    /// Testing hook for crash tests: when `FERRY_DEBUG_PAUSE_AT` names `step`, stop
+    /// here for good, so that a test can kill the process at exactly this point.
+    async fn pause_point(&self, step: &str) {
+        if self.inner.debug_pause_at.as_deref() == Some(step) {
+            tracing::warn!(step, "paused at debug pause point");
+            std::future::pending::<()>().await;
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! Ferry's database rows as sea-orm models.
+//!
+//! Only the shape of the tables lives here: no business rules and no API types
+//! (the service layer in `api/src/service/` owns both).
+#![forbid(unsafe_code)]
+
+pub mod api_token;
+pub mod audit_log;
+pub mod blob;
+pub mod chunked_upload;
+pub mod device;
+pub mod file_metadata;
+pub mod file_version;
+pub mod selective_sync;
+pub mod sync_bandwidth_limit;
+pub mod sync_schedule;
+pub mod upload_chunk;
+pub mod user;

@@ -1,0 +1,31 @@
+//! Ferry's schema, one migration per change, identical on SQLite and PostgreSQL.
+#![forbid(unsafe_code)]
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_create_users;
+mod m20261124_000002_create_devices;
+mod m20261124_000003_create_api_tokens;
+mod m20261124_000004_create_files;
+mod m20261124_000005_create_uploads;
+mod m20261124_000006_create_sync_settings;
+mod m20261124_000007_create_audit_log;
+
+/// Every migration, oldest first.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261124_000001_create_users::Migration),
+            Box::new(m20261124_000002_create_devices::Migration),
+            Box::new(m20261124_000003_create_api_tokens::Migration),
+            Box::new(m20261124_000004_create_files::Migration),
+            Box::new(m20261124_000005_create_uploads::Migration),
+            Box::new(m20261124_000006_create_sync_settings::Migration),
+            Box::new(m20261124_000007_create_audit_log::Migration),
+        ]
+    }
+}
