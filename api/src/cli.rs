@@ -30,9 +30,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::launch(settings, listener, shutdown_signal()).await
         }
         Command::Migrate => {
-            crate::service::db::connect_and_migrate(&settings.effective_database_url())
-                .await
-                .context("while migrating")?;
+            crate::open_database(&settings).await?;
             println!("migrations applied");
             Ok(())
         }

@@ -18,8 +18,8 @@ pub mod service;
 use config::Settings;
 use service::{Clock, Services, metrics::Metrics};
 
-/// Open the database (migrating it) and the data directory, and build the services.
-pub async fn open_services(settings: &Settings, clock: Clock) -> anyhow::Result<Services> {
+/// Create the data directory if needed, open the database and migrate it.
+pub async fn open_database(settings: &Settings) -> anyhow::Result<sea_orm::DatabaseConnection> {
     tokio::fs::create_dir_all(&settings.data_dir)
         .await
         .with_context(|| {
@@ -28,9 +28,14 @@ pub async fn open_services(settings: &Settings, clock: Clock) -> anyhow::Result<
                 settings.data_dir.display()
             )
         })?;
-    let db = service::db::connect_and_migrate(&settings.effective_database_url())
+    service::db::connect_and_migrate(&settings.effective_database_url())
         .await
-        .context("while opening and migrating the database")?;
+        .context("while opening and migrating the database")
+}
+
+/// Open the database (migrating it) and the data directory, and build the services.
+pub async fn open_services(settings: &Settings, clock: Clock) -> anyhow::Result<Services> {
+    let db = open_database(settings).await?;
     Services::new(db, settings, clock, Metrics::default())
         .await
         .context("while opening the data directory")

@@ -53,17 +53,31 @@ impl TestDatabase {
     /// `None` when `FERRY_TEST_DATABASE_URL` is unset; in CI that is an error, not a skip.
     pub async fn create() -> Option<Self> {
         let Ok(admin_url) = std::env::var("FERRY_TEST_DATABASE_URL") else {
-            assert!(std::env::var_os("CI").is_none(), "CI must set FERRY_TEST_DATABASE_URL");
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must set FERRY_TEST_DATABASE_URL"
+            );
             eprintln!("FERRY_TEST_DATABASE_URL is unset: skipping the PostgreSQL variant");
             return None;
         };
         let name = format!("ferry_test_{}", uuid::Uuid::new_v4().simple());
-        let admin = api::service::db::connect(&admin_url).await.expect("connect to FERRY_TEST_DATABASE_URL");
-        admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+        let admin = api::service::db::connect(&admin_url)
+            .await
+            .expect("connect to FERRY_TEST_DATABASE_URL");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create test database");
         admin.close().await.ok();
-        let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(base, _)| base);
+        let base = admin_url
+            .rsplit_once('/')
+            .map_or(admin_url.as_str(), |(base, _)| base);
         let url = format!("{base}/{name}");
-        Some(Self { admin_url, name, url })
+        Some(Self {
+            admin_url,
+            name,
+            url,
+        })
     }
 }
 
@@ -72,10 +86,16 @@ impl Drop for TestDatabase {
         let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
         // A runtime of its own: Drop cannot await, and the test's runtime may be gone.
         let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
             runtime.block_on(async {
                 let admin = api::service::db::connect(&admin_url).await.ok()?;
-                admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.ok()
+                admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await
+                    .ok()
             })
         })
         .join();
@@ -98,7 +118,9 @@ pub struct TestServer {
 impl TestServer {
     /// On SQLite with default settings.
     pub async fn start() -> Self {
-        Self::start_with(Backend::Sqlite, |_| {}).await.expect("sqlite always runs")
+        Self::start_with(Backend::Sqlite, |_| {})
+            .await
+            .expect("sqlite always runs")
     }
 
     /// On `backend` with settings adjusted by `tweak`; `None` when PostgreSQL is not configured.
@@ -129,10 +151,18 @@ impl TestServer {
 
     async fn boot(&mut self) {
         // Port 0 the first time; the same port again on a restart, so clients keep working.
-        let address = self.base.strip_prefix("http://").unwrap_or("127.0.0.1:0").to_owned();
-        let listener = tokio::net::TcpListener::bind(if address.is_empty() { "127.0.0.1:0" } else { &address })
-            .await
-            .expect("bind");
+        let address = self
+            .base
+            .strip_prefix("http://")
+            .unwrap_or("127.0.0.1:0")
+            .to_owned();
+        let listener = tokio::net::TcpListener::bind(if address.is_empty() {
+            "127.0.0.1:0"
+        } else {
+            &address
+        })
+        .await
+        .expect("bind");
         self.base = format!("http://{}", listener.local_addr().expect("local addr"));
         let (tx, rx) = oneshot::channel::<()>();
         let settings = self.settings.clone();
@@ -159,7 +189,9 @@ impl TestServer {
             let _ = tx.send(());
         }
         if let Some(task) = self.task.take() {
-            task.await.expect("server task").expect("server ran cleanly");
+            task.await
+                .expect("server task")
+                .expect("server ran cleanly");
         }
     }
 
@@ -178,7 +210,13 @@ impl TestServer {
         if let Some(device) = device_id {
             body["device_id"] = json!(device);
         }
-        let response = self.client.post(self.url("/api/auth/login")).json(&body).send().await.expect("login");
+        let response = self
+            .client
+            .post(self.url("/api/auth/login"))
+            .json(&body)
+            .send()
+            .await
+            .expect("login");
         assert_eq!(response.status(), StatusCode::OK, "login of {username}");
         let body: Value = response.json().await.expect("login body");
         body["token"].as_str().expect("token").to_owned()
@@ -205,7 +243,11 @@ impl TestServer {
     }
 
     pub fn api(&self, token: &str) -> Api {
-        Api { client: self.client.clone(), base: self.base.clone(), token: token.to_owned() }
+        Api {
+            client: self.client.clone(),
+            base: self.base.clone(),
+            token: token.to_owned(),
+        }
     }
 }
 
@@ -248,7 +290,10 @@ pub struct Api {
 pub async fn parts(response: reqwest::Response) -> (StatusCode, Value) {
     let status = response.status();
     let text = response.text().await.unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 impl Api {
@@ -257,19 +302,50 @@ impl Api {
     }
 
     pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        parts(self.client.post(self.url(path)).bearer_auth(&self.token).json(&body).send().await.expect("post")).await
+        parts(
+            self.client
+                .post(self.url(path))
+                .bearer_auth(&self.token)
+                .json(&body)
+                .send()
+                .await
+                .expect("post"),
+        )
+        .await
     }
 
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
-        parts(self.client.get(self.url(path)).bearer_auth(&self.token).send().await.expect("get")).await
+        parts(
+            self.client
+                .get(self.url(path))
+                .bearer_auth(&self.token)
+                .send()
+                .await
+                .expect("get"),
+        )
+        .await
     }
 
     pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
-        parts(self.client.delete(self.url(path)).bearer_auth(&self.token).send().await.expect("delete")).await
+        parts(
+            self.client
+                .delete(self.url(path))
+                .bearer_auth(&self.token)
+                .send()
+                .await
+                .expect("delete"),
+        )
+        .await
     }
 
     /// Start an upload of `total_size` bytes to `path` from device `laptop`.
-    pub async fn start_upload(&self, path: &str, total_size: u64, chunk_size: Option<u64>, file_hash: Option<&str>) -> (StatusCode, Value) {
+    pub async fn start_upload(
+        &self,
+        path: &str,
+        total_size: u64,
+        chunk_size: Option<u64>,
+        file_hash: Option<&str>,
+    ) -> (StatusCode, Value) {
         let mut body = json!({
             "device_id": "laptop",
             "file_path": path,
@@ -286,26 +362,61 @@ impl Api {
     }
 
     /// Post one chunk with an explicit hash.
-    pub async fn put_chunk_with_hash(&self, upload_id: &str, number: i64, data: Vec<u8>, hash: &str) -> (StatusCode, Value) {
+    pub async fn put_chunk_with_hash(
+        &self,
+        upload_id: &str,
+        number: i64,
+        data: Vec<u8>,
+        hash: &str,
+    ) -> (StatusCode, Value) {
         let form = multipart::Form::new()
             .text("chunk_hash", hash.to_owned())
-            .part("chunk_file", multipart::Part::bytes(data).file_name("chunk"));
+            .part(
+                "chunk_file",
+                multipart::Part::bytes(data).file_name("chunk"),
+            );
         let url = self.url(&format!("/api/sync/upload/{upload_id}/chunk/{number}"));
-        parts(self.client.post(url).bearer_auth(&self.token).multipart(form).send().await.expect("chunk")).await
+        parts(
+            self.client
+                .post(url)
+                .bearer_auth(&self.token)
+                .multipart(form)
+                .send()
+                .await
+                .expect("chunk"),
+        )
+        .await
     }
 
     /// Post one chunk with its true hash.
-    pub async fn put_chunk(&self, upload_id: &str, number: i64, data: &[u8]) -> (StatusCode, Value) {
-        self.put_chunk_with_hash(upload_id, number, data.to_vec(), &sha256_hex(data)).await
+    pub async fn put_chunk(
+        &self,
+        upload_id: &str,
+        number: i64,
+        data: &[u8],
+    ) -> (StatusCode, Value) {
+        self.put_chunk_with_hash(upload_id, number, data.to_vec(), &sha256_hex(data))
+            .await
     }
 
     /// Upload `data` to `path` in `chunk_size` chunks, in order; returns the final chunk answer.
     pub async fn upload_file(&self, path: &str, data: &[u8], chunk_size: u64) -> Value {
-        let (status, started) = self.start_upload(path, data.len() as u64, Some(chunk_size), Some(&sha256_hex(data))).await;
+        let (status, started) = self
+            .start_upload(
+                path,
+                data.len() as u64,
+                Some(chunk_size),
+                Some(&sha256_hex(data)),
+            )
+            .await;
         assert_eq!(status, StatusCode::CREATED, "{started}");
         let id = started["upload_id"].as_str().expect("upload_id").to_owned();
         let mut last = Value::Null;
-        let chunks: Vec<&[u8]> = if data.is_empty() { vec![&[]] } else { data.chunks(chunk_size as usize).collect() };
+        let chunks: Vec<&[u8]> = if data.is_empty() {
+            vec![&[]]
+        } else {
+            data.chunks(chunk_size as usize).collect()
+        };
         for (n, chunk) in chunks.into_iter().enumerate() {
             let (status, body) = self.put_chunk(&id, n as i64, chunk).await;
             assert_eq!(status, StatusCode::OK, "chunk {n}: {body}");
@@ -394,19 +505,27 @@ impl ProcessServer {
             if let Some(line) = text.lines().find(|l| l.contains("ferry is listening"))
                 && let Some(at) = line.find("address=")
             {
-                let address: String =
-                    line[at + 8..].chars().take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':').collect();
+                let address: String = line[at + 8..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
+                    .collect();
                 return format!("http://{address}");
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("ferry did not start: {}", std::fs::read_to_string(log).unwrap_or_default());
+        panic!(
+            "ferry did not start: {}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
     }
 
     /// Wait until the log contains `needle` (bounded).
     pub async fn wait_for_log(&self, needle: &str) {
         for _ in 0..600 {
-            if std::fs::read_to_string(&self.log).unwrap_or_default().contains(needle) {
+            if std::fs::read_to_string(&self.log)
+                .unwrap_or_default()
+                .contains(needle)
+            {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -423,8 +542,15 @@ impl ProcessServer {
     pub fn peak_rss(&self) -> u64 {
         let pid = self.child.id().expect("running");
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
-        let line = status.lines().find(|l| l.starts_with("VmHWM:")).expect("VmHWM");
-        let kib: u64 = line.split_whitespace().nth(1).and_then(|v| v.parse().ok()).expect("VmHWM value");
+        let line = status
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))
+            .expect("VmHWM");
+        let kib: u64 = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|v| v.parse().ok())
+            .expect("VmHWM value");
         kib * 1024
     }
 
@@ -432,8 +558,20 @@ impl ProcessServer {
     pub async fn admin_api(&self) -> Api {
         let client = Client::new();
         let body = json!({ "username": ADMIN, "password": ADMIN_PASSWORD, "device_id": "laptop" });
-        let (status, login) = parts(client.post(format!("{}/api/auth/login", self.base)).json(&body).send().await.expect("login")).await;
+        let (status, login) = parts(
+            client
+                .post(format!("{}/api/auth/login", self.base))
+                .json(&body)
+                .send()
+                .await
+                .expect("login"),
+        )
+        .await;
         assert_eq!(status, StatusCode::OK, "{login}");
-        Api { client, base: self.base.clone(), token: login["token"].as_str().expect("token").to_owned() }
+        Api {
+            client,
+            base: self.base.clone(),
+            token: login["token"].as_str().expect("token").to_owned(),
+        }
     }
 }

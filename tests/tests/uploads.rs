@@ -24,13 +24,26 @@ macro_rules! on_both_backends {
 
 on_both_backends!(seed_example_2gib_at_10mib);
 async fn seed_example_2gib_at_10mib(backend: Backend) {
-    let Some(server) = TestServer::start_with(backend, |_| {}).await else { return };
+    let Some(server) = TestServer::start_with(backend, |_| {}).await else {
+        return;
+    };
     let api = server.api(&server.user_token("alice").await);
-    let (status, started) = api.start_upload("/Videos/large_movie.mp4", 2_147_483_648, Some(10_485_760), None).await;
+    let (status, started) = api
+        .start_upload(
+            "/Videos/large_movie.mp4",
+            2_147_483_648,
+            Some(10_485_760),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{started}");
     assert_eq!(started["total_chunks"], 205);
     assert_eq!(started["chunk_size"], 10_485_760);
-    assert!(started["resume_token"].as_str().is_some_and(|t| t.len() >= 43));
+    assert!(
+        started["resume_token"]
+            .as_str()
+            .is_some_and(|t| t.len() >= 43)
+    );
     let id = started["upload_id"].as_str().unwrap();
 
     let (status, body) = api.put_chunk(id, 0, &random_bytes(10_485_760, 1)).await;
@@ -56,11 +69,20 @@ async fn seed_example_2gib_at_10mib(backend: Backend) {
 
 on_both_backends!(parallel_out_of_order_upload_downloads_byte_exact);
 async fn parallel_out_of_order_upload_downloads_byte_exact(backend: Backend) {
-    let Some(server) = TestServer::start_with(backend, |_| {}).await else { return };
+    let Some(server) = TestServer::start_with(backend, |_| {}).await else {
+        return;
+    };
     let api = server.api(&server.user_token("alice").await);
     let chunk = 64 * 1024;
     let data = random_bytes(10 * chunk + 1234, 7);
-    let (status, started) = api.start_upload("/Docs/report.bin", data.len() as u64, Some(chunk as u64), Some(&sha256_hex(&data))).await;
+    let (status, started) = api
+        .start_upload(
+            "/Docs/report.bin",
+            data.len() as u64,
+            Some(chunk as u64),
+            Some(&sha256_hex(&data)),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(started["total_chunks"], 11);
     let id = started["upload_id"].as_str().unwrap().to_owned();
@@ -85,41 +107,90 @@ async fn parallel_out_of_order_upload_downloads_byte_exact(backend: Backend) {
             assert_eq!(body["file"]["version"], 1);
         }
     }
-    assert_eq!(completed, 1, "exactly one chunk answer completes the upload");
+    assert_eq!(
+        completed, 1,
+        "exactly one chunk answer completes the upload"
+    );
     assert_eq!(api.download("/Docs/report.bin").await, data);
 
     // Range, ETag and conditional requests.
     let url = api.url("/api/sync/files/content?path=/Docs/report.bin");
-    let ranged = api.client.get(&url).bearer_auth(&api.token).header("range", "bytes=100-199").send().await.unwrap();
+    let ranged = api
+        .client
+        .get(&url)
+        .bearer_auth(&api.token)
+        .header("range", "bytes=100-199")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ranged.status(), StatusCode::PARTIAL_CONTENT);
-    assert_eq!(ranged.headers()["content-range"], format!("bytes 100-199/{}", data.len()));
+    assert_eq!(
+        ranged.headers()["content-range"],
+        format!("bytes 100-199/{}", data.len())
+    );
     let etag = ranged.headers()["etag"].to_str().unwrap().to_owned();
     assert_eq!(etag, format!("\"{}\"", sha256_hex(&data)));
     assert_eq!(ranged.bytes().await.unwrap(), &data[100..200]);
-    let tail = api.client.get(&url).bearer_auth(&api.token).header("range", "bytes=-10").send().await.unwrap();
+    let tail = api
+        .client
+        .get(&url)
+        .bearer_auth(&api.token)
+        .header("range", "bytes=-10")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(tail.bytes().await.unwrap(), &data[data.len() - 10..]);
-    let beyond = api.client.get(&url).bearer_auth(&api.token).header("range", "bytes=999999999-").send().await.unwrap();
+    let beyond = api
+        .client
+        .get(&url)
+        .bearer_auth(&api.token)
+        .header("range", "bytes=999999999-")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(beyond.status(), StatusCode::RANGE_NOT_SATISFIABLE);
-    let cached = api.client.get(&url).bearer_auth(&api.token).header("if-none-match", &etag).send().await.unwrap();
+    let cached = api
+        .client
+        .get(&url)
+        .bearer_auth(&api.token)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(cached.status(), StatusCode::NOT_MODIFIED);
 
     // Staged data is gone once committed.
     assert!(files_below(&server.data_dir().join("staging")).is_empty());
 
     // The same content again: a new version, stored once.
-    let again = api.upload_file("/Docs/report.bin", &data, chunk as u64).await;
+    let again = api
+        .upload_file("/Docs/report.bin", &data, chunk as u64)
+        .await;
     assert_eq!(again["file"]["version"], 2);
     let copy = api.upload_file("/Docs/copy.bin", &data, 1 << 20).await;
     assert_eq!(copy["file"]["version"], 1);
-    assert_eq!(files_below(&server.data_dir().join("blobs")).len(), 1, "identical content is stored once");
+    assert_eq!(
+        files_below(&server.data_dir().join("blobs")).len(),
+        1,
+        "identical content is stored once"
+    );
 
     let (status, listing) = api.get("/api/sync/files?prefix=/Docs").await;
     assert_eq!(status, StatusCode::OK);
-    let paths: Vec<&str> = listing["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
+    let paths: Vec<&str> = listing["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
     assert_eq!(paths, ["/Docs/copy.bin", "/Docs/report.bin"]);
     assert!(listing["files"][1]["modified_at"].as_str().is_some());
     let (_, other) = api.get("/api/sync/files?prefix=/Doc").await;
-    assert_eq!(other["files"], json!([]), "a prefix is a folder, not a string prefix");
+    assert_eq!(
+        other["files"],
+        json!([]),
+        "a prefix is a folder, not a string prefix"
+    );
 
     // The previous version stays readable.
     let v1 = api
@@ -151,21 +222,50 @@ async fn bad_chunks_are_refused_and_store_nothing() {
     let (_, started) = api.start_upload("/a.bin", 3000, Some(1024), None).await;
     let id = started["upload_id"].as_str().unwrap();
 
-    let (status, body) = api.put_chunk_with_hash(id, 0, data[..1024].to_vec(), &sha256_hex(b"other")).await;
-    assert_eq!((status, code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "hash_mismatch"));
+    let (status, body) = api
+        .put_chunk_with_hash(id, 0, data[..1024].to_vec(), &sha256_hex(b"other"))
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "hash_mismatch")
+    );
     let (status, body) = api.put_chunk(id, 0, &data[..1000]).await;
-    assert_eq!((status, code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "chunk_size_mismatch"));
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "chunk_size_mismatch")
+    );
     let (status, body) = api.put_chunk(id, 0, &random_bytes(1025, 9)).await;
-    assert_eq!((status, code(&body)), (StatusCode::PAYLOAD_TOO_LARGE, "chunk_too_large"));
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::PAYLOAD_TOO_LARGE, "chunk_too_large")
+    );
     let (status, body) = api.put_chunk(id, 2, &data[..1024]).await;
-    assert_eq!((status, code(&body)), (StatusCode::PAYLOAD_TOO_LARGE, "chunk_too_large"), "the last chunk is 952 bytes");
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::PAYLOAD_TOO_LARGE, "chunk_too_large"),
+        "the last chunk is 952 bytes"
+    );
     let (status, body) = api.put_chunk(id, 3, &data[..952]).await;
-    assert_eq!((status, code(&body)), (StatusCode::BAD_REQUEST, "invalid_chunk_number"));
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_chunk_number")
+    );
     let (status, body) = api.put_chunk(id, -1, &data[..952]).await;
-    assert_eq!((status, code(&body)), (StatusCode::BAD_REQUEST, "invalid_chunk_number"));
-    let (status, body) = api.put_chunk_with_hash(id, 0, data[..1024].to_vec(), "not-hex").await;
-    assert_eq!((status, code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_chunk_hash"));
-    let no_hash = reqwest::multipart::Form::new().part("chunk_file", reqwest::multipart::Part::bytes(data[..1024].to_vec()));
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_chunk_number")
+    );
+    let (status, body) = api
+        .put_chunk_with_hash(id, 0, data[..1024].to_vec(), "not-hex")
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_chunk_hash")
+    );
+    let no_hash = reqwest::multipart::Form::new().part(
+        "chunk_file",
+        reqwest::multipart::Part::bytes(data[..1024].to_vec()),
+    );
     let response = api
         .client
         .post(api.url(&format!("/api/sync/upload/{id}/chunk/0")))
@@ -175,7 +275,10 @@ async fn bad_chunks_are_refused_and_store_nothing() {
         .await
         .unwrap();
     let (status, body) = ferry_tests::parts(response).await;
-    assert_eq!((status, code(&body)), (StatusCode::BAD_REQUEST, "invalid_input"));
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_input")
+    );
 
     let (_, progress) = api.get(&format!("/api/sync/upload/{id}/progress")).await;
     assert_eq!(progress["completed_chunks"], 0, "{progress}");
@@ -188,7 +291,10 @@ async fn bad_chunks_are_refused_and_store_nothing() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["completed_chunks"], 1);
     let (status, body) = api.put_chunk(id, 1, &random_bytes(1024, 10)).await;
-    assert_eq!((status, code(&body)), (StatusCode::CONFLICT, "chunk_conflict"));
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "chunk_conflict")
+    );
 
     // The file is still right after all of that.
     api.put_chunk(id, 0, &data[..1024]).await;
@@ -220,38 +326,113 @@ async fn bad_starts_are_refused_with_their_codes() {
         body
     };
     let cases = [
-        (with("file_path", json!("/../etc/passwd")), StatusCode::UNPROCESSABLE_ENTITY, "invalid_path"),
-        (with("file_path", json!("/a\u{0}b")), StatusCode::UNPROCESSABLE_ENTITY, "invalid_path"),
-        (with("file_path", json!("/")), StatusCode::UNPROCESSABLE_ENTITY, "invalid_path"),
-        (with("file_name", json!("b.txt")), StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
-        (with("total_size", json!(-1)), StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
-        (with("total_size", json!((1 << 20) + 1)), StatusCode::PAYLOAD_TOO_LARGE, "file_too_large"),
-        (with("chunk_size", json!(null)), StatusCode::UNPROCESSABLE_ENTITY, "invalid_chunk_size"),
-        (with("chunk_size", json!(0)), StatusCode::UNPROCESSABLE_ENTITY, "invalid_chunk_size"),
-        (with("chunk_size", json!((1 << 16) + 1)), StatusCode::UNPROCESSABLE_ENTITY, "invalid_chunk_size"),
-        (with("file_hash", json!("abc")), StatusCode::UNPROCESSABLE_ENTITY, "invalid_file_hash"),
-        (with("device_id", json!("phone")), StatusCode::FORBIDDEN, "forbidden"),
-        (with("total_size", json!("ten")), StatusCode::BAD_REQUEST, "invalid_input"),
+        (
+            with("file_path", json!("/../etc/passwd")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_path",
+        ),
+        (
+            with("file_path", json!("/a\u{0}b")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_path",
+        ),
+        (
+            with("file_path", json!("/")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_path",
+        ),
+        (
+            with("file_name", json!("b.txt")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+        ),
+        (
+            with("total_size", json!(-1)),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+        ),
+        (
+            with("total_size", json!((1 << 20) + 1)),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "file_too_large",
+        ),
+        (
+            with("chunk_size", json!(null)),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_chunk_size",
+        ),
+        (
+            with("chunk_size", json!(0)),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_chunk_size",
+        ),
+        (
+            with("chunk_size", json!((1 << 16) + 1)),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_chunk_size",
+        ),
+        (
+            with("file_hash", json!("abc")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_file_hash",
+        ),
+        (
+            with("device_id", json!("phone")),
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        ),
+        (
+            with("total_size", json!("ten")),
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+        ),
     ];
     for (body, status, expected) in cases {
         let (got, answer) = start(body.clone()).await;
         assert_eq!((got, code(&answer)), (status, expected), "{body}");
-        assert!(answer["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert!(
+            answer["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
     }
     // A token bound to no device may name any device of its user; an unknown one is 404.
     let unbound = server.api(&server.login("alice", ferry_tests::PASSWORD, None).await);
-    let (status, body) = unbound.post("/api/sync/upload/start", with("device_id", json!("phone"))).await;
+    let (status, body) = unbound
+        .post("/api/sync/upload/start", with("device_id", json!("phone")))
+        .await;
     assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "not_found"));
-    let malformed = api.client.post(api.url("/api/sync/upload/start")).bearer_auth(&token).header("content-type", "application/json").body("{").send().await.unwrap();
+    let malformed = api
+        .client
+        .post(api.url("/api/sync/upload/start"))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body("{")
+        .send()
+        .await
+        .unwrap();
     let (status, body) = ferry_tests::parts(malformed).await;
-    assert_eq!((status, code(&body)), (StatusCode::BAD_REQUEST, "invalid_input"));
-    assert!(files_below(&server.data_dir().join("staging")).is_empty(), "refused starts stage nothing");
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_input")
+    );
+    assert!(
+        files_below(&server.data_dir().join("staging")).is_empty(),
+        "refused starts stage nothing"
+    );
 
     // SYNC_MAX_CONCURRENT_UPLOADS = 2: the third unfinished upload is 429.
     for _ in 0..2 {
         assert_eq!(start(ok.clone()).await.0, StatusCode::CREATED);
     }
-    let response = api.client.post(api.url("/api/sync/upload/start")).bearer_auth(&token).json(&ok).send().await.unwrap();
+    let response = api
+        .client
+        .post(api.url("/api/sync/upload/start"))
+        .bearer_auth(&token)
+        .json(&ok)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(response.headers().get("retry-after").is_some());
     let (_, body) = ferry_tests::parts(response).await;
@@ -268,39 +449,69 @@ async fn pause_resume_and_cancel() {
     let token = started["resume_token"].as_str().unwrap();
     api.put_chunk(id, 0, &data[..1024]).await;
 
-    let (status, paused) = api.post(&format!("/api/sync/upload/{id}/pause"), json!({})).await;
-    assert_eq!((status, paused["status"].as_str()), (StatusCode::OK, Some("paused")));
+    let (status, paused) = api
+        .post(&format!("/api/sync/upload/{id}/pause"), json!({}))
+        .await;
+    assert_eq!(
+        (status, paused["status"].as_str()),
+        (StatusCode::OK, Some("paused"))
+    );
     let (status, body) = api.put_chunk(id, 1, &data[1024..]).await;
-    assert_eq!((status, code(&body)), (StatusCode::CONFLICT, "upload_paused"));
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "upload_paused")
+    );
 
-    let (status, body) = api.post(&format!("/api/sync/upload/{id}/resume"), json!({ "resume_token": "wrong" })).await;
+    let (status, body) = api
+        .post(
+            &format!("/api/sync/upload/{id}/resume"),
+            json!({ "resume_token": "wrong" }),
+        )
+        .await;
     assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "forbidden"));
-    let before = chrono::DateTime::parse_from_rfc3339(paused["expires_at"].as_str().unwrap()).unwrap();
+    let before =
+        chrono::DateTime::parse_from_rfc3339(paused["expires_at"].as_str().unwrap()).unwrap();
     server.clock.advance(chrono::Duration::hours(1));
-    let (status, resumed) = api.post(&format!("/api/sync/upload/{id}/resume"), json!({ "resume_token": token })).await;
+    let (status, resumed) = api
+        .post(
+            &format!("/api/sync/upload/{id}/resume"),
+            json!({ "resume_token": token }),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{resumed}");
     assert_eq!(resumed["status"], "active");
     assert_eq!(resumed["missing_chunks"], json!([[1, 1]]));
     assert_eq!(resumed["resume_from_chunk"], 1);
-    let after = chrono::DateTime::parse_from_rfc3339(resumed["expires_at"].as_str().unwrap()).unwrap();
+    let after =
+        chrono::DateTime::parse_from_rfc3339(resumed["expires_at"].as_str().unwrap()).unwrap();
     assert!(after > before, "resume extends the expiry");
 
     let (status, _) = api.delete(&format!("/api/sync/upload/{id}")).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(files_below(&server.data_dir().join("staging")).is_empty(), "cancel deletes staged chunks");
+    assert!(
+        files_below(&server.data_dir().join("staging")).is_empty(),
+        "cancel deletes staged chunks"
+    );
     let (status, body) = api.get(&format!("/api/sync/upload/{id}/progress")).await;
-    assert_eq!((status, code(&body)), (StatusCode::GONE, "upload_cancelled"));
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::GONE, "upload_cancelled")
+    );
     let (status, _) = api.put_chunk(id, 1, &data[1024..]).await;
     assert_eq!(status, StatusCode::GONE);
     let (status, _) = api.delete(&format!("/api/sync/upload/{id}")).await;
     assert_eq!(status, StatusCode::GONE);
-    let (status, _) = api.post(&format!("/api/sync/upload/{id}/resume"), json!({})).await;
+    let (status, _) = api
+        .post(&format!("/api/sync/upload/{id}/resume"), json!({}))
+        .await;
     assert_eq!(status, StatusCode::GONE);
 }
 
 #[tokio::test]
 async fn idle_uploads_expire_by_the_clock() {
-    let server = TestServer::start_with(Backend::Sqlite, |s| s.cleanup_interval_secs = 1).await.unwrap();
+    let server = TestServer::start_with(Backend::Sqlite, |s| s.cleanup_interval_secs = 1)
+        .await
+        .unwrap();
     let api = server.api(&server.user_token("alice").await);
     let (_, started) = api.start_upload("/e.bin", 2048, Some(1024), None).await;
     let id = started["upload_id"].as_str().unwrap();
@@ -310,7 +521,11 @@ async fn idle_uploads_expire_by_the_clock() {
 
     server.clock.advance(chrono::Duration::days(6));
     tokio::time::sleep(Duration::from_millis(1500)).await; // the job runs each second: give it a turn
-    assert_eq!(files_below(&staging).len(), 1, "six idle days are not enough");
+    assert_eq!(
+        files_below(&staging).len(),
+        1,
+        "six idle days are not enough"
+    );
 
     server.clock.advance(chrono::Duration::days(2));
     // The job, not a request, must clean up: wait for it (bounded).
@@ -331,12 +546,16 @@ async fn idle_uploads_expire_by_the_clock() {
 
 on_both_backends!(other_users_uploads_and_files_are_404);
 async fn other_users_uploads_and_files_are_404(backend: Backend) {
-    let Some(server) = TestServer::start_with(backend, |_| {}).await else { return };
+    let Some(server) = TestServer::start_with(backend, |_| {}).await else {
+        return;
+    };
     let alice = server.api(&server.user_token("alice").await);
     let bob = server.api(&server.user_token("bob").await);
     let data = random_bytes(1500, 8);
     alice.upload_file("/secret.txt", &data, 1024).await;
-    let (_, started) = alice.start_upload("/next.txt", 1500, Some(1024), None).await;
+    let (_, started) = alice
+        .start_upload("/next.txt", 1500, Some(1024), None)
+        .await;
     let id = started["upload_id"].as_str().unwrap();
 
     for path in [
@@ -344,12 +563,21 @@ async fn other_users_uploads_and_files_are_404(backend: Backend) {
         "/api/sync/files/content?path=/secret.txt".to_owned(),
     ] {
         let (status, body) = bob.get(&path).await;
-        assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "not_found"), "{path}");
-        assert!(!body.to_string().contains("secret"), "no data of another user leaks");
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::NOT_FOUND, "not_found"),
+            "{path}"
+        );
+        assert!(
+            !body.to_string().contains("secret"),
+            "no data of another user leaks"
+        );
     }
     let (status, _) = bob.put_chunk(id, 0, &data[..1024]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = bob.post(&format!("/api/sync/upload/{id}/pause"), json!({})).await;
+    let (status, _) = bob
+        .post(&format!("/api/sync/upload/{id}/pause"), json!({}))
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = bob.delete(&format!("/api/sync/upload/{id}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -366,11 +594,21 @@ async fn a_wrong_file_hash_fails_the_upload_and_commits_nothing() {
     let server = TestServer::start().await;
     let api = server.api(&server.user_token("alice").await);
     let data = random_bytes(2000, 11);
-    let (_, started) = api.start_upload("/h.bin", 2000, Some(1024), Some(&sha256_hex(b"something else"))).await;
+    let (_, started) = api
+        .start_upload(
+            "/h.bin",
+            2000,
+            Some(1024),
+            Some(&sha256_hex(b"something else")),
+        )
+        .await;
     let id = started["upload_id"].as_str().unwrap();
     api.put_chunk(id, 0, &data[..1024]).await;
     let (status, body) = api.put_chunk(id, 1, &data[1024..]).await;
-    assert_eq!((status, code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "file_hash_mismatch"));
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "file_hash_mismatch")
+    );
     let (_, progress) = api.get(&format!("/api/sync/upload/{id}/progress")).await;
     assert_eq!(progress["status"], "failed");
     let (_, listing) = api.get("/api/sync/files").await;
@@ -389,11 +627,19 @@ async fn a_full_disk_is_507_and_the_upload_stays_resumable() {
     api.put_chunk(&id, 0, &data[..1024]).await;
 
     // Reserve more free space than any disk has: every write is now "disk full".
-    server.restart_with(|s| s.min_free_space = u64::MAX / 2).await;
+    server
+        .restart_with(|s| s.min_free_space = u64::MAX / 2)
+        .await;
     let (status, body) = api.put_chunk(&id, 1, &data[1024..]).await;
-    assert_eq!((status, code(&body)), (StatusCode::INSUFFICIENT_STORAGE, "storage_full"));
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::INSUFFICIENT_STORAGE, "storage_full")
+    );
     let (status, body) = api.start_upload("/other.bin", 10, None, None).await;
-    assert_eq!((status, code(&body)), (StatusCode::INSUFFICIENT_STORAGE, "storage_full"));
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::INSUFFICIENT_STORAGE, "storage_full")
+    );
     let (_, progress) = api.get(&format!("/api/sync/upload/{id}/progress")).await;
     assert_eq!(progress["status"], "active");
     assert_eq!(progress["missing_chunks"], json!([[1, 1]]));

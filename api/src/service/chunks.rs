@@ -176,6 +176,7 @@ impl Services {
             sink.flush().await?;
             sink.sync_data().await?;
         }
+        self.pause_point("chunk.written").await;
         let size = writer.expected as i64;
         let now = self.clock().now();
         let txn = self.db().begin().await?;

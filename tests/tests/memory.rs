@@ -1,0 +1,85 @@
+//! A 100 MiB chunk streams through the server: its peak memory stays far below it.
+use ferry_tests::{ProcessServer, sha256_hex};
+use futures_util::StreamExt;
+use reqwest::{StatusCode, multipart};
+use sha2::{Digest, Sha256};
+use tempfile::TempDir;
+
+const MIB: usize = 1 << 20;
+const CHUNK: usize = 100 * MIB;
+
+/// The i-th MiB of the test file (cheap, deterministic, not all zeros).
+fn piece(i: usize) -> bytes::Bytes {
+    let mut block = vec![0u8; MIB];
+    for (j, byte) in block.iter_mut().enumerate() {
+        *byte = (i.wrapping_mul(31) ^ j.wrapping_mul(7) ^ (j >> 8)) as u8;
+    }
+    bytes::Bytes::from(block)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_100_mib_chunk_streams_in_bounded_memory() {
+    let dir = TempDir::new().unwrap();
+    let server = ProcessServer::spawn(
+        env!("CARGO_BIN_EXE_ferry-under-test"),
+        &dir.path().join("data"),
+        &[],
+    )
+    .await;
+    let api = server.admin_api().await;
+    let mut hasher = Sha256::new();
+    for i in 0..CHUNK / MIB {
+        hasher.update(piece(i));
+    }
+    let hash = hex::encode(hasher.finalize());
+    let (status, started) = api
+        .start_upload(
+            "/big/one.bin",
+            CHUNK as u64,
+            Some(CHUNK as u64),
+            Some(&hash),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{started}");
+    let id = started["upload_id"].as_str().unwrap();
+    let baseline = server.peak_rss();
+
+    let body =
+        futures_util::stream::iter(0..CHUNK / MIB).map(|i| Ok::<_, std::io::Error>(piece(i)));
+    let form = multipart::Form::new()
+        .text("chunk_hash", hash.clone())
+        .part(
+            "chunk_file",
+            multipart::Part::stream_with_length(reqwest::Body::wrap_stream(body), CHUNK as u64),
+        );
+    let response = api
+        .client
+        .post(api.url(&format!("/api/sync/upload/{id}/chunk/0")))
+        .bearer_auth(&api.token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let (status, done) = ferry_tests::parts(response).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["status"], "completed");
+    assert_eq!(done["file"]["sha256"], hash);
+
+    let peak = server.peak_rss();
+    eprintln!(
+        "server peak RSS: {} MiB before the chunk, {} MiB after",
+        baseline / MIB as u64,
+        peak / MIB as u64
+    );
+    // The baseline already holds argon2's 19 MiB working memory from the logins.
+    assert!(
+        peak < 64 * MIB as u64,
+        "peak RSS {peak} bytes is not far below the 100 MiB chunk"
+    );
+    assert!(
+        peak - baseline < 16 * MIB as u64,
+        "receiving the chunk grew RSS by {} bytes",
+        peak - baseline
+    );
+    assert_eq!(sha256_hex(&api.download("/big/one.bin").await), hash);
+}
