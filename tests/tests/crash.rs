@@ -1,6 +1,8 @@
 //! Crash safety with a real process killed by SIGKILL: mid-upload, while a
 //! chunk is written, and at each step of assembly. After a restart the upload
 //! resumes (or is finished), and no file is ever half-visible or lost.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 use ferry_tests::{Api, ProcessServer, files_below, random_bytes, sha256_hex};
 use futures_util::StreamExt;
 use reqwest::{StatusCode, multipart};

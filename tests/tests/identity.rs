@@ -1,4 +1,6 @@
 //! SPEC §1–3: login, tokens, devices, the admin CLI, health, errors.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 use std::process::Stdio;
 
 use ferry_tests::{

@@ -1,4 +1,6 @@
 //! A 100 MiB chunk streams through the server: its peak memory stays far below it.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 use ferry_tests::{ProcessServer, sha256_hex};
 use futures_util::StreamExt;
 use reqwest::{StatusCode, multipart};

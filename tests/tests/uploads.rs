@@ -1,4 +1,6 @@
 //! SPEC §4 against the real server: chunked uploads end to end.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 use std::time::Duration;
 
 use ferry_tests::{Backend, TestServer, code, files_below, random_bytes, sha256_hex};

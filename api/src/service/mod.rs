@@ -27,6 +27,9 @@ pub mod paths;
 mod staging;
 pub mod uploads;
 
+#[cfg(test)]
+mod tests;
+
 pub use chunks::{ChunkOutcome, ChunkWriter};
 pub use clock::Clock;
 pub use identity::{Caller, Role};
