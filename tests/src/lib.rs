@@ -278,6 +278,17 @@ pub async fn wait_healthy(client: &Client, base: &str) {
     panic!("server at {base} did not become healthy");
 }
 
+/// Poll a plain HTTP port until it accepts connections (bounded).
+pub async fn wait_healthy_port(client: &Client, port: u16) {
+    for _ in 0..300 {
+        if client.get(format!("http://127.0.0.1:{port}/")).send().await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("nothing listens on port {port}");
+}
+
 /// A logged-in REST client.
 #[derive(Clone, Debug)]
 pub struct Api {
