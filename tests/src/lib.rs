@@ -281,7 +281,12 @@ pub async fn wait_healthy(client: &Client, base: &str) {
 /// Poll a plain HTTP port until it accepts connections (bounded).
 pub async fn wait_healthy_port(client: &Client, port: u16) {
     for _ in 0..300 {
-        if client.get(format!("http://127.0.0.1:{port}/")).send().await.is_ok() {
+        if client
+            .get(format!("http://127.0.0.1:{port}/"))
+            .send()
+            .await
+            .is_ok()
+        {
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -420,7 +425,7 @@ impl Api {
                 Some(&sha256_hex(data)),
             )
             .await;
-        assert_eq!(status, StatusCode::CREATED, "{started}");
+        assert_eq!(status, StatusCode::OK, "{started}");
         let id = started["upload_id"].as_str().expect("upload_id").to_owned();
         let mut last = Value::Null;
         let chunks: Vec<&[u8]> = if data.is_empty() {
@@ -563,6 +568,18 @@ impl ProcessServer {
             .and_then(|v| v.parse().ok())
             .expect("VmHWM value");
         kib * 1024
+    }
+
+    /// CPU time the process has used so far (user + system), in seconds.
+    pub fn cpu_seconds(&self) -> f64 {
+        let pid = self.child.id().expect("running");
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("proc stat");
+        // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+        let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: f64 =
+            fields[11].parse::<f64>().unwrap_or(0.0) + fields[12].parse::<f64>().unwrap_or(0.0);
+        ticks / 100.0
     }
 
     /// A client logged in as the bootstrap admin on device `laptop`.

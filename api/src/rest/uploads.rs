@@ -1,7 +1,6 @@
 //! `/api/sync/upload/…`: start, chunk, progress, pause, resume, cancel.
 use axum::{
     extract::{FromRequest, Multipart, Path, Request, State},
-    http::StatusCode,
     response::IntoResponse,
 };
 use chrono::{DateTime, Utc};
@@ -16,9 +15,6 @@ use crate::{
 
 /// Longest accepted `chunk_hash` field.
 const MAX_HASH_FIELD: usize = 256;
-/// How much of an oversized chunk body is read before answering 413, so that the
-/// client sees the answer instead of a reset connection.
-const OVERSIZE_DRAIN: usize = 1 << 20;
 
 #[derive(Debug, Deserialize)]
 pub struct StartBody {
@@ -53,7 +49,7 @@ pub async fn start(
             },
         )
         .await?;
-    Ok((StatusCode::CREATED, axum::Json(started)))
+    Ok(axum::Json(started))
 }
 
 /// An upload id from the path; a malformed one is simply unknown.
@@ -94,10 +90,20 @@ pub async fn put_chunk(
                         "chunk_file was sent twice",
                     ));
                 }
-                let mut chunk = services.begin_chunk(&caller, id, number).await?;
+                // On a refusal the rest of the body is still read (up to the largest
+                // chunk a client may send), so the client sees the answer rather
+                // than a connection reset in the middle of its upload.
+                let drain_limit = services.limits().max_chunk_size;
+                let mut chunk = match services.begin_chunk(&caller, id, number).await {
+                    Ok(chunk) => chunk,
+                    Err(err) => {
+                        drain(&mut field, drain_limit).await;
+                        return Err(err);
+                    }
+                };
                 while let Some(bytes) = field.chunk().await.map_err(malformed)? {
                     if let Err(err) = chunk.write(&bytes).await {
-                        drain(&mut field).await;
+                        drain(&mut field, drain_limit).await;
                         return Err(err);
                     }
                 }
@@ -116,7 +122,7 @@ pub async fn put_chunk(
                 }
                 claimed_hash = Some(String::from_utf8_lossy(&text).into_owned());
             }
-            _ => drain(&mut field).await,
+            _ => drain(&mut field, MAX_HASH_FIELD as u64).await,
         }
     }
     let writer = writer
@@ -129,12 +135,12 @@ pub async fn put_chunk(
     Ok(axum::Json(outcome))
 }
 
-/// Read and drop (a bounded amount of) the rest of a field.
-async fn drain(field: &mut axum::extract::multipart::Field<'_>) {
-    let mut seen = 0;
-    while seen < OVERSIZE_DRAIN {
+/// Read and drop the rest of a field, up to `limit` bytes.
+async fn drain(field: &mut axum::extract::multipart::Field<'_>, limit: u64) {
+    let mut seen = 0u64;
+    while seen <= limit {
         match field.chunk().await {
-            Ok(Some(bytes)) => seen += bytes.len(),
+            Ok(Some(bytes)) => seen += bytes.len() as u64,
             _ => break,
         }
     }

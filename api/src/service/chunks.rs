@@ -7,12 +7,12 @@ use sea_orm::{
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 
 use super::{
     Caller, Services,
     files::FileInfo,
+    staging::RegionWriter,
     uploads::{parse_sha256, state_error, status},
 };
 use crate::error::{Error, Result};
@@ -55,7 +55,7 @@ pub struct ChunkWriter {
     received: u64,
     hasher: Sha256,
     /// `None` when the chunk is stored already: the bytes are only checked.
-    sink: Option<tokio::fs::File>,
+    sink: Option<RegionWriter>,
     stored_hash: Option<String>,
     _claim: InFlight,
 }
@@ -172,9 +172,8 @@ impl Services {
             let upload = self.load_upload(caller, upload_id).await?;
             return self.chunk_outcome(&upload, writer.chunk_number, None).await;
         }
-        if let Some(mut sink) = writer.sink.take() {
-            sink.flush().await?;
-            sink.sync_data().await?;
+        if let Some(sink) = writer.sink.take() {
+            sink.finish().await?;
         }
         self.pause_point("chunk.written").await;
         let size = writer.expected as i64;
@@ -273,7 +272,7 @@ impl ChunkWriter {
         }
         self.hasher.update(data);
         if let Some(sink) = &mut self.sink {
-            sink.write_all(data).await?;
+            sink.write(data).await?;
         }
         self.received += len;
         Ok(())

@@ -4,11 +4,12 @@
 //! it into the blob store, so the data is never copied a second time.
 use std::{
     io::{self, Read},
+    os::unix::fs::FileExt,
     path::PathBuf,
+    sync::Arc,
 };
 
 use sha2::{Digest, Sha256};
-use tokio::io::AsyncSeekExt;
 use uuid::Uuid;
 
 use super::blobs::{remove_if_exists, sync_dir};
@@ -16,18 +17,29 @@ use crate::error::{Error, Result};
 
 /// Read size when hashing a part file.
 const HASH_BUFFER: usize = 1 << 20;
+/// Bytes gathered before one positioned write: few, large writes instead of one
+/// per network frame.
+const WRITE_BUFFER: usize = 1 << 20;
+
+/// Stripes of write locks: writers of one part file take turns, because
+/// concurrent buffered writes to one inode only spin on the kernel's inode lock.
+const WRITE_STRIPES: usize = 64;
 
 /// The directory of part files.
 #[derive(Debug)]
 pub struct Staging {
     root: PathBuf,
+    write_locks: Vec<Arc<tokio::sync::Mutex<()>>>,
 }
 
 impl Staging {
     /// Open (creating if needed) the staging directory.
     pub async fn open(root: PathBuf) -> Result<Self> {
         tokio::fs::create_dir_all(&root).await?;
-        Ok(Self { root })
+        let write_locks = (0..WRITE_STRIPES)
+            .map(|_| Arc::new(tokio::sync::Mutex::new(())))
+            .collect();
+        Ok(Self { root, write_locks })
     }
 
     /// The part file of an upload.
@@ -49,16 +61,20 @@ impl Staging {
 
     /// Open the part file for writing at `offset`; `Ok(None)` when it is gone
     /// (the upload was cancelled or expired meanwhile).
-    pub async fn open_at(&self, upload_id: Uuid, offset: u64) -> Result<Option<tokio::fs::File>> {
-        match tokio::fs::OpenOptions::new()
-            .write(true)
-            .open(self.part_path(upload_id))
-            .await
-        {
-            Ok(mut file) => {
-                file.seek(io::SeekFrom::Start(offset)).await?;
-                Ok(Some(file))
-            }
+    pub async fn open_at(&self, upload_id: Uuid, offset: u64) -> Result<Option<RegionWriter>> {
+        let path = self.part_path(upload_id);
+        let opened =
+            tokio::task::spawn_blocking(move || std::fs::OpenOptions::new().write(true).open(path))
+                .await
+                .map_err(|e| Error::Internal(format!("open task failed: {e}")))?;
+        match opened {
+            Ok(file) => Ok(Some(RegionWriter {
+                file: Arc::new(file),
+                turn: self.write_locks[(upload_id.as_u128() % WRITE_STRIPES as u128) as usize]
+                    .clone(),
+                offset,
+                buffer: Vec::with_capacity(WRITE_BUFFER),
+            })),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e.into()),
         }
@@ -116,5 +132,57 @@ impl Staging {
             }
         }
         Ok((ids, strays))
+    }
+}
+
+/// Writes one chunk's bytes at its offset of a part file, in large positioned
+/// writes on the blocking pool; holds at most [`WRITE_BUFFER`] bytes.
+#[derive(Debug)]
+pub struct RegionWriter {
+    file: Arc<std::fs::File>,
+    turn: Arc<tokio::sync::Mutex<()>>,
+    offset: u64,
+    buffer: Vec<u8>,
+}
+
+impl RegionWriter {
+    /// Append `data` at the current position.
+    pub async fn write(&mut self, data: &[u8]) -> Result<()> {
+        self.buffer.extend_from_slice(data);
+        if self.buffer.len() >= WRITE_BUFFER {
+            self.write_buffer().await?;
+        }
+        Ok(())
+    }
+
+    async fn write_buffer(&mut self) -> Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let (file, offset, buffer) = (
+            self.file.clone(),
+            self.offset,
+            std::mem::take(&mut self.buffer),
+        );
+        let _turn = self.turn.lock().await;
+        let mut buffer = tokio::task::spawn_blocking(move || {
+            file.write_all_at(&buffer, offset).map(|()| buffer)
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("write task failed: {e}")))??;
+        self.offset += buffer.len() as u64;
+        buffer.clear();
+        self.buffer = buffer;
+        Ok(())
+    }
+
+    /// Write what is buffered and make the region durable.
+    pub async fn finish(mut self) -> Result<()> {
+        self.write_buffer().await?;
+        let file = self.file.clone();
+        tokio::task::spawn_blocking(move || file.sync_data())
+            .await
+            .map_err(|e| Error::Internal(format!("sync task failed: {e}")))??;
+        Ok(())
     }
 }

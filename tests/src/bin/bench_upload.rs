@@ -32,7 +32,11 @@ struct Options {
 }
 
 fn options() -> anyhow::Result<Options> {
-    let mut opts = Options { size_mib: 1024, runs: 3, streams: 4 };
+    let mut opts = Options {
+        size_mib: 1024,
+        runs: 3,
+        streams: 4,
+    };
     let args: Vec<String> = std::env::args().skip(1).collect();
     for pair in args.chunks(2) {
         let value = pair.get(1).context("a flag needs a value")?;
@@ -66,13 +70,30 @@ fn make_file(path: &Path, size: u64) -> anyhow::Result<String> {
 }
 
 /// One chunked upload of `source` with `streams` workers; seconds taken.
-async fn ferry_upload(api: &Api, source: &Path, size: u64, sha: &str, streams: usize, run: usize) -> anyhow::Result<f64> {
+async fn ferry_upload(
+    api: &Api,
+    source: &Path,
+    size: u64,
+    sha: &str,
+    streams: usize,
+    run: usize,
+) -> anyhow::Result<f64> {
     let began = Instant::now();
-    let (status, started) = api.start_upload(&format!("/bench/run{run}.bin"), size, Some(CHUNK), Some(sha)).await;
-    if status != StatusCode::CREATED {
+    let (status, started) = api
+        .start_upload(
+            &format!("/bench/run{run}.bin"),
+            size,
+            Some(CHUNK),
+            Some(sha),
+        )
+        .await;
+    if status != StatusCode::OK {
         bail!("start: {status} {started}");
     }
-    let id = started["upload_id"].as_str().context("upload_id")?.to_owned();
+    let id = started["upload_id"]
+        .as_str()
+        .context("upload_id")?
+        .to_owned();
     let total = started["total_chunks"].as_u64().context("total_chunks")? as usize;
     let next = Arc::new(AtomicUsize::new(0));
     let file = Arc::new(std::fs::File::open(source)?);
@@ -94,9 +115,11 @@ async fn ferry_upload(api: &Api, source: &Path, size: u64, sha: &str, streams: u
                 })
                 .await??;
                 let hash = hex::encode(Sha256::digest(&data));
-                let form = multipart::Form::new()
-                    .text("chunk_hash", hash)
-                    .part("chunk_file", multipart::Part::bytes(data).file_name("chunk"));
+                let form = multipart::Form::new().text("chunk_hash", hash).part(
+                    "chunk_file",
+                    multipart::Part::bytes(data).file_name("chunk"),
+                );
+                let sent = Instant::now();
                 let response = api
                     .client
                     .post(api.url(&format!("/api/sync/upload/{id}/chunk/{n}")))
@@ -109,6 +132,10 @@ async fn ferry_upload(api: &Api, source: &Path, size: u64, sha: &str, streams: u
                     bail!("chunk {n}: {status} {body}");
                 }
                 if body["status"] == "completed" {
+                    eprintln!(
+                        "  the completing chunk (with assembly) took {:.2}s",
+                        sent.elapsed().as_secs_f64()
+                    );
                     completed = Some(body);
                 }
             }
@@ -141,11 +168,13 @@ impl Drop for Nginx {
 }
 
 fn start_nginx(dir: &Path) -> anyhow::Result<Nginx> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     std::fs::create_dir_all(dir.join("dav"))?;
     std::fs::create_dir_all(dir.join("body"))?;
     let conf = format!(
-        "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
+        "daemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
          events {{ worker_connections 64; }}\n\
          http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  client_max_body_size 0;\n\
          server {{\n    listen 127.0.0.1:{port};\n    location /dav/ {{\n      root {d};\n      dav_methods PUT;\n\
@@ -159,16 +188,27 @@ fn start_nginx(dir: &Path) -> anyhow::Result<Nginx> {
         .arg(dir)
         .arg("-c")
         .arg(&conf_path)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .context("starting nginx (apt-get install nginx)")?;
     Ok(Nginx { child, port })
 }
 
-async fn nginx_put(client: &reqwest::Client, port: u16, source: &Path, size: u64, run: usize) -> anyhow::Result<f64> {
+async fn nginx_put(
+    client: &reqwest::Client,
+    port: u16,
+    source: &Path,
+    size: u64,
+    run: usize,
+) -> anyhow::Result<f64> {
     let began = Instant::now();
     let file = tokio::fs::File::open(source).await?;
-    let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024));
+    let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(
+        file,
+        256 * 1024,
+    ));
     let response = client
         .put(format!("http://127.0.0.1:{port}/dav/run{run}.bin"))
         .header("content-length", size)
@@ -190,7 +230,10 @@ fn ferry_binary() -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe()?;
     let bin = exe.with_file_name("ferry");
     if !bin.exists() {
-        bail!("{} is missing: run `cargo build --release --bins` first", bin.display());
+        bail!(
+            "{} is missing: run `cargo build --release --bins` first",
+            bin.display()
+        );
     }
     Ok(bin)
 }
@@ -199,13 +242,20 @@ fn ferry_binary() -> anyhow::Result<PathBuf> {
 async fn main() -> anyhow::Result<()> {
     let opts = options()?;
     let size = opts.size_mib * MIB;
-    let work = tempfile::Builder::new().prefix("ferry-bench").tempdir_in(std::env::temp_dir())?;
+    let work = tempfile::Builder::new()
+        .prefix("ferry-bench")
+        .tempdir_in(std::env::temp_dir())?;
     let source = work.path().join("source.bin");
     eprintln!("writing a {} MiB test file…", opts.size_mib);
     let sha = make_file(&source, size)?;
 
     let ferry_bin = ferry_binary()?;
-    let server = ProcessServer::spawn(ferry_bin.to_str().context("path")?, &work.path().join("ferry"), &[]).await;
+    let server = ProcessServer::spawn(
+        ferry_bin.to_str().context("path")?,
+        &work.path().join("ferry"),
+        &[],
+    )
+    .await;
     let api = server.admin_api().await;
     let nginx = start_nginx(&work.path().join("nginx"))?;
     let client = reqwest::Client::new();
@@ -215,8 +265,16 @@ async fn main() -> anyhow::Result<()> {
     for run in 0..opts.runs {
         // Alternate, so neither side always meets a warmer page cache.
         nginx_secs.push(nginx_put(&client, nginx.port, &source, size, run).await?);
+        let cpu_before = server.cpu_seconds();
         ferry_secs.push(ferry_upload(&api, &source, size, &sha, opts.streams, run).await?);
-        eprintln!("run {run}: ferry {:.2}s, nginx {:.2}s", ferry_secs[run], nginx_secs[run]);
+        eprintln!(
+            "  ferry server CPU: {:.2}s",
+            server.cpu_seconds() - cpu_before
+        );
+        eprintln!(
+            "run {run}: ferry {:.2}s, nginx {:.2}s",
+            ferry_secs[run], nginx_secs[run]
+        );
     }
     let peak_rss_mib = server.peak_rss() as f64 / MIB as f64;
     let mibs = |secs: f64| opts.size_mib as f64 / secs;
@@ -230,7 +288,10 @@ async fn main() -> anyhow::Result<()> {
         mibs(f),
         n / f
     );
-    println!("| nginx WebDAV PUT of the same file | {n:.2} s | {:.0} | 1.00× |", mibs(n));
+    println!(
+        "| nginx WebDAV PUT of the same file | {n:.2} s | {:.0} | 1.00× |",
+        mibs(n)
+    );
     println!("\nFerry peak RSS over all runs: {peak_rss_mib:.1} MiB");
     Ok(())
 }
