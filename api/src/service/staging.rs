@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 const HASH_BUFFER: usize = 1 << 20;
 /// Bytes gathered before one positioned write: few, large writes instead of one
 /// per network frame.
-const WRITE_BUFFER: usize = 1 << 20;
+const WRITE_BUFFER: usize = 256 << 10;
 
 /// Stripes of write locks: writers of one part file take turns, because
 /// concurrent buffered writes to one inode only spin on the kernel's inode lock.
