@@ -11,7 +11,6 @@ use std::{
 
 use api::{config::Settings, service::Clock};
 use reqwest::{Client, StatusCode, multipart};
-use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
@@ -60,19 +59,9 @@ impl TestDatabase {
             eprintln!("FERRY_TEST_DATABASE_URL is unset: skipping the PostgreSQL variant");
             return None;
         };
-        let name = format!("ferry_test_{}", uuid::Uuid::new_v4().simple());
-        let admin = api::service::db::connect(&admin_url)
-            .await
-            .expect("connect to FERRY_TEST_DATABASE_URL");
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        let (url, name) = api::service::db::create_scratch_database(&admin_url, "ferry_test")
             .await
             .expect("create test database");
-        admin.close().await.ok();
-        let base = admin_url
-            .rsplit_once('/')
-            .map_or(admin_url.as_str(), |(base, _)| base);
-        let url = format!("{base}/{name}");
         Some(Self {
             admin_url,
             name,
@@ -83,22 +72,7 @@ impl TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
-        // A runtime of its own: Drop cannot await, and the test's runtime may be gone.
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            runtime.block_on(async {
-                let admin = api::service::db::connect(&admin_url).await.ok()?;
-                admin
-                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .await
-                    .ok()
-            })
-        })
-        .join();
+        api::service::db::drop_scratch_database(self.admin_url.clone(), self.name.clone());
     }
 }
 

@@ -39,3 +39,39 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection> {
     }
     Ok(Database::connect(options).await?)
 }
+
+/// Create a fresh, uniquely named PostgreSQL database next to `admin_url` (a URL
+/// whose user may create databases); returns its URL and name. For tests and tools.
+pub async fn create_scratch_database(admin_url: &str, prefix: &str) -> Result<(String, String)> {
+    use sea_orm::ConnectionTrait;
+    let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+    let admin = connect(admin_url).await?;
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await?;
+    admin.close().await?;
+    let base = admin_url
+        .rsplit_once('/')
+        .map_or(admin_url, |(base, _)| base);
+    Ok((format!("{base}/{name}"), name))
+}
+
+/// Drop a database made by [`create_scratch_database`], from a thread of its own
+/// (callable from `Drop`, whether or not a runtime is still running).
+pub fn drop_scratch_database(admin_url: String, name: String) {
+    use sea_orm::ConnectionTrait;
+    let _ = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()?;
+        runtime.block_on(async {
+            let admin = connect(&admin_url).await.ok()?;
+            admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await
+                .ok()
+        })
+    })
+    .join();
+}

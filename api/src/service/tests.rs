@@ -1,7 +1,6 @@
 //! Service logic against a real database: SQLite in a temp dir, and PostgreSQL
 //! (a fresh database per test) when `FERRY_TEST_DATABASE_URL` is set.
 use chrono::Duration;
-use sea_orm::ConnectionTrait;
 use tempfile::TempDir;
 
 use super::{
@@ -20,19 +19,7 @@ struct Fixture {
 impl Drop for Fixture {
     fn drop(&mut self) {
         if let Some((admin_url, name)) = self.pg.take() {
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .ok()?;
-                rt.block_on(async {
-                    let db = super::db::connect(&admin_url).await.ok()?;
-                    db.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .await
-                        .ok()
-                })
-            })
-            .join();
+            super::db::drop_scratch_database(admin_url, name);
         }
     }
 }
@@ -49,15 +36,10 @@ async fn fixture(postgres: bool) -> Option<Fixture> {
             );
             return None;
         };
-        let name = format!("ferry_svc_{}", uuid::Uuid::new_v4().simple());
-        let db = super::db::connect(&admin_url).await.expect("connect");
-        db.execute_unprepared(&format!("CREATE DATABASE {name}"))
+        let (url, name) = super::db::create_scratch_database(&admin_url, "ferry_svc")
             .await
             .expect("create database");
-        let base = admin_url
-            .rsplit_once('/')
-            .map_or(admin_url.as_str(), |(b, _)| b);
-        settings.database_url = Some(format!("{base}/{name}"));
+        settings.database_url = Some(url);
         pg = Some((admin_url, name));
     }
     settings.max_concurrent_uploads = 100;
