@@ -139,6 +139,14 @@ pub struct Settings {
         global = true
     )]
     pub cleanup_interval_secs: u64,
+    /// Seconds a chunk body may stall before the request is given up (408).
+    #[arg(
+        long,
+        env = "FERRY_CHUNK_IDLE_TIMEOUT_SECS",
+        default_value_t = 60,
+        global = true
+    )]
+    pub chunk_idle_timeout_secs: u64,
     /// Lifetime of tokens issued by login, in days.
     #[arg(
         long,
@@ -194,6 +202,7 @@ impl std::fmt::Debug for Settings {
             .field("max_file_size", &self.max_file_size)
             .field("min_free_space", &self.min_free_space)
             .field("cleanup_interval_secs", &self.cleanup_interval_secs)
+            .field("chunk_idle_timeout_secs", &self.chunk_idle_timeout_secs)
             .field("token_ttl_days", &self.token_ttl_days)
             .finish_non_exhaustive()
     }

@@ -36,6 +36,9 @@ pub enum Error {
     /// Larger than allowed (413).
     #[error("{message}")]
     TooLarge { code: &'static str, message: String },
+    /// The client stopped sending in the middle of a body (408).
+    #[error("{0}")]
+    Timeout(&'static str),
     /// The requested byte range lies outside the file (416).
     #[error("requested range not satisfiable")]
     RangeNotSatisfiable { size: u64 },
@@ -120,6 +123,7 @@ impl Error {
             Error::Unauthorized(_) => "unauthorized",
             Error::Forbidden(_) => "forbidden",
             Error::NotFound(_) => "not_found",
+            Error::Timeout(_) => "request_timeout",
             Error::RangeNotSatisfiable { .. } => "range_not_satisfiable",
             Error::StorageFull => "storage_full",
             Error::BadRequest { code, .. }
@@ -139,6 +143,7 @@ impl Error {
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Error::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             Error::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Conflict { .. } => StatusCode::CONFLICT,
             Error::Gone { .. } => StatusCode::GONE,

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use ferry_tests::{Backend, TestServer, code, files_below, random_bytes, sha256_hex};
-use futures_util::future::join_all;
+use futures_util::{StreamExt, future::join_all};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -679,4 +679,103 @@ async fn modified_at_is_kept_and_a_refused_big_chunk_still_gets_its_answer() {
     api.put_chunk(id, 0, &data[..chunk]).await;
     let (_, done) = api.put_chunk(id, 1, &data[chunk..]).await;
     assert_eq!(done["file"]["modified_at"], "2024-05-01T12:00:00Z");
+}
+
+#[tokio::test]
+async fn a_chunk_resent_after_completion_is_a_harmless_200() {
+    let server = TestServer::start().await;
+    let api = server.api(&server.user_token("alice").await);
+    let data = random_bytes(2048, 14);
+    let (_, started) = api.start_upload("/r.bin", 2048, Some(1024), None).await;
+    let id = started["upload_id"].as_str().unwrap();
+    api.put_chunk(id, 0, &data[..1024]).await;
+    let (_, done) = api.put_chunk(id, 1, &data[1024..]).await;
+    assert_eq!(done["status"], "completed");
+    // The client never saw that answer and sends the last chunk again.
+    let (status, again) = api.put_chunk(id, 1, &data[1024..]).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["status"], "completed");
+    assert_eq!(again["file"], done["file"]);
+    let (status, body) = api.put_chunk(id, 1, &random_bytes(1024, 15)).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "chunk_conflict")
+    );
+    let (_, listing) = api.get("/api/sync/files").await;
+    assert_eq!(
+        listing["files"][0]["version"], 1,
+        "nothing was committed twice"
+    );
+}
+
+#[tokio::test]
+async fn a_device_bound_token_acts_only_on_its_own_devices_uploads() {
+    let server = TestServer::start().await;
+    let laptop = server.api(&server.user_token("alice").await);
+    let phone = server.api(
+        &server
+            .login("alice", ferry_tests::PASSWORD, Some("phone"))
+            .await,
+    );
+    let (_, started) = laptop.start_upload("/l.bin", 10, Some(1024), None).await;
+    let id = started["upload_id"].as_str().unwrap();
+    let (status, body) = phone.put_chunk(id, 0, &random_bytes(10, 16)).await;
+    assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "forbidden"));
+    let (status, _) = phone.delete(&format!("/api/sync/upload/{id}")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = laptop.get(&format!("/api/sync/upload/{id}/progress")).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_decomposed_file_name_matches_its_normalized_path() {
+    let server = TestServer::start().await;
+    let api = server.api(&server.user_token("alice").await);
+    let nfd = "Cafe\u{301}.txt";
+    let body = json!({ "device_id": "laptop", "file_path": format!("/{nfd}"), "file_name": nfd, "total_size": 3 });
+    let (status, started) = api.post("/api/sync/upload/start", body).await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    let (_, done) = api
+        .put_chunk(started["upload_id"].as_str().unwrap(), 0, b"abc")
+        .await;
+    assert_eq!(done["file"]["path"], "/Caf\u{e9}.txt");
+}
+
+#[tokio::test]
+async fn a_stalled_chunk_body_times_out_and_frees_the_chunk() {
+    let server = TestServer::start_with(Backend::Sqlite, |s| s.chunk_idle_timeout_secs = 1)
+        .await
+        .unwrap();
+    let api = server.api(&server.user_token("alice").await);
+    let data = random_bytes(4096, 17);
+    let (_, started) = api.start_upload("/s.bin", 4096, Some(4096), None).await;
+    let id = started["upload_id"].as_str().unwrap();
+
+    // Half the body, then silence (the connection stays open).
+    let half = bytes::Bytes::copy_from_slice(&data[..2048]);
+    let body = futures_util::stream::iter([Ok::<_, std::io::Error>(half)])
+        .chain(futures_util::stream::pending());
+    let form = reqwest::multipart::Form::new()
+        .text("chunk_hash", sha256_hex(&data))
+        .part(
+            "chunk_file",
+            reqwest::multipart::Part::stream_with_length(reqwest::Body::wrap_stream(body), 4096),
+        );
+    let response = api
+        .client
+        .post(api.url(&format!("/api/sync/upload/{id}/chunk/0")))
+        .bearer_auth(&api.token)
+        .multipart(form)
+        .timeout(Duration::from_secs(30))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = ferry_tests::parts(response).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::REQUEST_TIMEOUT, "request_timeout")
+    );
+    let (status, done) = api.put_chunk(id, 0, &data).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(api.download("/s.bin").await, data);
 }

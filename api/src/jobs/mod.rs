@@ -17,7 +17,8 @@ pub async fn start(
     Ok(scheduler)
 }
 
-/// Expire uploads idle past `SYNC_CHUNK_CLEANUP_DAYS` and delete their chunks.
+/// Expire uploads idle past `SYNC_CHUNK_CLEANUP_DAYS` and delete their chunks;
+/// retry assemblies that an error left unfinished.
 fn expire_uploads_job(services: Services, every: Duration) -> Result<Job, JobSchedulerError> {
     Job::new_repeated_async(every, move |_id, _scheduler| {
         let services = services.clone();
@@ -26,6 +27,9 @@ fn expire_uploads_job(services: Services, every: Duration) -> Result<Job, JobSch
                 Ok(0) => {}
                 Ok(n) => tracing::info!(expired = n, "expired idle uploads"),
                 Err(err) => tracing::error!(%err, "the upload expiry job failed"),
+            }
+            if let Err(err) = services.retry_assemblies().await {
+                tracing::error!(%err, "retrying stalled assemblies failed");
             }
         })
     })

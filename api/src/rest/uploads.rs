@@ -94,16 +94,17 @@ pub async fn put_chunk(
                 // chunk a client may send), so the client sees the answer rather
                 // than a connection reset in the middle of its upload.
                 let drain_limit = services.limits().max_chunk_size;
+                let idle = services.limits().chunk_idle_timeout;
                 let mut chunk = match services.begin_chunk(&caller, id, number).await {
                     Ok(chunk) => chunk,
                     Err(err) => {
-                        drain(&mut field, drain_limit).await;
+                        drain(&mut field, drain_limit, idle).await;
                         return Err(err);
                     }
                 };
-                while let Some(bytes) = field.chunk().await.map_err(malformed)? {
+                while let Some(bytes) = next_piece(&mut field, idle).await? {
                     if let Err(err) = chunk.write(&bytes).await {
-                        drain(&mut field, drain_limit).await;
+                        drain(&mut field, drain_limit, idle).await;
                         return Err(err);
                     }
                 }
@@ -122,7 +123,14 @@ pub async fn put_chunk(
                 }
                 claimed_hash = Some(String::from_utf8_lossy(&text).into_owned());
             }
-            _ => drain(&mut field, MAX_HASH_FIELD as u64).await,
+            _ => {
+                drain(
+                    &mut field,
+                    MAX_HASH_FIELD as u64,
+                    services.limits().chunk_idle_timeout,
+                )
+                .await
+            }
         }
     }
     let writer = writer
@@ -135,12 +143,29 @@ pub async fn put_chunk(
     Ok(axum::Json(outcome))
 }
 
+/// The next piece of a field's body; a body that stalls for `idle` is a 408
+/// (which frees the chunk for a retry).
+async fn next_piece(
+    field: &mut axum::extract::multipart::Field<'_>,
+    idle: std::time::Duration,
+) -> Result<Option<axum::body::Bytes>> {
+    match tokio::time::timeout(idle, field.chunk()).await {
+        Ok(Ok(piece)) => Ok(piece),
+        Ok(Err(e)) => Err(Error::bad_request("invalid_input", e.body_text())),
+        Err(_) => Err(Error::Timeout("the chunk body stalled")),
+    }
+}
+
 /// Read and drop the rest of a field, up to `limit` bytes.
-async fn drain(field: &mut axum::extract::multipart::Field<'_>, limit: u64) {
+async fn drain(
+    field: &mut axum::extract::multipart::Field<'_>,
+    limit: u64,
+    idle: std::time::Duration,
+) {
     let mut seen = 0u64;
     while seen <= limit {
-        match field.chunk().await {
-            Ok(Some(bytes)) => seen += bytes.len() as u64,
+        match tokio::time::timeout(idle, field.chunk()).await {
+            Ok(Ok(Some(bytes))) => seen += bytes.len() as u64,
             _ => break,
         }
     }

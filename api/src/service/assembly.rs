@@ -1,8 +1,12 @@
 //! Assembly and crash recovery. The part file already holds every chunk in
 //! place, so assembly is: hash it once, rename it into the blob store, and commit
 //! the new version in one transaction. Each step can be redone after a crash.
-use entity::{chunked_upload, upload_chunk};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait, sea_query::Expr};
+use std::collections::HashSet;
+
+use entity::chunked_upload;
+use sea_orm::{
+    ColumnTrait, EntityTrait, QueryFilter, QuerySelect, TransactionTrait, sea_query::Expr,
+};
 use uuid::Uuid;
 
 use super::{
@@ -17,21 +21,86 @@ use crate::error::{Error, Result};
 /// commit of the same new path makes one attempt fail on the unique index).
 const COMMIT_ATTEMPTS: usize = 3;
 
+/// Keeps one upload marked as being assembled in this process.
+#[derive(Debug)]
+struct AssemblyClaim {
+    services: Services,
+    upload_id: Uuid,
+}
+
+impl Drop for AssemblyClaim {
+    fn drop(&mut self) {
+        if let Ok(mut running) = self.services.inner.assemblies_running.lock() {
+            running.remove(&self.upload_id);
+        }
+    }
+}
+
 impl Services {
+    /// Assemble in a task of its own, so that a client hanging up mid-assembly
+    /// does not abandon it; one assembly per upload at a time in this process.
+    pub(crate) async fn assemble_detached(
+        &self,
+        upload: chunked_upload::Model,
+    ) -> Result<FileInfo> {
+        let upload_id = upload.id;
+        {
+            let mut running = self
+                .inner
+                .assemblies_running
+                .lock()
+                .map_err(|_| Error::Internal("assembly lock poisoned".into()))?;
+            if !running.insert(upload_id) {
+                return Err(Error::conflict(
+                    "upload_assembling",
+                    "the upload is being assembled",
+                ));
+            }
+        }
+        let claim = AssemblyClaim {
+            services: self.clone(),
+            upload_id,
+        };
+        let services = self.clone();
+        tokio::spawn(async move {
+            let result = services.assemble(upload).await;
+            drop(claim);
+            result
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("assembly task failed: {e}")))?
+    }
+
+    /// Assemble every upload left in `assembling` that no task of this process is
+    /// working on: interrupted by a crash, or by an error worth retrying.
+    /// Returns how many were tried.
+    pub async fn retry_assemblies(&self) -> Result<usize> {
+        let waiting = chunked_upload::Entity::find()
+            .filter(chunked_upload::Column::Status.eq(status::ASSEMBLING))
+            .all(self.db())
+            .await?;
+        let mut tried = 0;
+        for upload in waiting {
+            let id = upload.id;
+            match self.assemble_detached(upload).await {
+                Ok(file) => {
+                    tracing::info!(upload_id = %id, path = %file.path, "finished an interrupted assembly")
+                }
+                Err(Error::Conflict { .. }) => continue,
+                Err(err) => {
+                    tracing::warn!(upload_id = %id, %err, "an interrupted assembly could not be finished")
+                }
+            }
+            tried += 1;
+        }
+        Ok(tried)
+    }
+
     /// Assemble an upload that is in state `assembling` and commit it.
     #[tracing::instrument(skip_all, err, fields(upload_id = %upload.id))]
     pub(crate) async fn assemble(&self, upload: chunked_upload::Model) -> Result<FileInfo> {
         let sha256 = if self.inner.staging.exists(upload.id).await? {
-            let (sha256, size) = self.inner.staging.hash_and_sync(upload.id).await?;
-            if size != upload.total_size as u64 {
-                return self
-                    .fail_upload(
-                        &upload,
-                        "size_mismatch",
-                        "the staged data has the wrong size",
-                    )
-                    .await;
-            }
+            let sha256 = self.inner.staging.hash_and_sync(upload.id).await?;
             if upload
                 .file_hash
                 .as_ref()
@@ -92,8 +161,8 @@ impl Services {
         }
     }
 
-    /// One transaction: the new version, the upload marked completed, its chunk
-    /// records gone, an audit entry.
+    /// One transaction: the new version, the upload marked completed, an audit
+    /// entry. The chunk records stay, so a re-sent chunk can still be checked.
     async fn commit_upload(
         &self,
         upload: &chunked_upload::Model,
@@ -138,10 +207,6 @@ impl Services {
                 "the upload was assembled by another request",
             ));
         }
-        upload_chunk::Entity::delete_many()
-            .filter(upload_chunk::Column::UploadId.eq(upload.id))
-            .exec(&txn)
-            .await?;
         let entry = AuditEntry {
             action: "upload.completed",
             target_type: "file",
@@ -189,38 +254,31 @@ impl Services {
     /// that no unfinished upload owns. Returns how many assemblies were redone.
     #[tracing::instrument(skip_all, err)]
     pub async fn recover_uploads(&self) -> Result<usize> {
-        let interrupted = chunked_upload::Entity::find()
-            .filter(chunked_upload::Column::Status.eq(status::ASSEMBLING))
-            .all(self.db())
-            .await?;
-        let redone = interrupted.len();
-        for upload in interrupted {
-            let id = upload.id;
-            match self.assemble(upload).await {
-                Ok(file) => {
-                    tracing::info!(upload_id = %id, path = %file.path, "finished an interrupted assembly")
-                }
-                Err(err) => {
-                    tracing::warn!(upload_id = %id, %err, "an interrupted assembly could not be finished")
-                }
-            }
-        }
+        let redone = self.retry_assemblies().await?;
         let (ids, strays) = self.inner.staging.list().await?;
         for stray in strays {
             tracing::warn!(path = %stray.display(), "removing a stray file from staging");
-            super::blobs::remove_if_exists(&stray).await?;
+            if let Err(err) = super::blobs::remove_if_exists(&stray).await {
+                tracing::warn!(path = %stray.display(), %err, "cannot remove a stray staging file");
+            }
         }
-        let live: Vec<Uuid> = chunked_upload::Entity::find()
-            .filter(chunked_upload::Column::Id.is_in(ids.clone()))
-            .filter(chunked_upload::Column::Status.is_in(status::UNFINISHED))
-            .all(self.db())
-            .await?
-            .into_iter()
-            .map(|u| u.id)
-            .collect();
+        let mut live = HashSet::new();
+        for batch in ids.chunks(500) {
+            let found: Vec<Uuid> = chunked_upload::Entity::find()
+                .select_only()
+                .column(chunked_upload::Column::Id)
+                .filter(chunked_upload::Column::Id.is_in(batch.iter().copied()))
+                .filter(chunked_upload::Column::Status.is_in(status::UNFINISHED))
+                .into_tuple()
+                .all(self.db())
+                .await?;
+            live.extend(found);
+        }
         for id in ids.into_iter().filter(|id| !live.contains(id)) {
             tracing::info!(upload_id = %id, "removing orphaned staged data");
-            self.inner.staging.remove(id).await?;
+            if let Err(err) = self.inner.staging.remove(id).await {
+                tracing::warn!(upload_id = %id, %err, "cannot remove orphaned staged data");
+            }
         }
         Ok(redone)
     }

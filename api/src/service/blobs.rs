@@ -51,13 +51,24 @@ impl BlobStore {
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_else(|| self.root.clone());
-        tokio::fs::create_dir_all(&dir).await?;
+        if !tokio::fs::try_exists(&dir).await? {
+            tokio::fs::create_dir_all(&dir).await?;
+            // Make the new fan-out directories themselves durable.
+            if let Some(fan_out) = dir.parent() {
+                sync_dir(fan_out).await?;
+            }
+            sync_dir(&self.root).await?;
+        }
         if tokio::fs::try_exists(&target).await? {
             remove_if_exists(file).await?;
             return Ok(());
         }
         tokio::fs::rename(file, &target).await?;
-        sync_dir(&dir).await
+        sync_dir(&dir).await?;
+        match file.parent() {
+            Some(source_dir) => sync_dir(source_dir).await,
+            None => Ok(()),
+        }
     }
 
     /// Open a blob for reading, with its length.

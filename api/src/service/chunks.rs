@@ -1,6 +1,8 @@
 //! Chunk intake: a chunk's bytes are streamed into their place in the part file
 //! while hashed; only a chunk whose size and SHA-256 check out is recorded.
-use entity::{chunked_upload, upload_chunk};
+use std::sync::Arc;
+
+use entity::{chunked_upload, file_version, upload_chunk};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
     sea_query::{Expr, ExprTrait},
@@ -57,7 +59,7 @@ pub struct ChunkWriter {
     /// `None` when the chunk is stored already: the bytes are only checked.
     sink: Option<RegionWriter>,
     stored_hash: Option<String>,
-    _claim: InFlight,
+    _claim: Arc<InFlight>,
 }
 
 impl Services {
@@ -69,7 +71,12 @@ impl Services {
         chunk_number: i64,
     ) -> Result<ChunkWriter> {
         let upload = self.load_upload(caller, upload_id).await?;
-        if upload.status != status::ACTIVE {
+        // Once every chunk is in, a re-sent chunk is only checked (a harmless 200).
+        let all_in = matches!(
+            upload.status.as_str(),
+            status::ASSEMBLING | status::COMPLETED
+        );
+        if upload.status != status::ACTIVE && !all_in {
             return Err(state_error(&upload.status));
         }
         let chunk_number = i32::try_from(chunk_number)
@@ -98,10 +105,10 @@ impl Services {
                 ));
             }
         }
-        let claim = InFlight {
+        let claim = Arc::new(InFlight {
             services: self.clone(),
             key,
-        };
+        });
         let chunk_size = upload.chunk_size as u64;
         let offset = u64::try_from(chunk_number).unwrap_or(0) * chunk_size;
         let expected = std::cmp::min(upload.total_size as u64 - offset, chunk_size);
@@ -109,6 +116,9 @@ impl Services {
             .one(self.db())
             .await?
             .map(|c| c.sha256);
+        if all_in && stored_hash.is_none() {
+            return Err(state_error(&upload.status));
+        }
         let sink = if stored_hash.is_some() {
             None
         } else {
@@ -116,13 +126,14 @@ impl Services {
                 .blobs
                 .ensure_space(expected, self.limits().min_free_space)
                 .await?;
-            Some(
-                self.inner
-                    .staging
-                    .open_at(upload.id, offset)
-                    .await?
-                    .ok_or_else(|| state_error(status::CANCELLED))?,
-            )
+            let mut region = self
+                .inner
+                .staging
+                .open_at(upload.id, offset)
+                .await?
+                .ok_or_else(|| state_error(status::CANCELLED))?;
+            region.hold(claim.clone());
+            Some(region)
         };
         Ok(ChunkWriter {
             upload,
@@ -170,7 +181,8 @@ impl Services {
                 ));
             }
             let upload = self.load_upload(caller, upload_id).await?;
-            return self.chunk_outcome(&upload, writer.chunk_number, None).await;
+            let file = self.committed_file(&upload).await?;
+            return self.chunk_outcome(&upload, writer.chunk_number, file).await;
         }
         if let Some(sink) = writer.sink.take() {
             sink.finish().await?;
@@ -233,9 +245,27 @@ impl Services {
         if !last {
             return self.chunk_outcome(&upload, chunk_number, None).await;
         }
-        let file = self.assemble(upload).await?;
+        let file = self.assemble_detached(upload).await?;
         let upload = self.load_upload(caller, upload_id).await?;
         self.chunk_outcome(&upload, chunk_number, Some(file)).await
+    }
+
+    /// The file version a completed upload committed.
+    async fn committed_file(&self, upload: &chunked_upload::Model) -> Result<Option<FileInfo>> {
+        if upload.status != status::COMPLETED {
+            return Ok(None);
+        }
+        let version = file_version::Entity::find()
+            .filter(file_version::Column::UploadId.eq(upload.id))
+            .one(self.db())
+            .await?;
+        Ok(version.map(|v| FileInfo {
+            path: upload.file_path.clone(),
+            size: v.size as u64,
+            sha256: v.sha256,
+            version: v.version,
+            modified_at: v.modified_at,
+        }))
     }
 
     async fn chunk_outcome(

@@ -44,6 +44,7 @@ pub struct UploadLimits {
     pub max_concurrent_uploads: u32,
     pub min_free_space: u64,
     pub token_ttl_days: u32,
+    pub chunk_idle_timeout: std::time::Duration,
 }
 
 impl From<&Settings> for UploadLimits {
@@ -56,6 +57,7 @@ impl From<&Settings> for UploadLimits {
             max_concurrent_uploads: s.max_concurrent_uploads,
             min_free_space: s.min_free_space,
             token_ttl_days: s.token_ttl_days,
+            chunk_idle_timeout: std::time::Duration::from_secs(s.chunk_idle_timeout_secs.max(1)),
         }
     }
 }
@@ -76,6 +78,8 @@ struct Inner {
     metrics: metrics::Metrics,
     /// Chunks being written right now, so two writers never share a region.
     chunks_in_flight: Mutex<HashSet<(Uuid, i32)>>,
+    /// Uploads being assembled by a task of this process.
+    assemblies_running: Mutex<HashSet<Uuid>>,
     /// Testing hook: block forever when this step is reached.
     debug_pause_at: Option<String>,
 }
@@ -99,6 +103,7 @@ impl Services {
                 limits: UploadLimits::from(settings),
                 metrics,
                 chunks_in_flight: Mutex::new(HashSet::new()),
+                assemblies_running: Mutex::new(HashSet::new()),
                 debug_pause_at: settings.debug_pause_at.clone(),
             }),
         })

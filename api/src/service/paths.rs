@@ -21,9 +21,9 @@ pub fn normalize(raw: &str) -> Result<String> {
     if raw.contains('\0') {
         return Err(invalid("path must not contain NUL"));
     }
-    let nfc: String = raw.nfc().collect();
+    let composed = nfc(raw);
     let mut segments: Vec<&str> = Vec::new();
-    for segment in nfc.split('/') {
+    for segment in composed.split('/') {
         match segment {
             "" | "." => {}
             ".." => {
@@ -46,6 +46,11 @@ pub fn normalize(raw: &str) -> Result<String> {
         )));
     }
     Ok(normalized)
+}
+
+/// `s` in Unicode normalization form C.
+pub fn nfc(s: &str) -> String {
+    s.nfc().collect()
 }
 
 /// Normalize a path that must name a file (not the root).

@@ -69,6 +69,7 @@ impl Staging {
                 .map_err(|e| Error::Internal(format!("open task failed: {e}")))?;
         match opened {
             Ok(file) => Ok(Some(RegionWriter {
+                claim: None,
                 file: Arc::new(file),
                 turn: self.write_locks[(upload_id.as_u128() % WRITE_STRIPES as u128) as usize]
                     .clone(),
@@ -90,25 +91,23 @@ impl Staging {
         remove_if_exists(&self.part_path(upload_id)).await
     }
 
-    /// Sync the part file to disk and return its SHA-256 (lowercase hex) and size,
-    /// reading it once, sequentially.
-    pub async fn hash_and_sync(&self, upload_id: Uuid) -> Result<(String, u64)> {
+    /// Sync the part file to disk and return its SHA-256 (lowercase hex), reading
+    /// it once, sequentially.
+    pub async fn hash_and_sync(&self, upload_id: Uuid) -> Result<String> {
         let path = self.part_path(upload_id);
-        tokio::task::spawn_blocking(move || -> io::Result<(String, u64)> {
+        tokio::task::spawn_blocking(move || -> io::Result<String> {
             let mut file = std::fs::File::open(&path)?;
             let mut hasher = Sha256::new();
             let mut buffer = vec![0u8; HASH_BUFFER];
-            let mut size = 0u64;
             loop {
                 let n = file.read(&mut buffer)?;
                 if n == 0 {
                     break;
                 }
                 hasher.update(&buffer[..n]);
-                size += n as u64;
             }
             file.sync_all()?;
-            Ok((hex::encode(hasher.finalize()), size))
+            Ok(hex::encode(hasher.finalize()))
         })
         .await
         .map_err(|e| Error::Internal(format!("hashing task failed: {e}")))?
@@ -139,6 +138,9 @@ impl Staging {
 /// writes on the blocking pool; holds at most [`WRITE_BUFFER`] bytes.
 #[derive(Debug)]
 pub struct RegionWriter {
+    /// Held by every write in flight, so that whatever claims the region (the
+    /// chunk's in-flight claim) outlives a write the caller stopped awaiting.
+    claim: Option<Arc<dyn std::any::Any + Send + Sync>>,
     file: Arc<std::fs::File>,
     turn: Arc<tokio::sync::Mutex<()>>,
     offset: u64,
@@ -146,6 +148,11 @@ pub struct RegionWriter {
 }
 
 impl RegionWriter {
+    /// Keep `claim` alive until every write of this writer has finished.
+    pub fn hold(&mut self, claim: Arc<dyn std::any::Any + Send + Sync>) {
+        self.claim = Some(claim);
+    }
+
     /// Append `data` at the current position.
     pub async fn write(&mut self, data: &[u8]) -> Result<()> {
         self.buffer.extend_from_slice(data);

@@ -133,7 +133,7 @@ impl Services {
             .resolve_device(caller, caller.user_id, &req.device_id)
             .await?;
         let file_path = paths::normalize_file(&req.file_path)?;
-        if req.file_name != paths::file_name(&file_path) {
+        if paths::nfc(&req.file_name) != paths::file_name(&file_path) {
             return Err(Error::invalid(
                 "invalid_input",
                 "file_name must be the last segment of file_path",
@@ -271,6 +271,14 @@ impl Services {
             .await?
             .filter(|u| caller.can_access(u.user_id))
             .ok_or(Error::NotFound("upload"))?;
+        if let Some((device, _)) = caller.device
+            && upload.user_id == caller.user_id
+            && upload.device_id != device
+        {
+            return Err(Error::Forbidden(
+                "this token may act only for its own device",
+            ));
+        }
         if matches!(upload.status.as_str(), status::ACTIVE | status::PAUSED)
             && upload.expires_at <= self.clock().now()
         {
