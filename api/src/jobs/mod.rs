@@ -31,6 +31,9 @@ fn expire_uploads_job(services: Services, every: Duration) -> Result<Job, JobSch
             if let Err(err) = services.retry_assemblies().await {
                 tracing::error!(%err, "retrying stalled assemblies failed");
             }
+            if let Err(err) = services.prune_prefix_hashes().await {
+                tracing::error!(%err, "pruning background hashes failed");
+            }
         })
     })
 }

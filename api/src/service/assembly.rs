@@ -100,7 +100,7 @@ impl Services {
     #[tracing::instrument(skip_all, err, fields(upload_id = %upload.id))]
     pub(crate) async fn assemble(&self, upload: chunked_upload::Model) -> Result<FileInfo> {
         let sha256 = if self.inner.staging.exists(upload.id).await? {
-            let sha256 = self.inner.staging.hash_and_sync(upload.id).await?;
+            let sha256 = self.whole_file_hash(&upload).await?;
             if upload
                 .file_hash
                 .as_ref()

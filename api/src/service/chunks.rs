@@ -243,6 +243,7 @@ impl Services {
         let chunk_number = writer.chunk_number;
         drop(writer);
         if !last {
+            self.advance_prefix(&upload);
             return self.chunk_outcome(&upload, chunk_number, None).await;
         }
         let file = self.assemble_detached(upload).await?;

@@ -24,6 +24,7 @@ pub mod files;
 pub mod identity;
 pub mod metrics;
 pub mod paths;
+mod prefix_hash;
 mod staging;
 pub mod uploads;
 
@@ -80,6 +81,13 @@ struct Inner {
     chunks_in_flight: Mutex<HashSet<(Uuid, i32)>>,
     /// Uploads being assembled by a task of this process.
     assemblies_running: Mutex<HashSet<Uuid>>,
+    /// Background whole-file hashes of uploads in progress (an accelerator only).
+    prefix_hashes: Mutex<
+        std::collections::HashMap<
+            Uuid,
+            std::sync::Arc<tokio::sync::Mutex<prefix_hash::PrefixHash>>,
+        >,
+    >,
     /// Testing hook: block forever when this step is reached.
     debug_pause_at: Option<String>,
 }
@@ -104,6 +112,7 @@ impl Services {
                 metrics,
                 chunks_in_flight: Mutex::new(HashSet::new()),
                 assemblies_running: Mutex::new(HashSet::new()),
+                prefix_hashes: Mutex::default(),
                 debug_pause_at: settings.debug_pause_at.clone(),
             }),
         })

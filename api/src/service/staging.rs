@@ -3,7 +3,7 @@
 //! the part file already *is* the whole file: assembly hashes it once and renames
 //! it into the blob store, so the data is never copied a second time.
 use std::{
-    io::{self, Read},
+    io::{self, Read, Seek},
     os::unix::fs::FileExt,
     path::PathBuf,
     sync::Arc,
@@ -91,27 +91,46 @@ impl Staging {
         remove_if_exists(&self.part_path(upload_id)).await
     }
 
-    /// Sync the part file to disk and return its SHA-256 (lowercase hex), reading
-    /// it once, sequentially.
-    pub async fn hash_and_sync(&self, upload_id: Uuid) -> Result<String> {
+    /// Feed bytes `from..to` of the part file into `hasher`, reading sequentially.
+    pub async fn hash_range(
+        &self,
+        upload_id: Uuid,
+        mut hasher: Sha256,
+        from: u64,
+        to: u64,
+    ) -> Result<Sha256> {
         let path = self.part_path(upload_id);
-        tokio::task::spawn_blocking(move || -> io::Result<String> {
+        tokio::task::spawn_blocking(move || -> io::Result<Sha256> {
             let mut file = std::fs::File::open(&path)?;
-            let mut hasher = Sha256::new();
+            file.seek(io::SeekFrom::Start(from))?;
+            let mut left = to.saturating_sub(from);
             let mut buffer = vec![0u8; HASH_BUFFER];
-            loop {
-                let n = file.read(&mut buffer)?;
+            while left > 0 {
+                let want = usize::try_from(left)
+                    .unwrap_or(HASH_BUFFER)
+                    .min(HASH_BUFFER);
+                let n = file.read(&mut buffer[..want])?;
                 if n == 0 {
-                    break;
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "part file is short",
+                    ));
                 }
                 hasher.update(&buffer[..n]);
+                left -= n as u64;
             }
-            file.sync_all()?;
-            Ok(hex::encode(hasher.finalize()))
+            Ok(hasher)
         })
         .await
         .map_err(|e| Error::Internal(format!("hashing task failed: {e}")))?
         .map_err(Error::from)
+    }
+
+    /// Make the part file durable.
+    pub async fn sync(&self, upload_id: Uuid) -> Result<()> {
+        let file = tokio::fs::File::open(self.part_path(upload_id)).await?;
+        file.sync_all().await?;
+        Ok(())
     }
 
     /// Every part file's upload id, and the paths of stray files that are not part files.

@@ -437,6 +437,7 @@ impl Services {
 
     /// Delete an upload's staged bytes and chunk records.
     pub(crate) async fn discard_staged(&self, upload_id: Uuid) -> Result<()> {
+        self.forget_prefix(upload_id);
         self.inner.staging.remove(upload_id).await?;
         upload_chunk::Entity::delete_many()
             .filter(upload_chunk::Column::UploadId.eq(upload_id))

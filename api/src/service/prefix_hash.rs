@@ -1,0 +1,149 @@
+//! The whole-file SHA-256 of an upload, computed in the background over the
+//! contiguous run of stored chunks from the start, while later chunks still
+//! arrive. Assembly then only hashes the tail instead of the whole file.
+//!
+//! Purely an accelerator held in memory: after a restart (or on another server)
+//! assembly hashes the whole part file, with the same result.
+use std::sync::Arc;
+
+use entity::{chunked_upload, upload_chunk};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::Services;
+use crate::error::Result;
+
+/// Chunks looked up per step.
+const STEP: u64 = 64;
+
+/// Hash state of the first `next_chunk` chunks of an upload.
+#[derive(Debug, Default)]
+pub(crate) struct PrefixHash {
+    next_chunk: i32,
+    hasher: Sha256,
+}
+
+type Shared = Arc<tokio::sync::Mutex<PrefixHash>>;
+
+impl Services {
+    fn prefix_entry(&self, upload_id: Uuid) -> Option<Shared> {
+        let mut map = self.inner.prefix_hashes.lock().ok()?;
+        Some(map.entry(upload_id).or_default().clone())
+    }
+
+    /// Drop the prefix state of an upload (cancelled, expired, failed, assembled).
+    pub(crate) fn forget_prefix(&self, upload_id: Uuid) -> Option<Shared> {
+        self.inner.prefix_hashes.lock().ok()?.remove(&upload_id)
+    }
+
+    /// Forget the prefix state of uploads that no longer take chunks (a late
+    /// background step can recreate one just after assembly took it).
+    pub async fn prune_prefix_hashes(&self) -> Result<()> {
+        let ids: Vec<Uuid> = match self.inner.prefix_hashes.lock() {
+            Ok(map) => map.keys().copied().collect(),
+            Err(_) => return Ok(()),
+        };
+        let mut live = std::collections::HashSet::new();
+        for batch in ids.chunks(500) {
+            let found: Vec<Uuid> = chunked_upload::Entity::find()
+                .select_only()
+                .column(chunked_upload::Column::Id)
+                .filter(chunked_upload::Column::Id.is_in(batch.iter().copied()))
+                .filter(chunked_upload::Column::Status.is_in([
+                    super::uploads::status::ACTIVE,
+                    super::uploads::status::PAUSED,
+                ]))
+                .into_tuple()
+                .all(self.db())
+                .await?;
+            live.extend(found);
+        }
+        if let Ok(mut map) = self.inner.prefix_hashes.lock() {
+            map.retain(|id, _| live.contains(id) || !ids.contains(id));
+        }
+        Ok(())
+    }
+
+    /// Extend the prefix hash over newly stored chunks, in the background. If
+    /// another extension is running it will be caught up by the next one, or by
+    /// assembly.
+    pub(crate) fn advance_prefix(&self, upload: &chunked_upload::Model) {
+        let Some(entry) = self.prefix_entry(upload.id) else {
+            return;
+        };
+        let Ok(mut state) = entry.try_lock_owned() else {
+            return;
+        };
+        let (services, upload) = (self.clone(), upload.clone());
+        tokio::spawn(async move {
+            if let Err(err) = services.extend_prefix(&upload, &mut state).await {
+                tracing::debug!(upload_id = %upload.id, %err, "background hashing stopped; assembly hashes it all");
+                // A failed step leaves the state half-updated: start over from chunk 0.
+                *state = PrefixHash::default();
+            }
+        });
+    }
+
+    async fn extend_prefix(
+        &self,
+        upload: &chunked_upload::Model,
+        state: &mut PrefixHash,
+    ) -> Result<()> {
+        loop {
+            let stored: Vec<i32> = upload_chunk::Entity::find()
+                .select_only()
+                .column(upload_chunk::Column::ChunkNumber)
+                .filter(upload_chunk::Column::UploadId.eq(upload.id))
+                .filter(upload_chunk::Column::ChunkNumber.gte(state.next_chunk))
+                .order_by_asc(upload_chunk::Column::ChunkNumber)
+                .limit(STEP)
+                .into_tuple()
+                .all(self.db())
+                .await?;
+            let run = stored
+                .iter()
+                .zip(state.next_chunk..)
+                .take_while(|(n, expected)| *n == expected)
+                .count();
+            if run == 0 {
+                return Ok(());
+            }
+            let end_chunk = state.next_chunk + run as i32;
+            let chunk_size = upload.chunk_size as u64;
+            let from = state.next_chunk as u64 * chunk_size;
+            let to = (end_chunk as u64 * chunk_size).min(upload.total_size as u64);
+            let hasher = std::mem::take(&mut state.hasher);
+            state.hasher = self
+                .inner
+                .staging
+                .hash_range(upload.id, hasher, from, to)
+                .await?;
+            state.next_chunk = end_chunk;
+        }
+    }
+
+    /// The whole-file SHA-256 of a fully stored upload: the background prefix
+    /// (when this process has one) plus the rest, then the part file is synced.
+    pub(crate) async fn whole_file_hash(&self, upload: &chunked_upload::Model) -> Result<String> {
+        let (start, hasher) = match self.forget_prefix(upload.id) {
+            Some(entry) => {
+                let mut state = entry.lock().await;
+                let taken = std::mem::take(&mut *state);
+                (
+                    taken.next_chunk as u64 * upload.chunk_size as u64,
+                    taken.hasher,
+                )
+            }
+            None => (0, Sha256::new()),
+        };
+        let total = upload.total_size as u64;
+        let hasher = self
+            .inner
+            .staging
+            .hash_range(upload.id, hasher, start.min(total), total)
+            .await?;
+        self.inner.staging.sync(upload.id).await?;
+        Ok(hex::encode(hasher.finalize()))
+    }
+}
