@@ -25,6 +25,7 @@ pub mod identity;
 pub mod metrics;
 pub mod paths;
 mod prefix_hash;
+pub mod recurrence;
 mod staging;
 pub mod uploads;
 
