@@ -17,6 +17,7 @@ use crate::{
 mod files;
 mod health;
 mod identity;
+mod selective;
 mod uploads;
 
 /// What every handler can reach.
@@ -47,6 +48,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/sync/upload/{upload_id}/pause", post(uploads::pause))
         .route("/api/sync/upload/{upload_id}/resume", post(uploads::resume))
         .route("/api/sync/upload/{upload_id}", delete(uploads::cancel))
+        .route("/api/sync/selective/configure", post(selective::configure))
+        .route("/api/sync/selective/list/{device_id}", get(selective::list))
         .route("/api/sync/files", get(files::list))
         .route("/api/sync/files/content", get(files::download))
         .route("/healthz", get(health::healthz))

@@ -26,6 +26,7 @@ pub mod metrics;
 pub mod paths;
 mod prefix_hash;
 pub mod recurrence;
+pub mod selective;
 mod staging;
 pub mod uploads;
 
