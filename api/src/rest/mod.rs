@@ -14,6 +14,7 @@ use crate::{
     service::{Caller, Services},
 };
 
+mod bandwidth;
 mod files;
 mod health;
 mod identity;
@@ -48,6 +49,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/sync/upload/{upload_id}/pause", post(uploads::pause))
         .route("/api/sync/upload/{upload_id}/resume", post(uploads::resume))
         .route("/api/sync/upload/{upload_id}", delete(uploads::cancel))
+        .route(
+            "/api/sync/bandwidth/limit",
+            get(bandwidth::get).post(bandwidth::set),
+        )
         .route("/api/sync/selective/configure", post(selective::configure))
         .route("/api/sync/selective/list/{device_id}", get(selective::list))
         .route("/api/sync/files", get(files::list))

@@ -15,6 +15,7 @@ use crate::config::Settings;
 
 mod assembly;
 pub mod audit;
+pub mod bandwidth;
 pub mod blobs;
 mod chunks;
 pub mod clock;
