@@ -18,6 +18,7 @@ mod bandwidth;
 mod files;
 mod health;
 mod identity;
+mod schedules;
 mod selective;
 mod uploads;
 
@@ -53,6 +54,10 @@ pub fn router(state: AppState) -> Router {
             "/api/sync/bandwidth/limit",
             get(bandwidth::get).post(bandwidth::set),
         )
+        .route("/api/sync/schedule/create", post(schedules::create))
+        .route("/api/sync/schedule/list", get(schedules::list))
+        .route("/api/sync/schedule/{id}/enable", post(schedules::enable))
+        .route("/api/sync/schedule/{id}/disable", post(schedules::disable))
         .route("/api/sync/selective/configure", post(selective::configure))
         .route("/api/sync/selective/list/{device_id}", get(selective::list))
         .route("/api/sync/files", get(files::list))

@@ -27,6 +27,7 @@ pub mod metrics;
 pub mod paths;
 mod prefix_hash;
 pub mod recurrence;
+pub mod schedules;
 pub mod selective;
 mod staging;
 pub mod uploads;

@@ -1,0 +1,282 @@
+//! Sync schedules (SPEC §6): validation, storage and `next_run_at` from the one
+//! next-run function. Management is admin-only; users read their own devices'.
+use chrono::{DateTime, Utc};
+use entity::{device, sync_schedule};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
+};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{
+    Caller, Services,
+    audit::AuditEntry,
+    recurrence::{Days, Recurrence, parse_time_of_day, parse_zone},
+};
+use crate::error::{Error, Result};
+
+/// Debounce of `on_change` schedules when none is given.
+const DEFAULT_DEBOUNCE_SECONDS: i32 = 30;
+const CONFLICT_STRATEGIES: [&str; 3] = ["keep_newest", "keep_local", "keep_server"];
+
+/// What an admin asks for when creating a schedule.
+#[derive(Debug, Default)]
+pub struct NewSchedule {
+    pub device_id: String,
+    pub user_id: Option<Uuid>,
+    pub schedule_type: String,
+    pub time_of_day: Option<String>,
+    pub day_of_week: Option<i32>,
+    pub day_of_month: Option<i32>,
+    pub timezone: Option<String>,
+    pub sync_deletions: bool,
+    pub resolve_conflicts: Option<String>,
+    pub debounce_seconds: Option<i32>,
+}
+
+/// A schedule as the API shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Schedule {
+    pub schedule_id: Uuid,
+    pub device_id: String,
+    pub user_id: Uuid,
+    pub schedule_type: String,
+    pub time_of_day: Option<String>,
+    pub day_of_week: Option<i32>,
+    pub day_of_month: Option<i32>,
+    pub timezone: String,
+    pub sync_deletions: bool,
+    pub resolve_conflicts: String,
+    pub debounce_seconds: i32,
+    pub enabled: bool,
+    pub next_run_at: Option<DateTime<Utc>>,
+    pub last_run_at: Option<DateTime<Utc>>,
+}
+
+fn view(row: sync_schedule::Model, device_id: String) -> Schedule {
+    Schedule {
+        schedule_id: row.id,
+        device_id,
+        user_id: row.user_id,
+        schedule_type: row.schedule_type,
+        time_of_day: row.time_of_day,
+        day_of_week: row.day_of_week,
+        day_of_month: row.day_of_month,
+        timezone: row.timezone,
+        sync_deletions: row.sync_deletions,
+        resolve_conflicts: row.resolve_conflicts,
+        debounce_seconds: row.debounce_seconds,
+        enabled: row.enabled,
+        next_run_at: row.next_run_at,
+        last_run_at: row.last_run_at,
+    }
+}
+
+/// The calendar recurrence of a schedule row; `None` for `on_change`.
+pub fn recurrence_of(row: &sync_schedule::Model) -> Result<Option<Recurrence>> {
+    let days = match row.schedule_type.as_str() {
+        "on_change" => return Ok(None),
+        "daily" => Days::Daily,
+        "weekly" => Days::Weekly(u32::try_from(row.day_of_week.unwrap_or(-1)).unwrap_or(u32::MAX)),
+        "monthly" => Days::Monthly(u32::try_from(row.day_of_month.unwrap_or(0)).unwrap_or(0)),
+        _ => {
+            return Err(Error::invalid(
+                "invalid_schedule_type",
+                "schedule_type must be daily, weekly, monthly or on_change",
+            ));
+        }
+    };
+    let time = parse_time_of_day(row.time_of_day.as_deref().unwrap_or(""))?;
+    Ok(Some(Recurrence {
+        days,
+        time,
+        zone: parse_zone(Some(&row.timezone))?,
+    }))
+}
+
+/// Check a request field by field (422 with a precise code) and build the row's settings.
+fn validate(req: &NewSchedule) -> Result<sync_schedule::ActiveModel> {
+    let calendar = match req.schedule_type.as_str() {
+        "daily" | "weekly" | "monthly" => true,
+        "on_change" => false,
+        _ => {
+            return Err(Error::invalid(
+                "invalid_schedule_type",
+                "schedule_type must be daily, weekly, monthly or on_change",
+            ));
+        }
+    };
+    let time_of_day = if calendar {
+        let raw = req.time_of_day.as_deref().ok_or_else(|| {
+            Error::invalid("invalid_time_of_day", "time_of_day (\"HH:MM\") is required")
+        })?;
+        Some(parse_time_of_day(raw)?.format("%H:%M").to_string())
+    } else {
+        None
+    };
+    let day_of_week = if req.schedule_type == "weekly" {
+        match req.day_of_week {
+            Some(d) if (0..=6).contains(&d) => Some(d),
+            _ => {
+                return Err(Error::invalid(
+                    "invalid_day_of_week",
+                    "day_of_week must be 0 (Monday) to 6 (Sunday)",
+                ));
+            }
+        }
+    } else {
+        None
+    };
+    let day_of_month = if req.schedule_type == "monthly" {
+        match req.day_of_month {
+            Some(d) if (1..=31).contains(&d) => Some(d),
+            _ => {
+                return Err(Error::invalid(
+                    "invalid_day_of_month",
+                    "day_of_month must be 1 to 31",
+                ));
+            }
+        }
+    } else {
+        None
+    };
+    let zone = parse_zone(req.timezone.as_deref())?;
+    let resolve_conflicts = req
+        .resolve_conflicts
+        .clone()
+        .unwrap_or_else(|| "keep_newest".into());
+    if !CONFLICT_STRATEGIES.contains(&resolve_conflicts.as_str()) {
+        return Err(Error::invalid(
+            "invalid_resolve_conflicts",
+            "resolve_conflicts must be keep_newest, keep_local or keep_server",
+        ));
+    }
+    let debounce_seconds = req.debounce_seconds.unwrap_or(DEFAULT_DEBOUNCE_SECONDS);
+    if !(0..=86_400).contains(&debounce_seconds) {
+        return Err(Error::invalid(
+            "invalid_debounce_seconds",
+            "debounce_seconds must be 0 to 86400",
+        ));
+    }
+    Ok(sync_schedule::ActiveModel {
+        schedule_type: Set(req.schedule_type.clone()),
+        time_of_day: Set(time_of_day),
+        day_of_week: Set(day_of_week),
+        day_of_month: Set(day_of_month),
+        timezone: Set(zone.name().to_owned()),
+        sync_deletions: Set(req.sync_deletions),
+        resolve_conflicts: Set(resolve_conflicts),
+        debounce_seconds: Set(debounce_seconds),
+        ..Default::default()
+    })
+}
+
+impl Services {
+    /// Create a schedule for a device (admin only).
+    pub async fn create_schedule(&self, caller: &Caller, req: NewSchedule) -> Result<Schedule> {
+        caller.require_admin()?;
+        let owner = req.user_id.unwrap_or(caller.user_id);
+        let device = self.resolve_device(caller, owner, &req.device_id).await?;
+        let mut row = validate(&req)?;
+        let now = self.clock().now();
+        row.id = Set(Uuid::new_v4());
+        row.user_id = Set(owner);
+        row.device_id = Set(device.id);
+        row.enabled = Set(true);
+        row.last_run_at = Set(None);
+        row.created_at = Set(now);
+        row.updated_at = Set(now);
+        row.next_run_at = Set(None);
+        let mut saved = row.insert(self.db()).await?;
+        if let Some(recurrence) = recurrence_of(&saved)? {
+            let mut active = saved.into_active_model();
+            active.next_run_at = Set(Some(recurrence.next_after(now)));
+            saved = active.update(self.db()).await?;
+        }
+        let schedule = view(saved, device.device_id);
+        let entry = AuditEntry {
+            action: "schedule.created",
+            target_type: "schedule",
+            target_id: Some(schedule.schedule_id.to_string()),
+            before: None,
+            after: Some(serde_json::json!(schedule)),
+        };
+        self.audit(self.db(), Some(caller), entry).await?;
+        Ok(schedule)
+    }
+
+    /// Schedules the caller may read: their own devices' (admins: all), optionally of one device.
+    pub async fn list_schedules(
+        &self,
+        caller: &Caller,
+        device_id: Option<&str>,
+    ) -> Result<Vec<Schedule>> {
+        let mut devices = device::Entity::find();
+        if caller.role != super::Role::Admin {
+            devices = devices.filter(device::Column::UserId.eq(caller.user_id));
+        }
+        if let Some(device_id) = device_id {
+            devices = devices.filter(device::Column::DeviceId.eq(device_id));
+        }
+        let devices: std::collections::HashMap<Uuid, String> = devices
+            .all(self.db())
+            .await?
+            .into_iter()
+            .map(|d| (d.id, d.device_id))
+            .collect();
+        let rows = sync_schedule::Entity::find()
+            .filter(sync_schedule::Column::DeviceId.is_in(devices.keys().copied()))
+            .order_by_asc(sync_schedule::Column::CreatedAt)
+            .all(self.db())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let device_id = devices.get(&row.device_id).cloned().unwrap_or_default();
+                view(row, device_id)
+            })
+            .collect())
+    }
+
+    /// Enable or disable a schedule (admin only). Enabling computes the next run from now.
+    pub async fn set_schedule_enabled(
+        &self,
+        caller: &Caller,
+        schedule_id: Uuid,
+        enabled: bool,
+    ) -> Result<Schedule> {
+        caller.require_admin()?;
+        let row = sync_schedule::Entity::find_by_id(schedule_id)
+            .one(self.db())
+            .await?
+            .ok_or(Error::NotFound("schedule"))?;
+        let device = device::Entity::find_by_id(row.device_id)
+            .one(self.db())
+            .await?
+            .ok_or(Error::NotFound("device"))?;
+        let was = row.enabled;
+        let next = if enabled {
+            recurrence_of(&row)?.map(|r| r.next_after(self.clock().now()))
+        } else {
+            row.next_run_at
+        };
+        let mut active = row.into_active_model();
+        active.enabled = Set(enabled);
+        active.next_run_at = Set(next);
+        active.updated_at = Set(self.clock().now());
+        let schedule = view(active.update(self.db()).await?, device.device_id);
+        let entry = AuditEntry {
+            action: if enabled {
+                "schedule.enabled"
+            } else {
+                "schedule.disabled"
+            },
+            target_type: "schedule",
+            target_id: Some(schedule_id.to_string()),
+            before: Some(serde_json::json!({ "enabled": was })),
+            after: Some(serde_json::json!({ "enabled": enabled })),
+        };
+        self.audit(self.db(), Some(caller), entry).await?;
+        Ok(schedule)
+    }
+}
