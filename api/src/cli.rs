@@ -29,6 +29,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .with_context(|| format!("while binding {}", settings.bind))?;
             crate::launch(settings, listener, shutdown_signal()).await
         }
+        Command::Schema => {
+            print!("{}", crate::graphql::sdl());
+            Ok(())
+        }
         Command::Migrate => {
             crate::open_database(&settings).await?;
             println!("migrations applied");

@@ -20,6 +20,8 @@ pub enum Command {
     Serve,
     /// Run the database migrations and exit.
     Migrate,
+    /// Print the GraphQL schema (SDL).
+    Schema,
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),

@@ -164,6 +164,32 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The GraphQL form: the public message, with `extensions.code`.
+    pub fn graphql(self) -> async_graphql::Error {
+        if self.status().is_server_error() && !matches!(self, Error::StorageFull) {
+            tracing::error!(error = %self, "graphql request failed");
+        }
+        let code = self.code();
+        async_graphql::ErrorExtensions::extend_with(
+            async_graphql::Error::new(self.public_message()),
+            |_, ext| ext.set("code", code),
+        )
+    }
+}
+
+/// `?` in resolvers: our errors become GraphQL errors through [`Error::graphql`].
+pub trait GraphQLResult<T> {
+    /// Map the error to its GraphQL form.
+    fn gql(self) -> async_graphql::Result<T>;
+}
+
+impl<T> GraphQLResult<T> for Result<T> {
+    fn gql(self) -> async_graphql::Result<T> {
+        self.map_err(Error::graphql)
+    }
+}
+
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status();

@@ -11,6 +11,7 @@ use tower_http::trace::TraceLayer;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod graphql;
 pub mod jobs;
 pub mod rest;
 pub mod service;
@@ -72,7 +73,8 @@ pub async fn launch_with_clock(
         .await
         .context("while starting background jobs")?;
 
-    let app = rest::router(rest::AppState { services }).layer(TraceLayer::new_for_http());
+    let schema = graphql::schema(Some(services.clone()));
+    let app = rest::router(rest::AppState { services, schema }).layer(TraceLayer::new_for_http());
     tracing::info!(address = %listener.local_addr()?, "ferry is listening");
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)

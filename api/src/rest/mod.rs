@@ -23,9 +23,16 @@ mod selective;
 mod uploads;
 
 /// What every handler can reach.
-#[derive(Clone, Debug, FromRef)]
+#[derive(Clone, FromRef)]
 pub struct AppState {
     pub services: Services,
+    pub schema: crate::graphql::FerrySchema,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").finish_non_exhaustive()
+    }
 }
 
 /// Every REST route, plus the health and metrics endpoints.
@@ -62,6 +69,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/sync/selective/list/{device_id}", get(selective::list))
         .route("/api/sync/files", get(files::list))
         .route("/api/sync/files/content", get(files::download))
+        .route(
+            "/graphql",
+            get(crate::graphql::graphiql).post(crate::graphql::execute),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
@@ -71,8 +82,12 @@ pub fn router(state: AppState) -> Router {
 
 /// The bearer token of a request, if any.
 fn bearer_token(parts: &Parts) -> Option<&str> {
-    let value = parts
-        .headers
+    bearer_from_headers(&parts.headers)
+}
+
+/// The bearer token in `Authorization: Bearer …`, if any.
+pub(crate) fn bearer_from_headers(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let value = headers
         .get(axum::http::header::AUTHORIZATION)?
         .to_str()
         .ok()?;

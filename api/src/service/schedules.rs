@@ -74,11 +74,27 @@ fn view(row: sync_schedule::Model, device_id: String) -> Schedule {
 
 /// The calendar recurrence of a schedule row; `None` for `on_change`.
 pub fn recurrence_of(row: &sync_schedule::Model) -> Result<Option<Recurrence>> {
-    let days = match row.schedule_type.as_str() {
+    build_recurrence(
+        &row.schedule_type,
+        row.time_of_day.as_deref(),
+        row.day_of_week,
+        row.day_of_month,
+        Some(&row.timezone),
+    )
+}
+
+fn build_recurrence(
+    schedule_type: &str,
+    time_of_day: Option<&str>,
+    day_of_week: Option<i32>,
+    day_of_month: Option<i32>,
+    timezone: Option<&str>,
+) -> Result<Option<Recurrence>> {
+    let days = match schedule_type {
         "on_change" => return Ok(None),
         "daily" => Days::Daily,
-        "weekly" => Days::Weekly(u32::try_from(row.day_of_week.unwrap_or(-1)).unwrap_or(u32::MAX)),
-        "monthly" => Days::Monthly(u32::try_from(row.day_of_month.unwrap_or(0)).unwrap_or(0)),
+        "weekly" => Days::Weekly(u32::try_from(day_of_week.unwrap_or(-1)).unwrap_or(u32::MAX)),
+        "monthly" => Days::Monthly(u32::try_from(day_of_month.unwrap_or(0)).unwrap_or(0)),
         _ => {
             return Err(Error::invalid(
                 "invalid_schedule_type",
@@ -86,12 +102,45 @@ pub fn recurrence_of(row: &sync_schedule::Model) -> Result<Option<Recurrence>> {
             ));
         }
     };
-    let time = parse_time_of_day(row.time_of_day.as_deref().unwrap_or(""))?;
+    let time = parse_time_of_day(time_of_day.unwrap_or(""))?;
     Ok(Some(Recurrence {
         days,
         time,
-        zone: parse_zone(Some(&row.timezone))?,
+        zone: parse_zone(timezone)?,
     }))
+}
+
+/// Most runs one preview may ask for.
+const MAX_PREVIEW: usize = 1_000;
+
+/// The next `count` runs strictly after `after` of a calendar schedule as it
+/// would be created: the same validation and the same next-run function.
+pub fn preview(
+    req: &NewSchedule,
+    after: DateTime<Utc>,
+    count: usize,
+) -> Result<Vec<DateTime<Utc>>> {
+    if count > MAX_PREVIEW {
+        return Err(Error::invalid(
+            "invalid_count",
+            format!("count must be at most {MAX_PREVIEW}"),
+        ));
+    }
+    validate(req)?;
+    let recurrence = build_recurrence(
+        &req.schedule_type,
+        req.time_of_day.as_deref(),
+        req.day_of_week,
+        req.day_of_month,
+        req.timezone.as_deref(),
+    )?;
+    match recurrence {
+        Some(recurrence) => Ok(recurrence.upcoming(after, count)),
+        None => Err(Error::invalid(
+            "invalid_schedule_type",
+            "on_change schedules have no calendar runs to preview",
+        )),
+    }
 }
 
 /// Check a request field by field (422 with a precise code) and build the row's settings.

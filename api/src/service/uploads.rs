@@ -288,6 +288,21 @@ impl Services {
         Ok(upload)
     }
 
+    /// The caller's unfinished uploads, newest first (admins: everyone's).
+    pub async fn list_uploads(&self, caller: &Caller) -> Result<Vec<UploadProgress>> {
+        let mut query = chunked_upload::Entity::find()
+            .filter(chunked_upload::Column::Status.is_in(status::UNFINISHED))
+            .order_by_desc(chunked_upload::Column::CreatedAt);
+        if caller.role != super::Role::Admin {
+            query = query.filter(chunked_upload::Column::UserId.eq(caller.user_id));
+        }
+        let mut out = Vec::new();
+        for upload in query.all(self.db()).await? {
+            out.push(self.progress_of(self.db(), &upload).await?);
+        }
+        Ok(out)
+    }
+
     /// Where the caller's upload stands. Cancelled and expired uploads are 410.
     pub async fn upload_progress(
         &self,

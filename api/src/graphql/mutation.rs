@@ -1,0 +1,188 @@
+//! Mutations: everything REST can change, over the same services.
+use async_graphql::{Context, ID, InputObject, Object};
+
+use super::{context, query::uuid_of, types::*};
+use crate::{
+    error::GraphQLResult,
+    service::{bandwidth::SetLimit, schedules::NewSchedule, selective::Folder},
+};
+
+/// A bandwidth limit to set.
+#[derive(InputObject, Debug)]
+pub struct BandwidthLimitInput {
+    /// Another user's (admins only); default the caller.
+    pub user_id: Option<ID>,
+    pub upload_speed_limit: Option<i64>,
+    pub download_speed_limit: Option<i64>,
+    pub throttle_enabled: bool,
+    pub throttle_start_hour: Option<i32>,
+    pub throttle_end_hour: Option<i32>,
+    pub timezone: Option<String>,
+}
+
+/// One folder of a selective-sync configuration.
+#[derive(InputObject, Debug)]
+pub struct SyncFolderInput {
+    pub path: String,
+    #[graphql(default = true)]
+    pub enabled: bool,
+    #[graphql(default = true)]
+    pub include_subfolders: bool,
+}
+
+/// A schedule to create.
+#[derive(InputObject, Debug)]
+pub struct CreateScheduleInput {
+    pub device_id: String,
+    /// The device's owner (default the caller).
+    pub user_id: Option<ID>,
+    pub schedule_type: ScheduleType,
+    pub time_of_day: Option<String>,
+    pub day_of_week: Option<i32>,
+    pub day_of_month: Option<i32>,
+    pub timezone: Option<String>,
+    #[graphql(default)]
+    pub sync_deletions: bool,
+    pub resolve_conflicts: Option<ResolveConflicts>,
+    pub debounce_seconds: Option<i32>,
+}
+
+/// The root of every mutation.
+#[derive(Debug, Default)]
+pub struct MutationRoot;
+
+#[Object]
+impl MutationRoot {
+    /// Set a bandwidth limit (one's own; admins: anyone's).
+    async fn set_bandwidth_limit(
+        &self,
+        ctx: &Context<'_>,
+        input: BandwidthLimitInput,
+    ) -> async_graphql::Result<BandwidthLimit> {
+        let (services, caller) = context(ctx).gql()?;
+        let request = SetLimit {
+            user_id: input.user_id.map(|id| uuid_of(&id, "user")).transpose()?,
+            upload_speed_limit: input.upload_speed_limit,
+            download_speed_limit: input.download_speed_limit,
+            throttle_enabled: input.throttle_enabled,
+            throttle_start_hour: input.throttle_start_hour,
+            throttle_end_hour: input.throttle_end_hour,
+            timezone: input.timezone,
+        };
+        Ok(services
+            .set_bandwidth_limit(caller, request)
+            .await
+            .gql()?
+            .into())
+    }
+
+    /// Replace a device's selective-sync folders; returns how many are configured.
+    async fn configure_selective_sync(
+        &self,
+        ctx: &Context<'_>,
+        device_id: String,
+        folders: Vec<SyncFolderInput>,
+        user_id: Option<ID>,
+    ) -> async_graphql::Result<i32> {
+        let (services, caller) = context(ctx).gql()?;
+        let owner = user_id.map(|id| uuid_of(&id, "user")).transpose()?;
+        let folders = folders
+            .into_iter()
+            .map(|f| Folder {
+                path: f.path,
+                enabled: f.enabled,
+                include_subfolders: f.include_subfolders,
+            })
+            .collect();
+        let configured = services
+            .configure_selective_sync(caller, owner, &device_id, folders)
+            .await
+            .gql()?;
+        Ok(i32::try_from(configured).unwrap_or(i32::MAX))
+    }
+
+    /// Create a schedule (admin).
+    async fn create_schedule(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateScheduleInput,
+    ) -> async_graphql::Result<Schedule> {
+        let (services, caller) = context(ctx).gql()?;
+        let request = NewSchedule {
+            device_id: input.device_id,
+            user_id: input.user_id.map(|id| uuid_of(&id, "user")).transpose()?,
+            schedule_type: input.schedule_type.as_str().to_owned(),
+            time_of_day: input.time_of_day,
+            day_of_week: input.day_of_week,
+            day_of_month: input.day_of_month,
+            timezone: input.timezone,
+            sync_deletions: input.sync_deletions,
+            resolve_conflicts: input.resolve_conflicts.map(|r| r.as_str().to_owned()),
+            debounce_seconds: input.debounce_seconds,
+        };
+        Ok(services
+            .create_schedule(caller, request)
+            .await
+            .gql()?
+            .into())
+    }
+
+    /// Enable a schedule (admin).
+    async fn enable_schedule(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Schedule> {
+        let (services, caller) = context(ctx).gql()?;
+        Ok(services
+            .set_schedule_enabled(caller, uuid_of(&id, "schedule")?, true)
+            .await
+            .gql()?
+            .into())
+    }
+
+    /// Disable a schedule (admin).
+    async fn disable_schedule(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Schedule> {
+        let (services, caller) = context(ctx).gql()?;
+        Ok(services
+            .set_schedule_enabled(caller, uuid_of(&id, "schedule")?, false)
+            .await
+            .gql()?
+            .into())
+    }
+
+    /// Pause an upload.
+    async fn pause_upload(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<UploadProgress> {
+        let (services, caller) = context(ctx).gql()?;
+        Ok(services
+            .pause_upload(caller, uuid_of(&id, "upload")?)
+            .await
+            .gql()?
+            .into())
+    }
+
+    /// Resume a paused upload (checking the resume token when given).
+    async fn resume_upload(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        resume_token: Option<String>,
+    ) -> async_graphql::Result<UploadProgress> {
+        let (services, caller) = context(ctx).gql()?;
+        let progress = services
+            .resume_upload(caller, uuid_of(&id, "upload")?, resume_token.as_deref())
+            .await
+            .gql()?;
+        Ok(progress.into())
+    }
+
+    /// Cancel an upload: its staged chunks are deleted.
+    async fn cancel_upload(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
+        let (services, caller) = context(ctx).gql()?;
+        services
+            .cancel_upload(caller, uuid_of(&id, "upload")?)
+            .await
+            .gql()?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,171 @@
+//! Queries.
+use async_graphql::{Context, ID, InputObject, Object};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{context, types::*};
+use crate::{
+    error::{Error, GraphQLResult},
+    service::schedules::{NewSchedule, preview},
+};
+
+/// Parse an `ID` that names a UUID; anything else is unknown (404).
+pub(crate) fn uuid_of(id: &ID, what: &'static str) -> async_graphql::Result<Uuid> {
+    Uuid::parse_str(id).map_err(|_| Error::NotFound(what).graphql())
+}
+
+/// A calendar schedule to preview.
+#[derive(InputObject, Debug)]
+pub struct SchedulePreviewInput {
+    pub schedule_type: ScheduleType,
+    /// `HH:MM`.
+    pub time_of_day: String,
+    /// 0 = Monday … 6 = Sunday (weekly).
+    pub day_of_week: Option<i32>,
+    /// 1–31 (monthly; the month's last day when it has fewer).
+    pub day_of_month: Option<i32>,
+    /// IANA zone, default UTC.
+    pub timezone: Option<String>,
+}
+
+/// The root of every query.
+#[derive(Debug, Default)]
+pub struct QueryRoot;
+
+#[Object]
+impl QueryRoot {
+    /// Who the caller is.
+    async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Me> {
+        let (_, caller) = context(ctx).gql()?;
+        Ok(Me {
+            id: ID(caller.user_id.to_string()),
+            username: caller.username.clone(),
+            role: caller.role.as_str().to_owned(),
+            device_id: caller.device.as_ref().map(|(_, id)| id.clone()),
+        })
+    }
+
+    /// The caller's unfinished uploads, newest first (admins: everyone's).
+    async fn uploads(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<UploadProgress>> {
+        let (services, caller) = context(ctx).gql()?;
+        Ok(services
+            .list_uploads(caller)
+            .await
+            .gql()?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    /// One upload with its progress.
+    async fn upload(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<UploadProgress> {
+        let (services, caller) = context(ctx).gql()?;
+        Ok(services
+            .upload_progress(caller, uuid_of(&id, "upload")?)
+            .await
+            .gql()?
+            .into())
+    }
+
+    /// The caller's files at or below the folder `prefix`.
+    async fn files(
+        &self,
+        ctx: &Context<'_>,
+        prefix: Option<String>,
+    ) -> async_graphql::Result<Vec<File>> {
+        let (services, caller) = context(ctx).gql()?;
+        Ok(services
+            .list_files(caller, prefix.as_deref())
+            .await
+            .gql()?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    /// Schedules of the caller's devices (admins: all), optionally of one device.
+    async fn schedules(
+        &self,
+        ctx: &Context<'_>,
+        device_id: Option<String>,
+    ) -> async_graphql::Result<Vec<Schedule>> {
+        let (services, caller) = context(ctx).gql()?;
+        Ok(services
+            .list_schedules(caller, device_id.as_deref())
+            .await
+            .gql()?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    /// The next `count` runs strictly after `after`: the function that sets `nextRunAt`.
+    async fn schedule_preview(
+        &self,
+        ctx: &Context<'_>,
+        input: SchedulePreviewInput,
+        after: DateTime<Utc>,
+        count: i32,
+    ) -> async_graphql::Result<Vec<DateTime<Utc>>> {
+        context(ctx).gql()?;
+        let request = NewSchedule {
+            schedule_type: input.schedule_type.as_str().to_owned(),
+            time_of_day: Some(input.time_of_day),
+            day_of_week: input.day_of_week,
+            day_of_month: input.day_of_month,
+            timezone: input.timezone,
+            ..Default::default()
+        };
+        let count = usize::try_from(count)
+            .map_err(|_| Error::invalid("invalid_count", "count must not be negative").graphql())?;
+        preview(&request, after, count).gql()
+    }
+
+    /// A device's selective-sync folders (admins may name the owner).
+    async fn selective_sync(
+        &self,
+        ctx: &Context<'_>,
+        device_id: String,
+        user_id: Option<ID>,
+    ) -> async_graphql::Result<Vec<SyncFolder>> {
+        let (services, caller) = context(ctx).gql()?;
+        let owner = user_id.map(|id| uuid_of(&id, "user")).transpose()?;
+        Ok(services
+            .list_selective_sync(caller, owner, &device_id)
+            .await
+            .gql()?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    /// Whether each path syncs to the device.
+    async fn selective_sync_check(
+        &self,
+        ctx: &Context<'_>,
+        device_id: String,
+        paths: Vec<String>,
+        user_id: Option<ID>,
+    ) -> async_graphql::Result<Vec<PathDecision>> {
+        let (services, caller) = context(ctx).gql()?;
+        let owner = user_id.map(|id| uuid_of(&id, "user")).transpose()?;
+        Ok(services
+            .check_selective_sync(caller, owner, &device_id, &paths)
+            .await
+            .gql()?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    /// A user's bandwidth limit (the caller's; admins may name anyone).
+    async fn bandwidth_limit(
+        &self,
+        ctx: &Context<'_>,
+        user_id: Option<ID>,
+    ) -> async_graphql::Result<BandwidthLimit> {
+        let (services, caller) = context(ctx).gql()?;
+        let user = user_id.map(|id| uuid_of(&id, "user")).transpose()?;
+        Ok(services.bandwidth_limit(caller, user).await.gql()?.into())
+    }
+}

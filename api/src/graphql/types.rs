@@ -1,0 +1,266 @@
+//! GraphQL object types: camelCase views of the service types (never DB rows).
+use async_graphql::{Enum, ID, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use crate::service::{bandwidth, files, schedules, selective, uploads};
+
+/// A stage of an upload.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+pub enum UploadStatus {
+    Active,
+    Paused,
+    Completed,
+    Failed,
+    Cancelled,
+    Expired,
+}
+
+impl UploadStatus {
+    fn from_public(status: &str) -> Self {
+        match status {
+            "paused" => Self::Paused,
+            "completed" => Self::Completed,
+            "failed" => Self::Failed,
+            "cancelled" => Self::Cancelled,
+            "expired" => Self::Expired,
+            _ => Self::Active,
+        }
+    }
+}
+
+/// Where a chunked upload stands.
+#[derive(SimpleObject, Debug)]
+pub struct UploadProgress {
+    /// The upload's id (same as `uploadId`).
+    pub id: ID,
+    pub upload_id: ID,
+    pub status: UploadStatus,
+    pub file_path: String,
+    pub total_size: u64,
+    pub uploaded_bytes: u64,
+    pub completed_chunks: i32,
+    pub total_chunks: i32,
+    /// Completed chunks in percent, two decimals.
+    pub progress_percent: f64,
+    /// Sorted inclusive ranges `[first, last]` of missing chunk numbers.
+    pub missing_chunks: Vec<Vec<i32>>,
+    pub resume_from_chunk: Option<i32>,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl From<uploads::UploadProgress> for UploadProgress {
+    fn from(p: uploads::UploadProgress) -> Self {
+        Self {
+            id: ID(p.upload_id.to_string()),
+            upload_id: ID(p.upload_id.to_string()),
+            status: UploadStatus::from_public(p.status),
+            file_path: p.file_path,
+            total_size: p.total_size,
+            uploaded_bytes: p.uploaded_bytes,
+            completed_chunks: p.completed_chunks,
+            total_chunks: p.total_chunks,
+            progress_percent: p.progress_percent,
+            missing_chunks: p.missing_chunks.iter().map(|r| r.to_vec()).collect(),
+            resume_from_chunk: p.resume_from_chunk,
+            expires_at: p.expires_at,
+        }
+    }
+}
+
+/// A file's current version.
+#[derive(SimpleObject, Debug)]
+pub struct File {
+    /// The file's path (its identity within the caller's tree).
+    pub id: ID,
+    pub path: String,
+    pub size: u64,
+    pub sha256: String,
+    pub version: i32,
+    pub modified_at: DateTime<Utc>,
+}
+
+impl From<files::FileInfo> for File {
+    fn from(f: files::FileInfo) -> Self {
+        Self {
+            id: ID(f.path.clone()),
+            path: f.path,
+            size: f.size,
+            sha256: f.sha256,
+            version: f.version,
+            modified_at: f.modified_at,
+        }
+    }
+}
+
+/// When a schedule runs.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+pub enum ScheduleType {
+    Daily,
+    Weekly,
+    Monthly,
+    OnChange,
+}
+
+impl ScheduleType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Daily => "daily",
+            Self::Weekly => "weekly",
+            Self::Monthly => "monthly",
+            Self::OnChange => "on_change",
+        }
+    }
+
+    fn from_str(s: &str) -> Self {
+        match s {
+            "weekly" => Self::Weekly,
+            "monthly" => Self::Monthly,
+            "on_change" => Self::OnChange,
+            _ => Self::Daily,
+        }
+    }
+}
+
+/// How a conflicting upload is resolved.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[allow(clippy::enum_variant_names, reason = "the values are the SPEC's keep_newest, keep_local, keep_server")]
+pub enum ResolveConflicts {
+    KeepNewest,
+    KeepLocal,
+    KeepServer,
+}
+
+impl ResolveConflicts {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::KeepNewest => "keep_newest",
+            Self::KeepLocal => "keep_local",
+            Self::KeepServer => "keep_server",
+        }
+    }
+
+    fn from_str(s: &str) -> Self {
+        match s {
+            "keep_local" => Self::KeepLocal,
+            "keep_server" => Self::KeepServer,
+            _ => Self::KeepNewest,
+        }
+    }
+}
+
+/// A device's sync schedule.
+#[derive(SimpleObject, Debug)]
+pub struct Schedule {
+    /// The REST `schedule_id`.
+    pub id: ID,
+    pub device_id: String,
+    pub user_id: ID,
+    pub schedule_type: ScheduleType,
+    pub time_of_day: Option<String>,
+    pub day_of_week: Option<i32>,
+    pub day_of_month: Option<i32>,
+    pub timezone: String,
+    pub sync_deletions: bool,
+    pub resolve_conflicts: ResolveConflicts,
+    pub debounce_seconds: i32,
+    pub enabled: bool,
+    pub next_run_at: Option<DateTime<Utc>>,
+    pub last_run_at: Option<DateTime<Utc>>,
+}
+
+impl From<schedules::Schedule> for Schedule {
+    fn from(s: schedules::Schedule) -> Self {
+        Self {
+            id: ID(s.schedule_id.to_string()),
+            device_id: s.device_id,
+            user_id: ID(s.user_id.to_string()),
+            schedule_type: ScheduleType::from_str(&s.schedule_type),
+            time_of_day: s.time_of_day,
+            day_of_week: s.day_of_week,
+            day_of_month: s.day_of_month,
+            timezone: s.timezone,
+            sync_deletions: s.sync_deletions,
+            resolve_conflicts: ResolveConflicts::from_str(&s.resolve_conflicts),
+            debounce_seconds: s.debounce_seconds,
+            enabled: s.enabled,
+            next_run_at: s.next_run_at,
+            last_run_at: s.last_run_at,
+        }
+    }
+}
+
+/// One selective-sync folder of a device.
+#[derive(SimpleObject, Debug)]
+pub struct SyncFolder {
+    pub path: String,
+    pub enabled: bool,
+    pub include_subfolders: bool,
+}
+
+impl From<selective::Folder> for SyncFolder {
+    fn from(f: selective::Folder) -> Self {
+        Self {
+            path: f.path,
+            enabled: f.enabled,
+            include_subfolders: f.include_subfolders,
+        }
+    }
+}
+
+/// Whether a path syncs to a device.
+#[derive(SimpleObject, Debug)]
+pub struct PathDecision {
+    pub path: String,
+    pub synced: bool,
+}
+
+impl From<selective::PathDecision> for PathDecision {
+    fn from(d: selective::PathDecision) -> Self {
+        Self {
+            path: d.path,
+            synced: d.synced,
+        }
+    }
+}
+
+/// A user's bandwidth limit.
+#[derive(SimpleObject, Debug)]
+pub struct BandwidthLimit {
+    /// The user's id.
+    pub id: ID,
+    pub user_id: ID,
+    /// Bytes per second; null is unlimited.
+    pub upload_speed_limit: Option<i64>,
+    /// Bytes per second; null is unlimited.
+    pub download_speed_limit: Option<i64>,
+    pub throttle_enabled: bool,
+    pub throttle_start_hour: Option<i32>,
+    pub throttle_end_hour: Option<i32>,
+    pub timezone: String,
+}
+
+impl From<bandwidth::Limit> for BandwidthLimit {
+    fn from(l: bandwidth::Limit) -> Self {
+        Self {
+            id: ID(l.user_id.to_string()),
+            user_id: ID(l.user_id.to_string()),
+            upload_speed_limit: l.upload_speed_limit,
+            download_speed_limit: l.download_speed_limit,
+            throttle_enabled: l.throttle_enabled,
+            throttle_start_hour: l.throttle_start_hour,
+            throttle_end_hour: l.throttle_end_hour,
+            timezone: l.timezone,
+        }
+    }
+}
+
+/// The authenticated user.
+#[derive(SimpleObject, Debug)]
+pub struct Me {
+    pub id: ID,
+    pub username: String,
+    /// `admin` or `user`.
+    pub role: String,
+    /// The device a device-bound token acts for.
+    pub device_id: Option<String>,
+}

@@ -1,0 +1,218 @@
+//! GraphQL over HTTP against the real server: the same services as REST.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use ferry_tests::{TestServer, random_bytes};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+async fn gql(server: &TestServer, token: Option<&str>, query: &str, variables: Value) -> Value {
+    let mut request = server
+        .client
+        .post(server.url("/graphql"))
+        .json(&json!({ "query": query, "variables": variables }));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+fn error_code(answer: &Value) -> &str {
+    answer["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("<none>")
+}
+
+#[tokio::test]
+async fn queries_and_mutations_share_the_rest_services() {
+    let server = TestServer::start().await;
+    let token = server.user_token("alice").await;
+    let api = server.api(&token);
+    let data = random_bytes(3000, 1);
+    api.upload_file("/Docs/a.bin", &data, 1024).await;
+    let (_, started) = api
+        .start_upload("/Docs/b.bin", 2048, Some(1024), None)
+        .await;
+    let upload_id = started["upload_id"].as_str().unwrap();
+    api.put_chunk(upload_id, 1, &data[..1024]).await;
+
+    let answer = gql(
+        &server,
+        Some(&token),
+        "query($id: ID!) { me { username role deviceId } files(prefix: \"/Docs\") { id path size version }
+           uploads { uploadId status } upload(id: $id) { status totalChunks completedChunks progressPercent missingChunks resumeFromChunk } }",
+        json!({ "id": upload_id }),
+    )
+    .await;
+    assert_eq!(answer["errors"], Value::Null, "{answer}");
+    let d = &answer["data"];
+    assert_eq!(
+        d["me"],
+        json!({ "username": "alice", "role": "user", "deviceId": "laptop" })
+    );
+    assert_eq!(d["files"][0]["path"], "/Docs/a.bin");
+    assert_eq!(d["files"][0]["size"], 3000);
+    assert_eq!(d["uploads"][0]["uploadId"], upload_id);
+    assert_eq!(d["upload"]["status"], "ACTIVE");
+    assert_eq!(d["upload"]["progressPercent"], 50.0);
+    assert_eq!(d["upload"]["missingChunks"], json!([[0, 0]]));
+
+    let answer = gql(
+        &server,
+        Some(&token),
+        "mutation($id: ID!) { pauseUpload(id: $id) { status }
+           configureSelectiveSync(deviceId: \"laptop\", folders: [{ path: \"/Docs\" }, { path: \"/Docs/Old\", enabled: false }])
+           setBandwidthLimit(input: { throttleEnabled: true, uploadSpeedLimit: 1048576, throttleStartHour: 22, throttleEndHour: 6 }) { uploadSpeedLimit timezone } }",
+        json!({ "id": upload_id }),
+    )
+    .await;
+    assert_eq!(answer["errors"], Value::Null, "{answer}");
+    assert_eq!(answer["data"]["pauseUpload"]["status"], "PAUSED");
+    assert_eq!(answer["data"]["configureSelectiveSync"], 2);
+    assert_eq!(
+        answer["data"]["setBandwidthLimit"],
+        json!({ "uploadSpeedLimit": 1048576, "timezone": "UTC" })
+    );
+
+    let answer = gql(
+        &server,
+        Some(&token),
+        "{ selectiveSyncCheck(deviceId: \"laptop\", paths: [\"/Docs/x\", \"/Docs/Old/y\", \"/Music/z\"]) { path synced }
+           bandwidthLimit { throttleStartHour } }",
+        json!({}),
+    )
+    .await;
+    let synced: Vec<bool> = answer["data"]["selectiveSyncCheck"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["synced"].as_bool().unwrap())
+        .collect();
+    assert_eq!(synced, [true, false, false]);
+    assert_eq!(answer["data"]["bandwidthLimit"]["throttleStartHour"], 22);
+    // The REST view agrees.
+    assert_eq!(
+        api.get("/api/sync/selective/list/laptop").await.1["folders"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn schedules_preview_and_admin_rules() {
+    let server = TestServer::start().await;
+    let user = server.user_token("alice").await;
+    let admin = server.admin_token().await;
+    let preview = "{ schedulePreview(input: { scheduleType: DAILY, timeOfDay: \"02:00\" }, after: \"2025-01-05T10:00:00Z\", count: 2) }";
+    let answer = gql(&server, Some(&user), preview, json!({})).await;
+    assert_eq!(
+        answer["data"]["schedulePreview"],
+        json!(["2025-01-06T02:00:00+00:00", "2025-01-07T02:00:00+00:00"])
+    );
+
+    let create = "mutation($user: ID) { createSchedule(input: { deviceId: \"laptop\", userId: $user, scheduleType: MONTHLY,
+                    timeOfDay: \"03:00\", dayOfMonth: 31, resolveConflicts: KEEP_SERVER }) { id scheduleType resolveConflicts nextRunAt enabled } }";
+    let alice_id =
+        gql(&server, Some(&user), "{ me { id } }", json!({})).await["data"]["me"]["id"].clone();
+    let answer = gql(&server, Some(&user), create, json!({ "user": alice_id })).await;
+    assert_eq!(error_code(&answer), "forbidden", "{answer}");
+    let answer = gql(&server, Some(&admin), create, json!({ "user": alice_id })).await;
+    assert_eq!(answer["errors"], Value::Null, "{answer}");
+    let schedule = &answer["data"]["createSchedule"];
+    assert_eq!(schedule["scheduleType"], "MONTHLY");
+    assert_eq!(schedule["resolveConflicts"], "KEEP_SERVER");
+    let id = schedule["id"].as_str().unwrap();
+    let answer = gql(
+        &server,
+        Some(&admin),
+        "mutation($id: ID!) { disableSchedule(id: $id) { enabled } }",
+        json!({ "id": id }),
+    )
+    .await;
+    assert_eq!(answer["data"]["disableSchedule"]["enabled"], false);
+    let answer = gql(
+        &server,
+        Some(&user),
+        "{ schedules { id enabled } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        answer["data"]["schedules"],
+        json!([{ "id": id, "enabled": false }])
+    );
+
+    let bad = "mutation { createSchedule(input: { deviceId: \"laptop\", scheduleType: WEEKLY, timeOfDay: \"03:00\", dayOfWeek: 9 }) { id } }";
+    let answer = gql(&server, Some(&admin), bad, json!({})).await;
+    assert_eq!(
+        error_code(&answer),
+        "not_found",
+        "the admin has no device 'laptop'"
+    );
+}
+
+#[tokio::test]
+async fn errors_carry_codes_and_limits_hold() {
+    let server = TestServer::start().await;
+    let answer = gql(&server, None, "{ me { username } }", json!({})).await;
+    assert_eq!(error_code(&answer), "unauthorized");
+    let alice = server.user_token("alice").await;
+    let bob = server.user_token("bob").await;
+    let (_, started) = server
+        .api(&alice)
+        .start_upload("/x.bin", 10, None, None)
+        .await;
+    let query = "query($id: ID!) { upload(id: $id) { status } }";
+    let answer = gql(
+        &server,
+        Some(&bob),
+        query,
+        json!({ "id": started["upload_id"] }),
+    )
+    .await;
+    assert_eq!(error_code(&answer), "not_found", "another user's upload");
+    let answer = gql(
+        &server,
+        Some(&alice),
+        "{ bandwidthLimit(userId: \"nope\") { id } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(error_code(&answer), "not_found");
+
+    // Depth is limited; GraphiQL's introspection still passes.
+    let deep = format!(
+        "{{ __schema {{ types {{ fields {{ type {{ {}name{} }} }} }} }} }}",
+        "ofType { ".repeat(24),
+        " }".repeat(24)
+    );
+    let answer = gql(&server, Some(&alice), &deep, json!({})).await;
+    assert!(
+        answer["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nested too deep"),
+        "{answer}"
+    );
+    let introspection = "query { __schema { queryType { name } types { name kind fields(includeDeprecated: true) { name args { name type { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } } }";
+    let answer = gql(&server, Some(&alice), introspection, json!({})).await;
+    assert_eq!(answer["errors"], Value::Null, "{answer}");
+
+    let page = server
+        .client
+        .get(server.url("/graphql"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .to_lowercase()
+            .contains("graphiql")
+    );
+}
