@@ -1,11 +1,11 @@
 //! The GraphQL adapter: one schema over the same services as REST, resolvers
 //! hold no rule of their own. Authentication: the Bearer header.
-use async_graphql::{Context, EmptySubscription, Schema};
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use async_graphql::{Context, Data, Schema};
+use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
 use axum::{
-    extract::State,
+    extract::{State, WebSocketUpgrade},
     http::HeaderMap,
-    response::{Html, IntoResponse},
+    response::{Html, IntoResponse, Response},
 };
 
 use crate::{
@@ -15,13 +15,15 @@ use crate::{
 
 mod mutation;
 mod query;
+mod subscription;
 mod types;
 
 pub use mutation::MutationRoot;
 pub use query::QueryRoot;
+pub use subscription::SubscriptionRoot;
 
 /// Ferry's GraphQL schema.
-pub type FerrySchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type FerrySchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// Deepest query accepted (GraphiQL's introspection query passes).
 const MAX_DEPTH: usize = 24;
@@ -30,7 +32,7 @@ const MAX_COMPLEXITY: usize = 5_000;
 
 /// Build the schema over `services` (without services: for printing the SDL).
 pub fn schema(services: Option<Services>) -> FerrySchema {
-    let builder = Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+    let builder = Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY);
     match services {
@@ -73,11 +75,49 @@ pub async fn execute(
         .into())
 }
 
+/// `GET /graphql/ws`: subscriptions over `graphql-transport-ws`; the
+/// `connection_init` payload `{"authorization": "Bearer …"}` authenticates.
+pub async fn websocket(
+    State(state): State<crate::rest::AppState>,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let crate::rest::AppState { services, schema } = state;
+    upgrade
+        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| {
+            GraphQLWebSocket::new(socket, schema, protocol)
+                .on_connection_init(move |payload| async move {
+                    let token = payload
+                        .get("authorization")
+                        .or_else(|| payload.get("Authorization"))
+                        .and_then(|v| v.as_str())
+                        .and_then(|v| v.split_once(' '))
+                        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                        .map(|(_, token)| token.trim().to_owned());
+                    let caller = match token {
+                        Some(token) => Some(
+                            services
+                                .authenticate(&token)
+                                .await
+                                .map_err(Error::graphql)?,
+                        ),
+                        None => None,
+                    };
+                    let mut data = Data::default();
+                    data.insert(caller);
+                    Ok(data)
+                })
+                .serve()
+        })
+}
+
 /// `GET /graphql`: GraphiQL.
 pub async fn graphiql() -> impl IntoResponse {
     Html(
         async_graphql::http::GraphiQLSource::build()
             .endpoint("/graphql")
+            .subscription_endpoint("/graphql/ws")
             .finish(),
     )
 }

@@ -123,7 +123,10 @@ impl ScheduleType {
 
 /// How a conflicting upload is resolved.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
-#[allow(clippy::enum_variant_names, reason = "the values are the SPEC's keep_newest, keep_local, keep_server")]
+#[allow(
+    clippy::enum_variant_names,
+    reason = "the values are the SPEC's keep_newest, keep_local, keep_server"
+)]
 pub enum ResolveConflicts {
     KeepNewest,
     KeepLocal,

@@ -73,6 +73,7 @@ pub fn router(state: AppState) -> Router {
             "/graphql",
             get(crate::graphql::graphiql).post(crate::graphql::execute),
         )
+        .route("/graphql/ws", get(crate::graphql::websocket))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))

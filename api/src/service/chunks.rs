@@ -244,9 +244,12 @@ impl Services {
         drop(writer);
         if !last {
             self.advance_prefix(&upload);
+            self.publish_upload(upload_id).await;
             return self.chunk_outcome(&upload, chunk_number, None).await;
         }
-        let file = self.assemble_detached(upload).await?;
+        let assembled = self.assemble_detached(upload).await;
+        self.publish_upload(upload_id).await;
+        let file = assembled?;
         let upload = self.load_upload(caller, upload_id).await?;
         self.chunk_outcome(&upload, chunk_number, Some(file)).await
     }

@@ -21,6 +21,7 @@ mod chunks;
 pub mod clock;
 pub mod db;
 mod devices;
+pub mod events;
 pub mod files;
 pub mod identity;
 pub mod metrics;
@@ -85,6 +86,8 @@ struct Inner {
     chunks_in_flight: Mutex<HashSet<(Uuid, i32)>>,
     /// Uploads being assembled by a task of this process.
     assemblies_running: Mutex<HashSet<Uuid>>,
+    /// Upload events for subscriptions.
+    events: events::EventBus,
     /// Background whole-file hashes of uploads in progress (an accelerator only).
     prefix_hashes: Mutex<
         std::collections::HashMap<
@@ -117,6 +120,7 @@ impl Services {
                 chunks_in_flight: Mutex::new(HashSet::new()),
                 assemblies_running: Mutex::new(HashSet::new()),
                 prefix_hashes: Mutex::default(),
+                events: events::EventBus::default(),
                 debug_pause_at: settings.debug_pause_at.clone(),
             }),
         })

@@ -438,6 +438,7 @@ impl Services {
             ));
         }
         self.discard_staged(upload.id).await?;
+        self.publish_upload(upload.id).await;
         let entry = AuditEntry {
             action: "upload.cancelled",
             target_type: "upload",

@@ -1,0 +1,84 @@
+//! Subscriptions, fed by the services' event bus.
+use async_graphql::{Context, ID, Subscription};
+use futures_util::{Stream, StreamExt, stream};
+use tokio::sync::broadcast::error::RecvError;
+use uuid::Uuid;
+
+use super::{context, query::uuid_of, types::UploadProgress};
+use crate::{
+    error::GraphQLResult,
+    service::{Caller, Role, events::UploadEvent},
+};
+
+/// The root of every subscription.
+#[derive(Debug, Default)]
+pub struct SubscriptionRoot;
+
+/// Upload events `keep` accepts, ending after the first final one when `until_final`.
+fn upload_events(
+    receiver: tokio::sync::broadcast::Receiver<UploadEvent>,
+    keep: impl Fn(&UploadEvent) -> bool + Send + Sync + 'static,
+    until_final: bool,
+) -> impl Stream<Item = UploadProgress> {
+    let keep = std::sync::Arc::new(keep);
+    stream::unfold((receiver, false), move |(mut receiver, finished)| {
+        let keep = keep.clone();
+        async move {
+            if finished {
+                return None;
+            }
+            loop {
+                match receiver.recv().await {
+                    Ok(event) if keep(&event) => {
+                        let last = until_final
+                            && matches!(
+                                event.progress.status,
+                                "completed" | "failed" | "cancelled"
+                            );
+                        return Some((UploadProgress::from(event.progress), (receiver, last)));
+                    }
+                    Ok(_) | Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => return None,
+                }
+            }
+        }
+    })
+}
+
+fn owns(caller: &Caller, event: &UploadEvent) -> bool {
+    caller.role == Role::Admin || event.user_id == caller.user_id
+}
+
+#[Subscription]
+impl SubscriptionRoot {
+    /// One event per stored chunk of the upload, then a final one with status
+    /// `COMPLETED`, `FAILED` or `CANCELLED`, after which the stream ends.
+    async fn upload_progress(
+        &self,
+        ctx: &Context<'_>,
+        upload_id: ID,
+    ) -> async_graphql::Result<impl Stream<Item = UploadProgress> + use<>> {
+        let (services, caller) = context(ctx).gql()?;
+        let id: Uuid = uuid_of(&upload_id, "upload")?;
+        // Subscribe first, then check access: no event slips between the two.
+        let receiver = services.subscribe_uploads();
+        services.upload_progress(caller, id).await.gql()?;
+        let caller = caller.clone();
+        Ok(upload_events(
+            receiver,
+            move |e| e.progress.upload_id == id && owns(&caller, e),
+            true,
+        ))
+    }
+
+    /// Every upload event of the caller's uploads (admins: everyone's).
+    async fn uploads(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<impl Stream<Item = UploadProgress> + use<>> {
+        let (services, caller) = context(ctx).gql()?;
+        let receiver = services.subscribe_uploads();
+        let caller = caller.clone();
+        Ok(upload_events(receiver, move |e| owns(&caller, e), false).boxed())
+    }
+}

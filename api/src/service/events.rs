@@ -1,0 +1,55 @@
+//! The in-process event bus: the upload engine publishes, subscriptions listen.
+//! One broadcast channel; a later issue can bridge it across servers.
+use sea_orm::EntityTrait;
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+use super::{Services, uploads::UploadProgress};
+
+/// Events kept for slow subscribers before they skip ahead.
+const CAPACITY: usize = 4_096;
+
+/// Something that happened to an upload.
+#[derive(Clone, Debug)]
+pub struct UploadEvent {
+    /// The upload's owner (subscriptions filter on it).
+    pub user_id: Uuid,
+    pub progress: UploadProgress,
+}
+
+/// The sending side, held by the services.
+#[derive(Debug)]
+pub struct EventBus {
+    uploads: broadcast::Sender<UploadEvent>,
+}
+
+impl Default for EventBus {
+    fn default() -> Self {
+        Self {
+            uploads: broadcast::channel(CAPACITY).0,
+        }
+    }
+}
+
+impl Services {
+    /// Listen to every upload event from now on.
+    pub fn subscribe_uploads(&self) -> broadcast::Receiver<UploadEvent> {
+        self.inner.events.uploads.subscribe()
+    }
+
+    /// Publish the current state of an upload (no subscriber is fine).
+    pub(crate) async fn publish_upload(&self, upload_id: Uuid) {
+        let Ok(Some(upload)) = entity::chunked_upload::Entity::find_by_id(upload_id)
+            .one(self.db())
+            .await
+        else {
+            return;
+        };
+        if let Ok(progress) = self.progress_of(self.db(), &upload).await {
+            let _ = self.inner.events.uploads.send(UploadEvent {
+                user_id: upload.user_id,
+                progress,
+            });
+        }
+    }
+}

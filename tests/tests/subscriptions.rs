@@ -1,0 +1,137 @@
+//! GraphQL subscriptions over a real WebSocket (`graphql-transport-ws`).
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use std::time::Duration;
+
+use ferry_tests::{TestServer, random_bytes, sha256_hex};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(server: &TestServer, token: &str) -> Socket {
+    let url = format!("{}/graphql/ws", server.base.replacen("http", "ws", 1));
+    let mut request = url.into_client_request().unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let init = json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } });
+    socket
+        .send(Message::Text(init.to_string().into()))
+        .await
+        .unwrap();
+    assert_eq!(next_json(&mut socket).await["type"], "connection_ack");
+    socket
+}
+
+async fn next_json(socket: &mut Socket) -> Value {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("a message in time");
+        match message.unwrap().unwrap() {
+            Message::Text(text) => return serde_json::from_str(&text).unwrap(),
+            Message::Ping(_) | Message::Pong(_) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+async fn subscribe(socket: &mut Socket, id: &str, query: &str, variables: Value) {
+    let message = json!({ "id": id, "type": "subscribe", "payload": { "query": query, "variables": variables } });
+    socket
+        .send(Message::Text(message.to_string().into()))
+        .await
+        .unwrap();
+}
+
+const PROGRESS: &str = "subscription($id: ID!) { uploadProgress(uploadId: $id) { uploadId status completedChunks totalChunks progressPercent } }";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_progress_sends_one_event_per_chunk_then_completed() {
+    let server = TestServer::start().await;
+    let token = server.user_token("alice").await;
+    let api = server.api(&token);
+    let data = random_bytes(4 * 1024, 3);
+    let (_, started) = api
+        .start_upload(
+            "/live.bin",
+            data.len() as u64,
+            Some(1024),
+            Some(&sha256_hex(&data)),
+        )
+        .await;
+    let id = started["upload_id"].as_str().unwrap().to_owned();
+
+    let mut socket = connect(&server, &token).await;
+    subscribe(&mut socket, "1", PROGRESS, json!({ "id": id })).await;
+    // The subscription is live once the server answers a query on the same socket.
+    subscribe(
+        &mut socket,
+        "ready",
+        "subscription { uploads { uploadId } }",
+        json!({}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    for n in 0..4 {
+        let (status, _) = api
+            .put_chunk(&id, n, &data[n as usize * 1024..(n as usize + 1) * 1024])
+            .await;
+        assert_eq!(status, reqwest::StatusCode::OK);
+    }
+    let mut statuses = Vec::new();
+    let mut completed = Vec::new();
+    while statuses.last().map(String::as_str) != Some("COMPLETED") {
+        let message = next_json(&mut socket).await;
+        if message["id"] != "1" {
+            continue;
+        }
+        assert_eq!(message["type"], "next", "{message}");
+        let event = &message["payload"]["data"]["uploadProgress"];
+        assert_eq!(event["uploadId"], id.as_str());
+        statuses.push(event["status"].as_str().unwrap().to_owned());
+        completed.push(event["completedChunks"].as_i64().unwrap());
+    }
+    assert_eq!(statuses, ["ACTIVE", "ACTIVE", "ACTIVE", "COMPLETED"]);
+    assert_eq!(completed, [1, 2, 3, 4]);
+    // The stream ends after the final event.
+    loop {
+        let message = next_json(&mut socket).await;
+        if message["id"] == "1" {
+            assert_eq!(message["type"], "complete", "{message}");
+            break;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_users_upload_subscription_is_refused() {
+    let server = TestServer::start().await;
+    let alice = server.user_token("alice").await;
+    let bob = server.user_token("bob").await;
+    let (_, started) = server
+        .api(&alice)
+        .start_upload("/private.bin", 10, None, None)
+        .await;
+    let mut socket = connect(&server, &bob).await;
+    subscribe(
+        &mut socket,
+        "1",
+        PROGRESS,
+        json!({ "id": started["upload_id"] }),
+    )
+    .await;
+    let message = next_json(&mut socket).await;
+    assert_eq!(message["type"], "next", "{message}");
+    assert_eq!(
+        message["payload"]["errors"][0]["extensions"]["code"],
+        "not_found"
+    );
+    assert_eq!(next_json(&mut socket).await["type"], "complete");
+}
