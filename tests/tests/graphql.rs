@@ -216,3 +216,77 @@ async fn errors_carry_codes_and_limits_hold() {
             .contains("graphiql")
     );
 }
+
+#[tokio::test]
+async fn users_devices_and_the_audit_log_pages() {
+    let server = TestServer::start().await;
+    let alice = server.user_token("alice").await;
+    server
+        .login("alice", ferry_tests::PASSWORD, Some("phone"))
+        .await;
+    let admin = server.admin_token().await;
+    for n in 0..3 {
+        server
+            .api(&alice)
+            .upload_file(&format!("/f{n}.txt"), b"hello", 1024)
+            .await;
+    }
+
+    let answer = gql(&server, Some(&alice), "{ users { username } }", json!({})).await;
+    assert_eq!(error_code(&answer), "forbidden");
+    let answer = gql(
+        &server,
+        Some(&admin),
+        "{ users { username role } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        answer["data"]["users"],
+        json!([{ "username": "admin", "role": "admin" }, { "username": "alice", "role": "user" }])
+    );
+    let answer = gql(&server, Some(&alice), "{ devices { deviceId } }", json!({})).await;
+    assert_eq!(
+        answer["data"]["devices"],
+        json!([{ "deviceId": "laptop" }, { "deviceId": "phone" }])
+    );
+
+    // The admin pages through everything, newest first, two at a time.
+    let page = "query($after: String) { auditLog(first: 2, after: $after) { nodes { id action actor } pageInfo { hasNextPage endCursor } } }";
+    let mut actions = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let answer = gql(&server, Some(&admin), page, json!({ "after": after })).await;
+        let log = &answer["data"]["auditLog"];
+        assert!(log["nodes"].as_array().unwrap().len() <= 2, "{answer}");
+        actions.extend(
+            log["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n["action"].as_str().unwrap().to_owned()),
+        );
+        if !log["pageInfo"]["hasNextPage"].as_bool().unwrap() {
+            break;
+        }
+        after = log["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(
+        actions.iter().filter(|a| *a == "upload.completed").count(),
+        3
+    );
+    assert_eq!(
+        actions.last().map(String::as_str),
+        Some("user.created"),
+        "oldest last: {actions:?}"
+    );
+    // A user sees only their own actions (alice made none of these: the system committed them).
+    let answer = gql(
+        &server,
+        Some(&alice),
+        "{ auditLog { nodes { action } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(answer["data"]["auditLog"]["nodes"], json!([]));
+}

@@ -158,6 +158,66 @@ impl QueryRoot {
             .collect())
     }
 
+    /// Every user (admin).
+    async fn users(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<User>> {
+        let (services, caller) = context(ctx).gql()?;
+        caller.require_admin().gql()?;
+        Ok(services
+            .list_users()
+            .await
+            .gql()?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    /// A user's devices (the caller's; admins may name anyone).
+    async fn devices(
+        &self,
+        ctx: &Context<'_>,
+        user_id: Option<ID>,
+    ) -> async_graphql::Result<Vec<Device>> {
+        let (services, caller) = context(ctx).gql()?;
+        let owner = user_id.map(|id| uuid_of(&id, "user")).transpose()?;
+        Ok(services
+            .list_devices(caller, owner)
+            .await
+            .gql()?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    /// The audit log, newest first, `first` entries after the cursor `after`
+    /// (admins: everything; users: their own actions).
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 50)] first: i32,
+        after: Option<String>,
+    ) -> async_graphql::Result<AuditLogConnection> {
+        let (services, caller) = context(ctx).gql()?;
+        let before_id = match after {
+            Some(cursor) => Some(
+                cursor
+                    .parse::<i64>()
+                    .map_err(|_| Error::invalid("invalid_cursor", "unknown cursor").graphql())?,
+            ),
+            None => None,
+        };
+        let first = u64::try_from(first)
+            .map_err(|_| Error::invalid("invalid_count", "first must not be negative").graphql())?;
+        let (records, has_next_page) = services.audit_log(caller, before_id, first).await.gql()?;
+        let end_cursor = records.last().map(|r| r.id.to_string());
+        Ok(AuditLogConnection {
+            nodes: records.into_iter().map(Into::into).collect(),
+            page_info: PageInfo {
+                has_next_page,
+                end_cursor,
+            },
+        })
+    }
+
     /// A user's bandwidth limit (the caller's; admins may name anyone).
     async fn bandwidth_limit(
         &self,

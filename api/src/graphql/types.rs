@@ -267,3 +267,99 @@ pub struct Me {
     /// The device a device-bound token acts for.
     pub device_id: Option<String>,
 }
+
+/// A user (admin view).
+#[derive(SimpleObject, Debug)]
+pub struct User {
+    pub id: ID,
+    pub username: String,
+    /// `admin` or `user`.
+    pub role: String,
+    pub disabled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<crate::service::identity::UserInfo> for User {
+    fn from(u: crate::service::identity::UserInfo) -> Self {
+        Self {
+            id: ID(u.id.to_string()),
+            username: u.username,
+            role: u.role.as_str().to_owned(),
+            disabled: u.disabled,
+            created_at: u.created_at,
+        }
+    }
+}
+
+/// A device of a user.
+#[derive(SimpleObject, Debug)]
+pub struct Device {
+    pub id: ID,
+    pub user_id: ID,
+    /// The client's own identifier, unique per user.
+    pub device_id: String,
+    pub name: String,
+    pub platform: String,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: Option<DateTime<Utc>>,
+}
+
+impl From<crate::service::devices::DeviceInfo> for Device {
+    fn from(d: crate::service::devices::DeviceInfo) -> Self {
+        Self {
+            id: ID(d.id.to_string()),
+            user_id: ID(d.user_id.to_string()),
+            device_id: d.device_id,
+            name: d.name,
+            platform: d.platform,
+            created_at: d.created_at,
+            last_seen_at: d.last_seen_at,
+        }
+    }
+}
+
+/// One recorded change.
+#[derive(SimpleObject, Debug)]
+pub struct AuditEntry {
+    pub id: ID,
+    pub at: DateTime<Utc>,
+    pub actor_user_id: Option<ID>,
+    /// Username of the actor, or `system`.
+    pub actor: String,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: Option<String>,
+    pub before: Option<async_graphql::Json<serde_json::Value>>,
+    pub after: Option<async_graphql::Json<serde_json::Value>>,
+}
+
+impl From<crate::service::audit::AuditRecord> for AuditEntry {
+    fn from(r: crate::service::audit::AuditRecord) -> Self {
+        Self {
+            id: ID(r.id.to_string()),
+            at: r.at,
+            actor_user_id: r.actor_user_id.map(|id| ID(id.to_string())),
+            actor: r.actor,
+            action: r.action,
+            target_type: r.target_type,
+            target_id: r.target_id,
+            before: r.before.map(async_graphql::Json),
+            after: r.after.map(async_graphql::Json),
+        }
+    }
+}
+
+/// Where a page ends.
+#[derive(SimpleObject, Debug)]
+pub struct PageInfo {
+    pub has_next_page: bool,
+    /// Pass as `after` for the next page.
+    pub end_cursor: Option<String>,
+}
+
+/// A page of the audit log, newest first.
+#[derive(SimpleObject, Debug)]
+pub struct AuditLogConnection {
+    pub nodes: Vec<AuditEntry>,
+    pub page_info: PageInfo,
+}

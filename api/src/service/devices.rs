@@ -1,6 +1,8 @@
 //! Devices: registered at login, named in requests, checked against the caller.
 use entity::device;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
+};
 use uuid::Uuid;
 
 use super::{Caller, Services};
@@ -16,7 +18,48 @@ fn validate_device_id(device_id: &str) -> Result<()> {
     Ok(())
 }
 
+/// A device as the API shows it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct DeviceInfo {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub device_id: String,
+    pub name: String,
+    pub platform: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub last_seen_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 impl Services {
+    /// The devices of `owner` (default the caller; another user's needs admin, 404 otherwise).
+    pub async fn list_devices(
+        &self,
+        caller: &Caller,
+        owner: Option<Uuid>,
+    ) -> Result<Vec<DeviceInfo>> {
+        let owner = owner.unwrap_or(caller.user_id);
+        if !caller.can_access(owner) {
+            return Err(Error::NotFound("user"));
+        }
+        let rows = device::Entity::find()
+            .filter(device::Column::UserId.eq(owner))
+            .order_by_asc(device::Column::DeviceId)
+            .all(self.db())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|d| DeviceInfo {
+                id: d.id,
+                user_id: d.user_id,
+                device_id: d.device_id,
+                name: d.name,
+                platform: d.platform,
+                created_at: d.created_at,
+                last_seen_at: d.last_seen_at,
+            })
+            .collect())
+    }
+
     /// Register `device_id` for `user_id` if new; otherwise note that it was seen.
     pub(crate) async fn register_device(
         &self,

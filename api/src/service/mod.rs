@@ -20,7 +20,7 @@ pub mod blobs;
 mod chunks;
 pub mod clock;
 pub mod db;
-mod devices;
+pub mod devices;
 pub mod events;
 pub mod files;
 pub mod identity;
