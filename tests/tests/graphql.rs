@@ -145,6 +145,38 @@ async fn schedules_preview_and_admin_rules() {
         json!([{ "id": id, "enabled": false }])
     );
 
+    let update = "mutation($id: ID!, $day: Int) { updateSchedule(id: $id, input: { timeOfDay: \"04:30\", dayOfMonth: $day }) { timeOfDay dayOfMonth nextRunAt } }";
+    let answer = gql(
+        &server,
+        Some(&admin),
+        update,
+        json!({ "id": id, "day": 15 }),
+    )
+    .await;
+    assert_eq!(answer["errors"], Value::Null, "{answer}");
+    assert_eq!(answer["data"]["updateSchedule"]["timeOfDay"], "04:30");
+    assert_eq!(answer["data"]["updateSchedule"]["dayOfMonth"], 15);
+    let answer = gql(
+        &server,
+        Some(&admin),
+        update,
+        json!({ "id": id, "day": 40 }),
+    )
+    .await;
+    assert_eq!(error_code(&answer), "invalid_day_of_month");
+    let answer = gql(&server, Some(&user), update, json!({ "id": id, "day": 1 })).await;
+    assert_eq!(error_code(&answer), "forbidden");
+    let answer = gql(
+        &server,
+        Some(&admin),
+        "mutation($id: ID!) { deleteSchedule(id: $id) }",
+        json!({ "id": id }),
+    )
+    .await;
+    assert_eq!(answer["data"]["deleteSchedule"], true);
+    let answer = gql(&server, Some(&user), "{ schedules { id } }", json!({})).await;
+    assert_eq!(answer["data"]["schedules"], json!([]));
+
     let bad = "mutation { createSchedule(input: { deviceId: \"laptop\", scheduleType: WEEKLY, timeOfDay: \"03:00\", dayOfWeek: 9 }) { id } }";
     let answer = gql(&server, Some(&admin), bad, json!({})).await;
     assert_eq!(

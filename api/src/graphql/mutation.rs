@@ -4,7 +4,11 @@ use async_graphql::{Context, ID, InputObject, Object};
 use super::{context, query::uuid_of, types::*};
 use crate::{
     error::GraphQLResult,
-    service::{bandwidth::SetLimit, schedules::NewSchedule, selective::Folder},
+    service::{
+        bandwidth::SetLimit,
+        schedules::{NewSchedule, SchedulePatch},
+        selective::Folder,
+    },
 };
 
 /// A bandwidth limit to set.
@@ -43,6 +47,19 @@ pub struct CreateScheduleInput {
     pub timezone: Option<String>,
     #[graphql(default)]
     pub sync_deletions: bool,
+    pub resolve_conflicts: Option<ResolveConflicts>,
+    pub debounce_seconds: Option<i32>,
+}
+
+/// Fields of a schedule to change; omitted ones keep their value.
+#[derive(InputObject, Debug)]
+pub struct UpdateScheduleInput {
+    pub schedule_type: Option<ScheduleType>,
+    pub time_of_day: Option<String>,
+    pub day_of_week: Option<i32>,
+    pub day_of_month: Option<i32>,
+    pub timezone: Option<String>,
+    pub sync_deletions: Option<bool>,
     pub resolve_conflicts: Option<ResolveConflicts>,
     pub debounce_seconds: Option<i32>,
 }
@@ -125,6 +142,41 @@ impl MutationRoot {
             .await
             .gql()?
             .into())
+    }
+
+    /// Change a schedule (admin); `nextRunAt` is recomputed.
+    async fn update_schedule(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateScheduleInput,
+    ) -> async_graphql::Result<Schedule> {
+        let (services, caller) = context(ctx).gql()?;
+        let patch = SchedulePatch {
+            schedule_type: input.schedule_type.map(|t| t.as_str().to_owned()),
+            time_of_day: input.time_of_day,
+            day_of_week: input.day_of_week,
+            day_of_month: input.day_of_month,
+            timezone: input.timezone,
+            sync_deletions: input.sync_deletions,
+            resolve_conflicts: input.resolve_conflicts.map(|r| r.as_str().to_owned()),
+            debounce_seconds: input.debounce_seconds,
+        };
+        Ok(services
+            .update_schedule(caller, uuid_of(&id, "schedule")?, patch)
+            .await
+            .gql()?
+            .into())
+    }
+
+    /// Delete a schedule (admin).
+    async fn delete_schedule(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
+        let (services, caller) = context(ctx).gql()?;
+        services
+            .delete_schedule(caller, uuid_of(&id, "schedule")?)
+            .await
+            .gql()?;
+        Ok(true)
     }
 
     /// Enable a schedule (admin).

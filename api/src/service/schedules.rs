@@ -34,6 +34,19 @@ pub struct NewSchedule {
     pub debounce_seconds: Option<i32>,
 }
 
+/// Fields of a schedule to change; `None` keeps the current value.
+#[derive(Debug, Default)]
+pub struct SchedulePatch {
+    pub schedule_type: Option<String>,
+    pub time_of_day: Option<String>,
+    pub day_of_week: Option<i32>,
+    pub day_of_month: Option<i32>,
+    pub timezone: Option<String>,
+    pub sync_deletions: Option<bool>,
+    pub resolve_conflicts: Option<String>,
+    pub debounce_seconds: Option<i32>,
+}
+
 /// A schedule as the API shows it.
 #[derive(Clone, Debug, Serialize)]
 pub struct Schedule {
@@ -285,6 +298,91 @@ impl Services {
                 view(row, device_id)
             })
             .collect())
+    }
+
+    /// Change some fields of a schedule (admin only); the whole result is
+    /// validated again and `next_run_at` recomputed.
+    pub async fn update_schedule(
+        &self,
+        caller: &Caller,
+        schedule_id: Uuid,
+        patch: SchedulePatch,
+    ) -> Result<Schedule> {
+        caller.require_admin()?;
+        let row = sync_schedule::Entity::find_by_id(schedule_id)
+            .one(self.db())
+            .await?
+            .ok_or(Error::NotFound("schedule"))?;
+        let device = device::Entity::find_by_id(row.device_id)
+            .one(self.db())
+            .await?
+            .ok_or(Error::NotFound("device"))?;
+        let merged = NewSchedule {
+            device_id: device.device_id.clone(),
+            user_id: Some(row.user_id),
+            schedule_type: patch
+                .schedule_type
+                .unwrap_or_else(|| row.schedule_type.clone()),
+            time_of_day: patch.time_of_day.or_else(|| row.time_of_day.clone()),
+            day_of_week: patch.day_of_week.or(row.day_of_week),
+            day_of_month: patch.day_of_month.or(row.day_of_month),
+            timezone: Some(patch.timezone.unwrap_or_else(|| row.timezone.clone())),
+            sync_deletions: patch.sync_deletions.unwrap_or(row.sync_deletions),
+            resolve_conflicts: Some(
+                patch
+                    .resolve_conflicts
+                    .unwrap_or_else(|| row.resolve_conflicts.clone()),
+            ),
+            debounce_seconds: Some(patch.debounce_seconds.unwrap_or(row.debounce_seconds)),
+        };
+        let mut active = validate(&merged)?;
+        let before = view(row.clone(), device.device_id.clone());
+        let now = self.clock().now();
+        active.id = sea_orm::ActiveValue::Unchanged(row.id);
+        active.updated_at = Set(now);
+        let mut saved = active.update(self.db()).await?;
+        let next = if saved.enabled {
+            recurrence_of(&saved)?.map(|r| r.next_after(now))
+        } else {
+            saved.next_run_at
+        };
+        if next != saved.next_run_at {
+            let mut again = saved.into_active_model();
+            again.next_run_at = Set(next);
+            saved = again.update(self.db()).await?;
+        }
+        let schedule = view(saved, device.device_id);
+        let entry = AuditEntry {
+            action: "schedule.updated",
+            target_type: "schedule",
+            target_id: Some(schedule_id.to_string()),
+            before: Some(serde_json::json!(before)),
+            after: Some(serde_json::json!(schedule)),
+        };
+        self.audit(self.db(), Some(caller), entry).await?;
+        Ok(schedule)
+    }
+
+    /// Delete a schedule (admin only).
+    pub async fn delete_schedule(&self, caller: &Caller, schedule_id: Uuid) -> Result<()> {
+        caller.require_admin()?;
+        let row = sync_schedule::Entity::find_by_id(schedule_id)
+            .one(self.db())
+            .await?
+            .ok_or(Error::NotFound("schedule"))?;
+        sync_schedule::Entity::delete_by_id(schedule_id)
+            .exec(self.db())
+            .await?;
+        let entry = AuditEntry {
+            action: "schedule.deleted",
+            target_type: "schedule",
+            target_id: Some(schedule_id.to_string()),
+            before: Some(
+                serde_json::json!({ "schedule_type": row.schedule_type, "device": row.device_id }),
+            ),
+            after: None,
+        };
+        self.audit(self.db(), Some(caller), entry).await
     }
 
     /// Enable or disable a schedule (admin only). Enabling computes the next run from now.
