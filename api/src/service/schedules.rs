@@ -156,6 +156,22 @@ pub fn preview(
     }
 }
 
+/// A day field that the schedule type needs (`applies`): present and within
+/// `range`, or 422 `code`; ignored (`None`) for other types.
+fn day_field(
+    applies: bool,
+    value: Option<i32>,
+    range: std::ops::RangeInclusive<i32>,
+    code: &'static str,
+    message: &str,
+) -> Result<Option<i32>> {
+    match value {
+        _ if !applies => Ok(None),
+        Some(day) if range.contains(&day) => Ok(Some(day)),
+        _ => Err(Error::invalid(code, message)),
+    }
+}
+
 /// Check a request field by field (422 with a precise code) and build the row's settings.
 fn validate(req: &NewSchedule) -> Result<sync_schedule::ActiveModel> {
     let calendar = match req.schedule_type.as_str() {
@@ -176,32 +192,20 @@ fn validate(req: &NewSchedule) -> Result<sync_schedule::ActiveModel> {
     } else {
         None
     };
-    let day_of_week = if req.schedule_type == "weekly" {
-        match req.day_of_week {
-            Some(d) if (0..=6).contains(&d) => Some(d),
-            _ => {
-                return Err(Error::invalid(
-                    "invalid_day_of_week",
-                    "day_of_week must be 0 (Monday) to 6 (Sunday)",
-                ));
-            }
-        }
-    } else {
-        None
-    };
-    let day_of_month = if req.schedule_type == "monthly" {
-        match req.day_of_month {
-            Some(d) if (1..=31).contains(&d) => Some(d),
-            _ => {
-                return Err(Error::invalid(
-                    "invalid_day_of_month",
-                    "day_of_month must be 1 to 31",
-                ));
-            }
-        }
-    } else {
-        None
-    };
+    let day_of_week = day_field(
+        req.schedule_type == "weekly",
+        req.day_of_week,
+        0..=6,
+        "invalid_day_of_week",
+        "day_of_week must be 0 (Monday) to 6 (Sunday)",
+    )?;
+    let day_of_month = day_field(
+        req.schedule_type == "monthly",
+        req.day_of_month,
+        1..=31,
+        "invalid_day_of_month",
+        "day_of_month must be 1 to 31",
+    )?;
     let zone = parse_zone(req.timezone.as_deref())?;
     let resolve_conflicts = req
         .resolve_conflicts
