@@ -322,3 +322,107 @@ async fn users_devices_and_the_audit_log_pages() {
     .await;
     assert_eq!(answer["data"]["auditLog"]["nodes"], json!([]));
 }
+
+#[tokio::test]
+async fn devices_are_renamed_and_removed_and_tokens_revoked() {
+    let server = TestServer::start().await;
+    let laptop = server.user_token("alice").await;
+    let phone = server
+        .login("alice", ferry_tests::PASSWORD, Some("phone"))
+        .await;
+    let body = json!({ "device_id": "phone", "file_path": "/p.bin", "file_name": "p.bin", "total_size": 10 });
+    let (_, started) = server
+        .api(&phone)
+        .post("/api/sync/upload/start", body)
+        .await;
+    let upload_id = started["upload_id"].as_str().unwrap().to_owned();
+
+    let answer = gql(
+        &server,
+        Some(&laptop),
+        "mutation { renameDevice(deviceId: \"laptop\", name: \"Work laptop\") { deviceId name } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        answer["data"]["renameDevice"],
+        json!({ "deviceId": "laptop", "name": "Work laptop" })
+    );
+    let answer = gql(
+        &server,
+        Some(&laptop),
+        "mutation { renameDevice(deviceId: \"laptop\", name: \"  \") { name } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(error_code(&answer), "invalid_device_name");
+    // A device-bound token acts only for its own device.
+    let answer = gql(
+        &server,
+        Some(&laptop),
+        "mutation { removeDevice(deviceId: \"phone\") }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(error_code(&answer), "forbidden");
+    let answer = gql(
+        &server,
+        Some(&phone),
+        "mutation { removeDevice(deviceId: \"phone\") }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(answer["data"]["removeDevice"], true, "{answer}");
+    // The phone's token went with it, and so did its upload.
+    assert_eq!(
+        server.api(&phone).get("/api/me").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (status, _) = server
+        .api(&laptop)
+        .get(&format!("/api/sync/upload/{upload_id}/progress"))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let answer = gql(
+        &server,
+        Some(&laptop),
+        "{ devices { deviceId } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(answer["data"]["devices"], json!([{ "deviceId": "laptop" }]));
+
+    let unbound = server.login("alice", ferry_tests::PASSWORD, None).await;
+    let answer = gql(
+        &server,
+        Some(&laptop),
+        "{ tokens { id name revokedAt } }",
+        json!({}),
+    )
+    .await;
+    let tokens = answer["data"]["tokens"].as_array().unwrap();
+    assert_eq!(tokens.len(), 2, "{answer}");
+    let bob = server.user_token("bob").await;
+    let newest = tokens[0]["id"].clone();
+    let answer = gql(
+        &server,
+        Some(&bob),
+        "mutation($id: ID!) { revokeToken(id: $id) }",
+        json!({ "id": newest }),
+    )
+    .await;
+    assert_eq!(error_code(&answer), "not_found", "another user's token");
+    let answer = gql(
+        &server,
+        Some(&laptop),
+        "mutation($id: ID!) { revokeToken(id: $id) }",
+        json!({ "id": newest }),
+    )
+    .await;
+    assert_eq!(answer["data"]["revokeToken"], true);
+    assert_eq!(
+        server.api(&unbound).get("/api/me").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(server.api(&laptop).get("/api/me").await.0, StatusCode::OK);
+}

@@ -199,6 +199,50 @@ impl MutationRoot {
             .into())
     }
 
+    /// Rename a device (the caller's; admins may name the owner).
+    async fn rename_device(
+        &self,
+        ctx: &Context<'_>,
+        device_id: String,
+        name: String,
+        user_id: Option<ID>,
+    ) -> async_graphql::Result<Device> {
+        let (services, caller) = context(ctx).gql()?;
+        let owner = user_id.map(|id| uuid_of(&id, "user")).transpose()?;
+        Ok(services
+            .rename_device(caller, owner, &device_id, &name)
+            .await
+            .gql()?
+            .into())
+    }
+
+    /// Remove a device: its unfinished uploads are cancelled, its tokens,
+    /// schedules and selective sync removed.
+    async fn remove_device(
+        &self,
+        ctx: &Context<'_>,
+        device_id: String,
+        user_id: Option<ID>,
+    ) -> async_graphql::Result<bool> {
+        let (services, caller) = context(ctx).gql()?;
+        let owner = user_id.map(|id| uuid_of(&id, "user")).transpose()?;
+        services
+            .remove_device(caller, owner, &device_id)
+            .await
+            .gql()?;
+        Ok(true)
+    }
+
+    /// Revoke an API token (one's own; admins: anyone's).
+    async fn revoke_token(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
+        let (services, caller) = context(ctx).gql()?;
+        services
+            .revoke_token(caller, uuid_of(&id, "token")?)
+            .await
+            .gql()?;
+        Ok(true)
+    }
+
     /// Pause an upload.
     async fn pause_upload(
         &self,

@@ -188,6 +188,23 @@ impl QueryRoot {
             .collect())
     }
 
+    /// A user's API tokens (the caller's; admins may name anyone), newest first.
+    async fn tokens(
+        &self,
+        ctx: &Context<'_>,
+        user_id: Option<ID>,
+    ) -> async_graphql::Result<Vec<Token>> {
+        let (services, caller) = context(ctx).gql()?;
+        let owner = user_id.map(|id| uuid_of(&id, "user")).transpose()?;
+        Ok(services
+            .list_tokens(caller, owner)
+            .await
+            .gql()?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
     /// The audit log, newest first, `first` entries after the cursor `after`
     /// (admins: everything; users: their own actions).
     async fn audit_log(

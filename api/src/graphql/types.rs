@@ -363,3 +363,30 @@ pub struct AuditLogConnection {
     pub nodes: Vec<AuditEntry>,
     pub page_info: PageInfo,
 }
+
+/// An API token (never its secret).
+#[derive(SimpleObject, Debug)]
+pub struct Token {
+    pub id: ID,
+    pub user_id: ID,
+    pub name: String,
+    /// The id of the device it is bound to.
+    pub device: Option<ID>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<crate::service::identity::TokenInfo> for Token {
+    fn from(t: crate::service::identity::TokenInfo) -> Self {
+        Self {
+            id: ID(t.id.to_string()),
+            user_id: ID(t.user_id.to_string()),
+            name: t.name,
+            device: t.device.map(|d| ID(d.to_string())),
+            created_at: t.created_at,
+            expires_at: t.expires_at,
+            revoked_at: t.revoked_at,
+        }
+    }
+}

@@ -1,7 +1,8 @@
 //! Devices: registered at login, named in requests, checked against the caller.
 use entity::device;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -30,6 +31,18 @@ pub struct DeviceInfo {
     pub last_seen_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+fn device_info(d: device::Model) -> DeviceInfo {
+    DeviceInfo {
+        id: d.id,
+        user_id: d.user_id,
+        device_id: d.device_id,
+        name: d.name,
+        platform: d.platform,
+        created_at: d.created_at,
+        last_seen_at: d.last_seen_at,
+    }
+}
+
 impl Services {
     /// The devices of `owner` (default the caller; another user's needs admin, 404 otherwise).
     pub async fn list_devices(
@@ -46,18 +59,7 @@ impl Services {
             .order_by_asc(device::Column::DeviceId)
             .all(self.db())
             .await?;
-        Ok(rows
-            .into_iter()
-            .map(|d| DeviceInfo {
-                id: d.id,
-                user_id: d.user_id,
-                device_id: d.device_id,
-                name: d.name,
-                platform: d.platform,
-                created_at: d.created_at,
-                last_seen_at: d.last_seen_at,
-            })
-            .collect())
+        Ok(rows.into_iter().map(device_info).collect())
     }
 
     /// Register `device_id` for `user_id` if new; otherwise note that it was seen.
@@ -106,6 +108,76 @@ impl Services {
                     Error::Internal("device vanished after a conflicting insert".into())
                 }),
         }
+    }
+
+    /// Rename a device of `owner` (default the caller).
+    pub async fn rename_device(
+        &self,
+        caller: &Caller,
+        owner: Option<Uuid>,
+        device_id: &str,
+        name: &str,
+    ) -> Result<DeviceInfo> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 128 || name.chars().any(char::is_control) {
+            return Err(Error::invalid(
+                "invalid_device_name",
+                "a device name must be 1–128 printable characters",
+            ));
+        }
+        let found = self
+            .resolve_device(caller, owner.unwrap_or(caller.user_id), device_id)
+            .await?;
+        let before = found.name.clone();
+        let mut active = found.into_active_model();
+        active.name = Set(name.to_owned());
+        let saved = active.update(self.db()).await?;
+        let entry = super::audit::AuditEntry {
+            action: "device.renamed",
+            target_type: "device",
+            target_id: Some(saved.device_id.clone()),
+            before: Some(serde_json::json!({ "name": before })),
+            after: Some(serde_json::json!({ "name": saved.name })),
+        };
+        self.audit(self.db(), Some(caller), entry).await?;
+        Ok(device_info(saved))
+    }
+
+    /// Remove a device of `owner` (default the caller): its unfinished uploads
+    /// are cancelled, and its tokens, schedules and selective sync go with it.
+    pub async fn remove_device(
+        &self,
+        caller: &Caller,
+        owner: Option<Uuid>,
+        device_id: &str,
+    ) -> Result<()> {
+        let found = self
+            .resolve_device(caller, owner.unwrap_or(caller.user_id), device_id)
+            .await?;
+        let unfinished: Vec<Uuid> = entity::chunked_upload::Entity::find()
+            .select_only()
+            .column(entity::chunked_upload::Column::Id)
+            .filter(entity::chunked_upload::Column::DeviceId.eq(found.id))
+            .filter(
+                entity::chunked_upload::Column::Status.is_in(super::uploads::status::UNFINISHED),
+            )
+            .into_tuple()
+            .all(self.db())
+            .await?;
+        for upload_id in unfinished {
+            self.discard_staged(upload_id).await?;
+        }
+        device::Entity::delete_by_id(found.id)
+            .exec(self.db())
+            .await?;
+        let entry = super::audit::AuditEntry {
+            action: "device.removed",
+            target_type: "device",
+            target_id: Some(found.device_id.clone()),
+            before: Some(serde_json::json!({ "name": found.name, "platform": found.platform })),
+            after: None,
+        };
+        self.audit(self.db(), Some(caller), entry).await
     }
 
     /// The device `device_id` of `owner` as `caller` may name it: a device-bound

@@ -92,6 +92,19 @@ impl From<user::Model> for UserInfo {
     }
 }
 
+/// A token as the API shows it (never the secret).
+#[derive(Clone, Debug, Serialize)]
+pub struct TokenInfo {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub name: String,
+    /// The `devices.id` it is bound to.
+    pub device: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
 /// What `login` answers.
 #[derive(Debug, Serialize)]
 pub struct LoginResult {
@@ -343,6 +356,58 @@ impl Services {
         .insert(self.db())
         .await?;
         Ok(token)
+    }
+
+    /// The caller's tokens (admins may name another user), newest first.
+    pub async fn list_tokens(
+        &self,
+        caller: &Caller,
+        owner: Option<Uuid>,
+    ) -> Result<Vec<TokenInfo>> {
+        let owner = owner.unwrap_or(caller.user_id);
+        if !caller.can_access(owner) {
+            return Err(Error::NotFound("user"));
+        }
+        let rows = api_token::Entity::find()
+            .filter(api_token::Column::UserId.eq(owner))
+            .order_by_desc(api_token::Column::CreatedAt)
+            .all(self.db())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|t| TokenInfo {
+                id: t.id,
+                user_id: t.user_id,
+                name: t.name,
+                device: t.device_id,
+                created_at: t.created_at,
+                expires_at: t.expires_at,
+                revoked_at: t.revoked_at,
+            })
+            .collect())
+    }
+
+    /// Revoke a token: one's own, or anyone's for an admin (404 otherwise).
+    pub async fn revoke_token(&self, caller: &Caller, token_id: Uuid) -> Result<()> {
+        let token = api_token::Entity::find_by_id(token_id)
+            .one(self.db())
+            .await?
+            .filter(|t| caller.can_access(t.user_id))
+            .ok_or(Error::NotFound("token"))?;
+        if token.revoked_at.is_some() {
+            return Ok(());
+        }
+        let mut active = sea_orm::IntoActiveModel::into_active_model(token);
+        active.revoked_at = Set(Some(self.clock().now()));
+        active.update(self.db()).await?;
+        let entry = AuditEntry {
+            action: "token.revoked",
+            target_type: "token",
+            target_id: Some(token_id.to_string()),
+            before: None,
+            after: None,
+        };
+        self.audit(self.db(), Some(caller), entry).await
     }
 
     /// Who a bearer token acts as; 401 for unknown, expired, revoked or disabled.
