@@ -304,6 +304,22 @@ impl Services {
             .collect())
     }
 
+    /// A schedule with its device.
+    async fn load_schedule(
+        &self,
+        schedule_id: Uuid,
+    ) -> Result<(sync_schedule::Model, device::Model)> {
+        let row = sync_schedule::Entity::find_by_id(schedule_id)
+            .one(self.db())
+            .await?
+            .ok_or(Error::NotFound("schedule"))?;
+        let device = device::Entity::find_by_id(row.device_id)
+            .one(self.db())
+            .await?
+            .ok_or(Error::NotFound("device"))?;
+        Ok((row, device))
+    }
+
     /// Change some fields of a schedule (admin only); the whole result is
     /// validated again and `next_run_at` recomputed.
     pub async fn update_schedule(
@@ -313,14 +329,7 @@ impl Services {
         patch: SchedulePatch,
     ) -> Result<Schedule> {
         caller.require_admin()?;
-        let row = sync_schedule::Entity::find_by_id(schedule_id)
-            .one(self.db())
-            .await?
-            .ok_or(Error::NotFound("schedule"))?;
-        let device = device::Entity::find_by_id(row.device_id)
-            .one(self.db())
-            .await?
-            .ok_or(Error::NotFound("device"))?;
+        let (row, device) = self.load_schedule(schedule_id).await?;
         let merged = NewSchedule {
             device_id: device.device_id.clone(),
             user_id: Some(row.user_id),
@@ -397,14 +406,7 @@ impl Services {
         enabled: bool,
     ) -> Result<Schedule> {
         caller.require_admin()?;
-        let row = sync_schedule::Entity::find_by_id(schedule_id)
-            .one(self.db())
-            .await?
-            .ok_or(Error::NotFound("schedule"))?;
-        let device = device::Entity::find_by_id(row.device_id)
-            .one(self.db())
-            .await?
-            .ok_or(Error::NotFound("device"))?;
+        let (row, device) = self.load_schedule(schedule_id).await?;
         let was = row.enabled;
         let next = if enabled {
             recurrence_of(&row)?.map(|r| r.next_after(self.clock().now()))
