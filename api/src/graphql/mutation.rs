@@ -1,7 +1,11 @@
 //! Mutations: everything REST can change, over the same services.
 use async_graphql::{Context, ID, InputObject, Object};
 
-use super::{context, query::uuid_of, types::*};
+use super::{
+    context,
+    query::{user_of, uuid_of},
+    types::*,
+};
 use crate::{
     error::GraphQLResult,
     service::{
@@ -78,7 +82,7 @@ impl MutationRoot {
     ) -> async_graphql::Result<BandwidthLimit> {
         let (services, caller) = context(ctx).gql()?;
         let request = SetLimit {
-            user_id: input.user_id.map(|id| uuid_of(&id, "user")).transpose()?,
+            user_id: user_of(input.user_id)?,
             upload_speed_limit: input.upload_speed_limit,
             download_speed_limit: input.download_speed_limit,
             throttle_enabled: input.throttle_enabled,
@@ -102,7 +106,7 @@ impl MutationRoot {
         user_id: Option<ID>,
     ) -> async_graphql::Result<i32> {
         let (services, caller) = context(ctx).gql()?;
-        let owner = user_id.map(|id| uuid_of(&id, "user")).transpose()?;
+        let owner = user_of(user_id)?;
         let folders = folders
             .into_iter()
             .map(|f| Folder {
@@ -127,7 +131,7 @@ impl MutationRoot {
         let (services, caller) = context(ctx).gql()?;
         let request = NewSchedule {
             device_id: input.device_id,
-            user_id: input.user_id.map(|id| uuid_of(&id, "user")).transpose()?,
+            user_id: user_of(input.user_id)?,
             schedule_type: input.schedule_type.as_str().to_owned(),
             time_of_day: input.time_of_day,
             day_of_week: input.day_of_week,
@@ -208,7 +212,7 @@ impl MutationRoot {
         user_id: Option<ID>,
     ) -> async_graphql::Result<Device> {
         let (services, caller) = context(ctx).gql()?;
-        let owner = user_id.map(|id| uuid_of(&id, "user")).transpose()?;
+        let owner = user_of(user_id)?;
         Ok(services
             .rename_device(caller, owner, &device_id, &name)
             .await
@@ -225,7 +229,7 @@ impl MutationRoot {
         user_id: Option<ID>,
     ) -> async_graphql::Result<bool> {
         let (services, caller) = context(ctx).gql()?;
-        let owner = user_id.map(|id| uuid_of(&id, "user")).transpose()?;
+        let owner = user_of(user_id)?;
         services
             .remove_device(caller, owner, &device_id)
             .await

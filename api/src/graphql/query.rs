@@ -14,6 +14,11 @@ pub(crate) fn uuid_of(id: &ID, what: &'static str) -> async_graphql::Result<Uuid
     Uuid::parse_str(id).map_err(|_| Error::NotFound(what).graphql())
 }
 
+/// An optional user `ID` argument (admins naming another user).
+pub(crate) fn user_of(id: Option<ID>) -> async_graphql::Result<Option<Uuid>> {
+    id.map(|id| uuid_of(&id, "user")).transpose()
+}
+
 /// A calendar schedule to preview.
 #[derive(InputObject, Debug)]
 pub struct SchedulePreviewInput {
@@ -129,7 +134,7 @@ impl QueryRoot {
         user_id: Option<ID>,
     ) -> async_graphql::Result<Vec<SyncFolder>> {
         let (services, caller) = context(ctx).gql()?;
-        let owner = user_id.map(|id| uuid_of(&id, "user")).transpose()?;
+        let owner = user_of(user_id)?;
         Ok(services
             .list_selective_sync(caller, owner, &device_id)
             .await
@@ -148,7 +153,7 @@ impl QueryRoot {
         user_id: Option<ID>,
     ) -> async_graphql::Result<Vec<PathDecision>> {
         let (services, caller) = context(ctx).gql()?;
-        let owner = user_id.map(|id| uuid_of(&id, "user")).transpose()?;
+        let owner = user_of(user_id)?;
         Ok(services
             .check_selective_sync(caller, owner, &device_id, &paths)
             .await
@@ -178,7 +183,7 @@ impl QueryRoot {
         user_id: Option<ID>,
     ) -> async_graphql::Result<Vec<Device>> {
         let (services, caller) = context(ctx).gql()?;
-        let owner = user_id.map(|id| uuid_of(&id, "user")).transpose()?;
+        let owner = user_of(user_id)?;
         Ok(services
             .list_devices(caller, owner)
             .await
@@ -195,7 +200,7 @@ impl QueryRoot {
         user_id: Option<ID>,
     ) -> async_graphql::Result<Vec<Token>> {
         let (services, caller) = context(ctx).gql()?;
-        let owner = user_id.map(|id| uuid_of(&id, "user")).transpose()?;
+        let owner = user_of(user_id)?;
         Ok(services
             .list_tokens(caller, owner)
             .await
@@ -242,7 +247,7 @@ impl QueryRoot {
         user_id: Option<ID>,
     ) -> async_graphql::Result<BandwidthLimit> {
         let (services, caller) = context(ctx).gql()?;
-        let user = user_id.map(|id| uuid_of(&id, "user")).transpose()?;
+        let user = user_of(user_id)?;
         Ok(services.bandwidth_limit(caller, user).await.gql()?.into())
     }
 }
