@@ -69,6 +69,12 @@ pub async fn launch_with_clock(
         .recover_uploads()
         .await
         .context("while recovering interrupted uploads")?;
+    // Slots missed while the server was down run once now, before anything else.
+    match services.run_due_schedules().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(runs = n, "ran sync schedules missed while down"),
+        Err(err) => tracing::error!(%err, "catching up on missed schedules failed"),
+    }
     let mut scheduler = jobs::start(services.clone(), &settings)
         .await
         .context("while starting background jobs")?;

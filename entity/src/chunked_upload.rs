@@ -35,6 +35,10 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub completed_at: Option<DateTimeUtc>,
+    /// Where the upload was committed: `file_path`, or a conflict copy's path.
+    pub result_path: Option<String>,
+    /// How a `base_version` conflict was resolved (JSON), if there was one.
+    pub conflict: Option<String>,
 }
 
 /// No declared relations.

@@ -14,6 +14,8 @@ pub struct Model {
     pub platform: String,
     pub created_at: DateTimeUtc,
     pub last_seen_at: Option<DateTimeUtc>,
+    /// The end of the change window of the device's last completed sync run.
+    pub synced_until: Option<DateTimeUtc>,
 }
 
 /// No declared relations.

@@ -19,6 +19,8 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     /// Set when the path was deleted (a tombstone, kept for deletion sync).
     pub deleted_at: Option<DateTimeUtc>,
+    /// The `devices.id` that made the latest change, if a device did.
+    pub changed_by_device_id: Option<Uuid>,
 }
 
 /// No declared relations.

@@ -10,6 +10,7 @@ mod m20261124_000004_create_files;
 mod m20261124_000005_create_uploads;
 mod m20261124_000006_create_sync_settings;
 mod m20261124_000007_create_audit_log;
+mod m20261125_000008_create_schedule_runs;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000005_create_uploads::Migration),
             Box::new(m20261124_000006_create_sync_settings::Migration),
             Box::new(m20261124_000007_create_audit_log::Migration),
+            Box::new(m20261125_000008_create_schedule_runs::Migration),
         ]
     }
 }

@@ -203,6 +203,27 @@ impl MutationRoot {
             .into())
     }
 
+    /// Run a schedule now (admin): records a `MANUAL` run and tells the device;
+    /// the schedule's next slot stays as it is.
+    async fn run_schedule_now(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<SyncRun> {
+        let (services, caller) = context(ctx).gql()?;
+        Ok(services
+            .run_schedule_now(caller, uuid_of(&id, "schedule")?)
+            .await
+            .gql()?
+            .into())
+    }
+
+    /// The device acknowledges a sync run: its next plan starts where this one ended.
+    async fn complete_sync_run(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<SyncRun> {
+        let (services, caller) = context(ctx).gql()?;
+        Ok(services
+            .complete_sync_run(caller, uuid_of(&id, "sync run")?)
+            .await
+            .gql()?
+            .into())
+    }
+
     /// Rename a device (the caller's; admins may name the owner).
     async fn rename_device(
         &self,
@@ -274,6 +295,13 @@ impl MutationRoot {
             .await
             .gql()?;
         Ok(progress.into())
+    }
+
+    /// Delete one of the caller's files (a tombstone that deletion sync carries).
+    async fn delete_file(&self, ctx: &Context<'_>, path: String) -> async_graphql::Result<bool> {
+        let (services, caller) = context(ctx).gql()?;
+        services.delete_file(caller, &path).await.gql()?;
+        Ok(true)
     }
 
     /// Cancel an upload: its staged chunks are deleted.

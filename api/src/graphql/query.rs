@@ -104,6 +104,50 @@ impl QueryRoot {
             .collect())
     }
 
+    /// One sync run with its plan (`changes`).
+    async fn sync_run(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<SyncRun> {
+        let (services, caller) = context(ctx).gql()?;
+        Ok(services
+            .sync_run(caller, uuid_of(&id, "sync run")?)
+            .await
+            .gql()?
+            .into())
+    }
+
+    /// Sync runs of the caller's devices (admins: all), newest first, optionally
+    /// of one schedule or device; `after` is the `endCursor` of the previous page.
+    async fn schedule_runs(
+        &self,
+        ctx: &Context<'_>,
+        schedule_id: Option<ID>,
+        device_id: Option<String>,
+        #[graphql(default = 50)] first: i32,
+        after: Option<String>,
+    ) -> async_graphql::Result<SyncRunConnection> {
+        let (services, caller) = context(ctx).gql()?;
+        let schedule_id = schedule_id.map(|id| uuid_of(&id, "schedule")).transpose()?;
+        let after = after
+            .map(|cursor| {
+                uuid::Uuid::parse_str(&cursor)
+                    .map_err(|_| Error::invalid("invalid_cursor", "unknown cursor").graphql())
+            })
+            .transpose()?;
+        let first = u64::try_from(first)
+            .map_err(|_| Error::invalid("invalid_count", "first must not be negative").graphql())?;
+        let (runs, has_next_page) = services
+            .list_sync_runs(caller, schedule_id, device_id.as_deref(), after, first)
+            .await
+            .gql()?;
+        let end_cursor = runs.last().map(|r| r.run_id.to_string());
+        Ok(SyncRunConnection {
+            nodes: runs.into_iter().map(Into::into).collect(),
+            page_info: PageInfo {
+                has_next_page,
+                end_cursor,
+            },
+        })
+    }
+
     /// The next `count` runs strictly after `after`: the function that sets `nextRunAt`.
     async fn schedule_preview(
         &self,

@@ -4,10 +4,14 @@ use futures_util::{Stream, StreamExt, stream};
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
-use super::{context, query::uuid_of, types::UploadProgress};
+use super::{
+    context,
+    query::{user_of, uuid_of},
+    types::{SyncRun, UploadProgress},
+};
 use crate::{
     error::GraphQLResult,
-    service::{Caller, Role, events::UploadEvent},
+    service::{Caller, Role, events::UploadEvent, sync_runs::RunEvent},
 };
 
 /// The root of every subscription.
@@ -36,6 +40,28 @@ fn upload_events(
                                 "completed" | "failed" | "cancelled"
                             );
                         return Some((UploadProgress::from(event.progress), (receiver, last)));
+                    }
+                    Ok(_) | Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => return None,
+                }
+            }
+        }
+    })
+}
+
+/// Run events `keep` accepts, as GraphQL runs.
+fn run_events(
+    receiver: tokio::sync::broadcast::Receiver<RunEvent>,
+    keep: impl Fn(&RunEvent) -> bool + Send + Sync + 'static,
+) -> impl Stream<Item = SyncRun> {
+    let keep = std::sync::Arc::new(keep);
+    stream::unfold(receiver, move |mut receiver| {
+        let keep = keep.clone();
+        async move {
+            loop {
+                match receiver.recv().await {
+                    Ok(event) if keep(&event) => {
+                        return Some((SyncRun::from(event.run), receiver));
                     }
                     Ok(_) | Err(RecvError::Lagged(_)) => {}
                     Err(RecvError::Closed) => return None,
@@ -80,5 +106,40 @@ impl SubscriptionRoot {
         let receiver = services.subscribe_uploads();
         let caller = caller.clone();
         Ok(upload_events(receiver, move |e| owns(&caller, e), false).boxed())
+    }
+
+    /// Sync requests for one of the caller's devices (admins may name the
+    /// owner): each run of its schedules, with the plan in `changes`.
+    async fn sync_requested(
+        &self,
+        ctx: &Context<'_>,
+        device_id: String,
+        user_id: Option<ID>,
+    ) -> async_graphql::Result<impl Stream<Item = SyncRun> + use<>> {
+        let (services, caller) = context(ctx).gql()?;
+        let owner = user_of(user_id)?.unwrap_or(caller.user_id);
+        let receiver = services.subscribe_runs();
+        let device = services
+            .resolve_device(caller, owner, &device_id)
+            .await
+            .gql()?
+            .device_id;
+        Ok(run_events(receiver, move |e| {
+            e.run.user_id == owner && e.run.device_id == device && e.run.status == "requested"
+        }))
+    }
+
+    /// Every recorded run of the caller's devices' schedules, failed ones
+    /// included (admins: all).
+    async fn schedule_runs(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<impl Stream<Item = SyncRun> + use<>> {
+        let (services, caller) = context(ctx).gql()?;
+        let receiver = services.subscribe_runs();
+        let caller = caller.clone();
+        Ok(run_events(receiver, move |e| {
+            caller.can_access(e.run.user_id)
+        }))
     }
 }

@@ -2,7 +2,7 @@
 use async_graphql::{Enum, ID, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use crate::service::{bandwidth, files, schedules, selective, uploads};
+use crate::service::{bandwidth, files, schedules, selective, sync_runs, uploads};
 
 /// A stage of an upload.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
@@ -389,4 +389,144 @@ impl From<crate::service::identity::TokenInfo> for Token {
             revoked_at: t.revoked_at,
         }
     }
+}
+
+/// What started a sync run.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+pub enum RunTrigger {
+    Time,
+    Change,
+    Manual,
+    CatchUp,
+}
+
+/// Where a sync run stands.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+pub enum RunStatus {
+    /// The plan is ready and the device was told.
+    Requested,
+    /// The device acknowledged it.
+    Completed,
+    Failed,
+}
+
+/// One execution of a schedule; `changes` is the device's sync plan.
+#[derive(SimpleObject, Debug)]
+#[graphql(complex)]
+pub struct SyncRun {
+    pub id: ID,
+    pub schedule_id: ID,
+    pub user_id: ID,
+    pub device_id: String,
+    pub trigger: RunTrigger,
+    pub status: RunStatus,
+    /// The slot the run stands for (none for manual runs).
+    pub scheduled_for: Option<DateTime<Utc>>,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// The plan holds server changes after this instant (none: everything)…
+    pub changes_since: Option<DateTime<Utc>>,
+    /// …up to this one.
+    pub changes_until: DateTime<Utc>,
+    pub change_count: i32,
+    pub deletion_count: i32,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub error: Option<String>,
+    #[graphql(skip)]
+    pub run_id: uuid::Uuid,
+}
+
+#[async_graphql::ComplexObject]
+impl SyncRun {
+    /// The files to fetch and deletions to apply, by path.
+    async fn changes(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> async_graphql::Result<Vec<SyncChange>> {
+        use crate::error::GraphQLResult;
+        let (services, caller) = super::context(ctx).gql()?;
+        Ok(services
+            .sync_run_changes(caller, self.run_id)
+            .await
+            .gql()?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+}
+
+impl From<sync_runs::SyncRun> for SyncRun {
+    fn from(r: sync_runs::SyncRun) -> Self {
+        Self {
+            id: ID(r.run_id.to_string()),
+            schedule_id: ID(r.schedule_id.to_string()),
+            user_id: ID(r.user_id.to_string()),
+            device_id: r.device_id,
+            trigger: match r.trigger.as_str() {
+                "change" => RunTrigger::Change,
+                "manual" => RunTrigger::Manual,
+                "catch_up" => RunTrigger::CatchUp,
+                _ => RunTrigger::Time,
+            },
+            status: match r.status.as_str() {
+                "completed" => RunStatus::Completed,
+                "failed" => RunStatus::Failed,
+                _ => RunStatus::Requested,
+            },
+            scheduled_for: r.scheduled_for,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+            changes_since: r.changes_since,
+            changes_until: r.changes_until,
+            change_count: r.change_count,
+            deletion_count: r.deletion_count,
+            acknowledged_at: r.acknowledged_at,
+            error: r.error,
+            run_id: r.run_id,
+        }
+    }
+}
+
+/// What a sync plan asks of the device for one path.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+pub enum ChangeKind {
+    /// Fetch this version.
+    Upsert,
+    /// Delete the local copy.
+    Delete,
+}
+
+/// One entry of a sync plan.
+#[derive(SimpleObject, Debug)]
+pub struct SyncChange {
+    pub path: String,
+    pub change: ChangeKind,
+    pub version: i32,
+    pub size: i64,
+    pub sha256: String,
+    pub modified_at: DateTime<Utc>,
+}
+
+impl From<sync_runs::SyncChange> for SyncChange {
+    fn from(c: sync_runs::SyncChange) -> Self {
+        Self {
+            path: c.path,
+            change: if c.change == "delete" {
+                ChangeKind::Delete
+            } else {
+                ChangeKind::Upsert
+            },
+            version: c.version,
+            size: c.size,
+            sha256: c.sha256,
+            modified_at: c.modified_at,
+        }
+    }
+}
+
+/// A page of sync runs, newest first.
+#[derive(SimpleObject, Debug)]
+pub struct SyncRunConnection {
+    pub nodes: Vec<SyncRun>,
+    pub page_info: PageInfo,
 }

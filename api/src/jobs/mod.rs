@@ -12,7 +12,10 @@ pub async fn start(
 ) -> Result<JobScheduler, JobSchedulerError> {
     let scheduler = JobScheduler::new().await?;
     let every = Duration::from_secs(settings.cleanup_interval_secs.max(1));
-    scheduler.add(expire_uploads_job(services, every)?).await?;
+    scheduler
+        .add(expire_uploads_job(services.clone(), every)?)
+        .await?;
+    scheduler.add(schedule_engine_job(services)?).await?;
     scheduler.start().await?;
     Ok(scheduler)
 }
@@ -33,6 +36,29 @@ fn expire_uploads_job(services: Services, every: Duration) -> Result<Job, JobSch
             }
             if let Err(err) = services.prune_prefix_hashes().await {
                 tracing::error!(%err, "pruning background hashes failed");
+            }
+        })
+    })
+}
+
+/// How often the schedule engine looks for due schedules.
+const ENGINE_TICK: Duration = Duration::from_secs(1);
+
+/// The schedule engine: claim and run due schedules. A tick still running when
+/// the next one fires makes that one wait on the database claim, never double-run.
+fn schedule_engine_job(services: Services) -> Result<Job, JobSchedulerError> {
+    let running = std::sync::Arc::new(tokio::sync::Mutex::new(()));
+    Job::new_repeated_async(ENGINE_TICK, move |_id, _scheduler| {
+        let services = services.clone();
+        let running = running.clone();
+        Box::pin(async move {
+            let Ok(_guard) = running.try_lock() else {
+                return;
+            };
+            match services.run_due_schedules().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(runs = n, "ran due sync schedules"),
+                Err(err) => tracing::error!(%err, "the schedule engine failed; retrying next tick"),
             }
         })
     })

@@ -37,6 +37,21 @@ pub async fn list(
 }
 
 #[derive(Debug, Deserialize)]
+pub struct PathQuery {
+    path: String,
+}
+
+/// `DELETE /api/sync/files/content?path=…`: a tombstone; 204.
+pub async fn delete(
+    State(services): State<Services>,
+    caller: Caller,
+    Query(query): Query<PathQuery>,
+) -> Result<StatusCode> {
+    services.delete_file(&caller, &query.path).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
 pub struct ContentQuery {
     path: String,
     version: Option<i32>,

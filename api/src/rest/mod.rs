@@ -68,7 +68,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/sync/selective/configure", post(selective::configure))
         .route("/api/sync/selective/list/{device_id}", get(selective::list))
         .route("/api/sync/files", get(files::list))
-        .route("/api/sync/files/content", get(files::download))
+        .route(
+            "/api/sync/files/content",
+            get(files::download).delete(files::delete),
+        )
         .route(
             "/graphql",
             get(crate::graphql::graphiql).post(crate::graphql::execute),

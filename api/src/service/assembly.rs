@@ -170,12 +170,13 @@ impl Services {
     ) -> Result<FileInfo> {
         let now = self.clock().now();
         let txn = self.db().begin().await?;
+        let target = self.commit_target(&txn, upload, now).await?;
         let (file_id, file) = self
             .commit_version(
                 &txn,
                 NewVersion {
                     user_id: upload.user_id,
-                    path: &upload.file_path,
+                    path: &target.path,
                     sha256,
                     size: upload.total_size as u64,
                     modified_at: upload.modified_at.unwrap_or(now),
@@ -197,6 +198,19 @@ impl Services {
             .col_expr(chunked_upload::Column::CompletedAt, Expr::value(now))
             .col_expr(chunked_upload::Column::UpdatedAt, Expr::value(now))
             .col_expr(chunked_upload::Column::FileMetadataId, Expr::value(file_id))
+            .col_expr(
+                chunked_upload::Column::ResultPath,
+                Expr::value(target.path.clone()),
+            )
+            .col_expr(
+                chunked_upload::Column::Conflict,
+                Expr::value(
+                    target
+                        .conflict
+                        .as_ref()
+                        .map(|c| serde_json::json!(c).to_string()),
+                ),
+            )
             .filter(chunked_upload::Column::Id.eq(upload.id))
             .filter(chunked_upload::Column::Status.eq(status::ASSEMBLING))
             .exec(&txn)
@@ -214,10 +228,26 @@ impl Services {
             before: None,
             after: Some(serde_json::json!({
                 "upload_id": upload.id, "version": file.version, "size": file.size, "sha256": file.sha256,
+                "conflict": target.conflict,
             })),
         };
         self.audit(&txn, None, entry).await?;
+        if let Some(conflict) = &target.conflict {
+            let entry = AuditEntry {
+                action: "file.conflict_resolved",
+                target_type: "file",
+                target_id: Some(upload.file_path.clone()),
+                before: Some(serde_json::json!({
+                    "base_version": conflict.base_version,
+                    "server_version": conflict.server_version,
+                })),
+                after: Some(serde_json::json!(conflict)),
+            };
+            self.audit(&txn, None, entry).await?;
+        }
         txn.commit().await?;
+        self.after_file_change(upload.user_id, &file.path, Some(upload.device_id))
+            .await;
         Ok(file)
     }
 

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::{
     Caller, Services,
+    conflicts::ConflictOutcome,
     files::FileInfo,
     staging::RegionWriter,
     uploads::{parse_sha256, state_error, status},
@@ -30,6 +31,9 @@ pub struct ChunkOutcome {
     /// The committed file, when this chunk completed the upload.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<FileInfo>,
+    /// How a `base_version` conflict was resolved, when there was one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflict: Option<ConflictOutcome>,
 }
 
 /// Keeps one chunk number of one upload claimed while it is written.
@@ -264,7 +268,10 @@ impl Services {
             .one(self.db())
             .await?;
         Ok(version.map(|v| FileInfo {
-            path: upload.file_path.clone(),
+            path: upload
+                .result_path
+                .clone()
+                .unwrap_or_else(|| upload.file_path.clone()),
             size: v.size as u64,
             sha256: v.sha256,
             version: v.version,
@@ -286,6 +293,10 @@ impl Services {
             total_chunks: progress.total_chunks,
             progress_percent: progress.progress_percent,
             file,
+            conflict: upload
+                .conflict
+                .as_deref()
+                .and_then(|c| serde_json::from_str(c).ok()),
         })
     }
 }

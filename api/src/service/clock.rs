@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 /// Wall-clock time plus an offset that tests can move forward.
 #[derive(Clone, Debug, Default)]
 pub struct Clock {
-    offset_ms: Arc<AtomicI64>,
+    offset_us: Arc<AtomicI64>,
 }
 
 impl Clock {
@@ -20,13 +20,22 @@ impl Clock {
 
     /// Now, as every service sees it.
     pub fn now(&self) -> DateTime<Utc> {
-        Utc::now() + Duration::milliseconds(self.offset_ms.load(Ordering::Relaxed))
+        Utc::now() + Duration::microseconds(self.offset_us.load(Ordering::Relaxed))
+    }
+
+    /// Put this clock (and every clone of it) at `instant`; time flows on from there.
+    pub fn set(&self, instant: DateTime<Utc>) {
+        let offset = instant - Utc::now();
+        self.offset_us.store(
+            offset.num_microseconds().unwrap_or(i64::MAX),
+            Ordering::Relaxed,
+        );
     }
 
     /// Move this clock (and every clone of it) forward.
     pub fn advance(&self, by: Duration) {
-        self.offset_ms
-            .fetch_add(by.num_milliseconds(), Ordering::Relaxed);
+        self.offset_us
+            .fetch_add(by.num_microseconds().unwrap_or(i64::MAX), Ordering::Relaxed);
     }
 }
 

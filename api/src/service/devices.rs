@@ -93,6 +93,7 @@ impl Services {
             platform: Set(platform.unwrap_or("unknown").to_owned()),
             created_at: Set(now),
             last_seen_at: Set(Some(now)),
+            synced_until: Set(None),
         }
         .insert(self.db())
         .await;
@@ -183,7 +184,7 @@ impl Services {
     /// The device `device_id` of `owner` as `caller` may name it: a device-bound
     /// token may act only for its own device (403); an unknown device, or one of
     /// another user, is 404.
-    pub(crate) async fn resolve_device(
+    pub async fn resolve_device(
         &self,
         caller: &Caller,
         owner: Uuid,

@@ -1,10 +1,11 @@
-//! The in-process event bus: the upload engine publishes, subscriptions listen.
+//! The in-process event bus: the upload and schedule engines publish,
+//! subscriptions listen.
 //! One broadcast channel; a later issue can bridge it across servers.
 use sea_orm::EntityTrait;
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use super::{Services, uploads::UploadProgress};
+use super::{Services, sync_runs::RunEvent, uploads::UploadProgress};
 
 /// Events kept for slow subscribers before they skip ahead.
 const CAPACITY: usize = 4_096;
@@ -21,13 +22,22 @@ pub struct UploadEvent {
 #[derive(Debug)]
 pub struct EventBus {
     uploads: broadcast::Sender<UploadEvent>,
+    runs: broadcast::Sender<RunEvent>,
 }
 
 impl Default for EventBus {
     fn default() -> Self {
         Self {
             uploads: broadcast::channel(CAPACITY).0,
+            runs: broadcast::channel(CAPACITY).0,
         }
+    }
+}
+
+impl EventBus {
+    /// Publish a recorded sync run (no subscriber is fine).
+    pub(crate) fn publish_run(&self, event: RunEvent) {
+        let _ = self.runs.send(event);
     }
 }
 
@@ -35,6 +45,11 @@ impl Services {
     /// Listen to every upload event from now on.
     pub fn subscribe_uploads(&self) -> broadcast::Receiver<UploadEvent> {
         self.inner.events.uploads.subscribe()
+    }
+
+    /// Listen to every recorded sync run from now on.
+    pub fn subscribe_runs(&self) -> broadcast::Receiver<RunEvent> {
+        self.inner.events.runs.subscribe()
     }
 
     /// Publish the current state of an upload (no subscriber is fine).

@@ -3,6 +3,7 @@ use chrono::{DateTime, Utc};
 use entity::{blob, file_metadata, file_version};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    TransactionTrait,
     sea_query::{Expr, ExprTrait, LikeExpr},
 };
 use serde::Serialize;
@@ -168,6 +169,10 @@ impl Services {
                 file_metadata::Column::DeletedAt,
                 Expr::value(Option::<DateTime<Utc>>::None),
             )
+            .col_expr(
+                file_metadata::Column::ChangedByDeviceId,
+                Expr::value(new.device_id),
+            )
             .filter(file_metadata::Column::UserId.eq(new.user_id))
             .filter(file_metadata::Column::Path.eq(new.path))
             .exec(conn)
@@ -184,6 +189,7 @@ impl Services {
                 created_at: Set(now),
                 updated_at: Set(now),
                 deleted_at: Set(None),
+                changed_by_device_id: Set(new.device_id),
             }
             .insert(conn)
             .await?;
@@ -218,5 +224,41 @@ impl Services {
             .one(self.db())
             .await?
             .map(|m| m.id))
+    }
+
+    /// Delete the caller's file at `path`: it leaves a tombstone (kept for
+    /// deletion sync; its versions stay) and counts as a change made by the
+    /// caller's device. Deleting a missing or deleted file is 404.
+    pub async fn delete_file(&self, caller: &Caller, path: &str) -> Result<()> {
+        let path = paths::normalize_file(path)?;
+        let origin = caller.device.as_ref().map(|(id, _)| *id);
+        let now = self.clock().now();
+        let txn = self.db().begin().await?;
+        let deleted = file_metadata::Entity::update_many()
+            .col_expr(file_metadata::Column::DeletedAt, Expr::value(Some(now)))
+            .col_expr(file_metadata::Column::UpdatedAt, Expr::value(now))
+            .col_expr(
+                file_metadata::Column::ChangedByDeviceId,
+                Expr::value(origin),
+            )
+            .filter(file_metadata::Column::UserId.eq(caller.user_id))
+            .filter(file_metadata::Column::Path.eq(&path))
+            .filter(file_metadata::Column::DeletedAt.is_null())
+            .exec(&txn)
+            .await?;
+        if deleted.rows_affected == 0 {
+            return Err(Error::NotFound("file"));
+        }
+        let entry = super::audit::AuditEntry {
+            action: "file.deleted",
+            target_type: "file",
+            target_id: Some(path.clone()),
+            before: None,
+            after: None,
+        };
+        self.audit(&txn, Some(caller), entry).await?;
+        txn.commit().await?;
+        self.after_file_change(caller.user_id, &path, origin).await;
+        Ok(())
     }
 }

@@ -19,6 +19,7 @@ pub mod bandwidth;
 pub mod blobs;
 mod chunks;
 pub mod clock;
+pub mod conflicts;
 pub mod db;
 pub mod devices;
 pub mod events;
@@ -31,6 +32,8 @@ pub mod recurrence;
 pub mod schedules;
 pub mod selective;
 mod staging;
+pub mod sync_engine;
+pub mod sync_runs;
 pub mod uploads;
 
 #[cfg(test)]

@@ -150,7 +150,7 @@ impl Services {
             .collect()
     }
 
-    async fn selective_folders(&self, device: Uuid) -> Result<Vec<Folder>> {
+    pub(crate) async fn selective_folders(&self, device: Uuid) -> Result<Vec<Folder>> {
         let rows = selective_sync::Entity::find()
             .filter(selective_sync::Column::DeviceId.eq(device))
             .order_by_asc(selective_sync::Column::Path)

@@ -12,6 +12,7 @@ use crate::config::Settings;
 struct Fixture {
     services: Services,
     admin: Caller,
+    settings: Settings,
     _dir: TempDir,
     pg: Option<(String, String)>,
 }
@@ -63,6 +64,7 @@ async fn fixture(postgres: bool) -> Option<Fixture> {
     Some(Fixture {
         services,
         admin,
+        settings,
         _dir: dir,
         pg,
     })
@@ -181,6 +183,8 @@ macro_rules! on_both {
         }
     };
 }
+
+mod sync;
 
 on_both!(concurrent_commits_to_one_new_path_get_distinct_versions);
 on_both!(recovery_removes_orphans_and_expiry_follows_the_clock);

@@ -238,6 +238,8 @@ impl Services {
                 created_at: Set(now),
                 updated_at: Set(now),
                 completed_at: Set(None),
+                result_path: Set(None),
+                conflict: Set(None),
             }
             .insert(&txn)
             .await?;
