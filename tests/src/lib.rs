@@ -287,6 +287,18 @@ pub async fn parts(response: reqwest::Response) -> (StatusCode, Value) {
 }
 
 impl Api {
+    /// A GraphQL operation over HTTP; the whole answer (`data` and `errors`).
+    pub async fn graphql(&self, query: &str, variables: Value) -> Value {
+        let (status, answer) = self
+            .post(
+                "/graphql",
+                json!({ "query": query, "variables": variables }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        answer
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

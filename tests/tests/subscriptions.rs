@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use ferry_tests::{TestServer, random_bytes, sha256_hex};
+use ferry_tests::{PASSWORD, TestServer, random_bytes, sha256_hex};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
@@ -134,4 +134,68 @@ async fn another_users_upload_subscription_is_refused() {
         "not_found"
     );
     assert_eq!(next_json(&mut socket).await["type"], "complete");
+}
+
+const SYNC_REQUESTED: &str = "subscription { syncRequested(deviceId: \"phone\") { id trigger status scheduledFor changes { path change version } } }";
+
+/// In real time: the engine's own timer (not the test) fires a schedule due a
+/// few seconds ahead, and the device's subscriber gets `syncRequested` with
+/// the plan; a `scheduleRuns` subscriber sees the same run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schedule_due_seconds_ahead_fires_and_the_device_hears_of_it() {
+    use chrono::{DurationRound, TimeDelta, Utc};
+    let server = TestServer::start().await;
+    let laptop = server.api(&server.user_token("alice").await);
+    let phone_token = server.login("alice", PASSWORD, Some("phone")).await;
+    let alice = laptop.get("/api/me").await.1["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    laptop.upload_file("/Docs/report.txt", b"report", 64).await;
+
+    let mut phone = connect(&server, &phone_token).await;
+    subscribe(&mut phone, "sync", SYNC_REQUESTED, json!({})).await;
+    let admin_token = server.admin_token().await;
+    let mut admin_socket = connect(&server, &admin_token).await;
+    subscribe(
+        &mut admin_socket,
+        "runs",
+        "subscription { scheduleRuns { id deviceId trigger } }",
+        json!({}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // Put the server's clock 3 s before a whole minute, and schedule that minute.
+    let slot = (Utc::now() + TimeDelta::minutes(10))
+        .duration_trunc(TimeDelta::minutes(1))
+        .unwrap();
+    server.clock.set(slot - TimeDelta::seconds(3));
+    let body = json!({
+        "device_id": "phone", "user_id": alice, "schedule_type": "daily",
+        "time_of_day": slot.format("%H:%M").to_string(), "timezone": "UTC",
+        "sync_deletions": true, "resolve_conflicts": "keep_newest",
+    });
+    let (status, created) = server
+        .api(&admin_token)
+        .post("/api/sync/schedule/create", body)
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{created}");
+    assert_eq!(
+        created["next_run_at"],
+        slot.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    );
+
+    let message = next_json(&mut phone).await;
+    assert_eq!(message["id"], "sync", "{message}");
+    let run = &message["payload"]["data"]["syncRequested"];
+    assert_eq!(run["trigger"], "TIME", "{run}");
+    assert_eq!(run["status"], "REQUESTED");
+    assert_eq!(
+        run["changes"],
+        json!([{ "path": "/Docs/report.txt", "change": "UPSERT", "version": 1 }])
+    );
+    let seen = next_json(&mut admin_socket).await;
+    assert_eq!(seen["payload"]["data"]["scheduleRuns"]["id"], run["id"]);
+    assert_eq!(seen["payload"]["data"]["scheduleRuns"]["deviceId"], "phone");
 }
