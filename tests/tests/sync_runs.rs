@@ -230,6 +230,22 @@ async fn deleting_a_file_leaves_a_tombstone_that_a_run_carries() {
         (Some(1), Some(1))
     );
     let run_id = run["id"].as_str().unwrap().to_owned();
+    let log = admin
+        .graphql(
+            "{ auditLog(first: 5) { nodes { action actor after } } }",
+            json!({}),
+        )
+        .await;
+    let entry = log["data"]["auditLog"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["action"] == "schedule.run")
+        .cloned()
+        .unwrap_or_else(|| panic!("no schedule.run entry: {log}"));
+    assert_eq!(entry["actor"], "system");
+    assert_eq!(entry["after"]["run_id"], run_id.as_str());
+    assert_eq!(entry["after"]["trigger"], "manual");
 
     let plan = phone
         .graphql(

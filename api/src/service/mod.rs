@@ -17,6 +17,7 @@ mod assembly;
 pub mod audit;
 pub mod bandwidth;
 pub mod blobs;
+mod bulk;
 mod chunks;
 pub mod clock;
 pub mod conflicts;

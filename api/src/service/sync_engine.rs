@@ -10,21 +10,21 @@
 use chrono::{DateTime, Duration, Utc};
 use entity::sync_schedule;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Statement, TransactionTrait, Value,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
     sea_query::{LockBehavior, LockType},
 };
-use uuid::Uuid;
 
 use super::{
     Services,
+    bulk::{SlotMove, move_schedules},
     schedules::recurrence_of,
     sync_runs::{RunSpec, Trigger},
 };
 use crate::error::Result;
 
 /// Schedules claimed per transaction.
-pub const CLAIM_BATCH: u64 = 1_000;
+pub const CLAIM_BATCH: u64 = 5_000;
 /// A slot claimed later than this after its time was missed (the server was
 /// down or suspended): it runs once as `catch_up`, and the next slot counts from now.
 pub const CATCH_UP_AFTER: Duration = Duration::seconds(60);
@@ -73,22 +73,6 @@ fn plan_claim(row: sync_schedule::Model, now: DateTime<Utc>) -> Claim {
     }
 }
 
-/// Numbered placeholders (`$n`, SQLite `?n`), so one value can be used twice.
-struct Placeholders {
-    backend: DatabaseBackend,
-    next: usize,
-}
-
-impl Placeholders {
-    fn take(&mut self) -> String {
-        self.next += 1;
-        match self.backend {
-            DatabaseBackend::Postgres => format!("${}", self.next),
-            _ => format!("?{}", self.next),
-        }
-    }
-}
-
 impl Services {
     /// Claim and run every schedule due at the clock's now, batch by batch.
     /// Returns how many runs this engine recorded.
@@ -126,7 +110,15 @@ impl Services {
             return Ok((0, 0));
         }
         let claims: Vec<Claim> = rows.into_iter().map(|row| plan_claim(row, now)).collect();
-        let moved = self.move_to_next_slot(&txn, &claims, now).await?;
+        let moves: Vec<SlotMove> = claims
+            .iter()
+            .map(|c| SlotMove {
+                id: c.row.id,
+                slot: c.slot,
+                next: c.next,
+            })
+            .collect();
+        let moved = move_schedules(&txn, &moves, now).await?;
         let specs: Vec<RunSpec> = claims
             .into_iter()
             .filter(|c| moved.contains(&c.row.id))
@@ -142,49 +134,5 @@ impl Services {
         let ran = runs.len();
         self.publish_runs(runs);
         Ok((seen, ran))
-    }
-
-    /// The guarded bulk update: each claimed row gets its next slot and
-    /// `last_run_at`, only if its `next_run_at` is still the slot that was read.
-    /// Returns the ids it moved.
-    async fn move_to_next_slot(
-        &self,
-        txn: &DatabaseTransaction,
-        claims: &[Claim],
-        now: DateTime<Utc>,
-    ) -> Result<std::collections::HashSet<Uuid>> {
-        let backend = txn.get_database_backend();
-        let mut marks = Placeholders { backend, next: 0 };
-        let mut values: Vec<Value> = Vec::with_capacity(claims.len() * 3 + 2);
-        let updated_at = marks.take();
-        values.push(now.into());
-        let enabled = marks.take();
-        values.push(true.into());
-        let mut rows = Vec::with_capacity(claims.len());
-        for claim in claims {
-            rows.push(format!(
-                "({}, {}, {})",
-                marks.take(),
-                marks.take(),
-                marks.take()
-            ));
-            values.push(claim.row.id.into());
-            values.push(claim.next.into());
-            values.push(claim.slot.into());
-        }
-        let sql = format!(
-            "UPDATE sync_schedules SET next_run_at = v.column2, last_run_at = {updated_at}, \
-             updated_at = {updated_at} FROM (VALUES {}) AS v \
-             WHERE sync_schedules.id = v.column1 AND sync_schedules.next_run_at = v.column3 \
-             AND sync_schedules.enabled = {enabled} RETURNING sync_schedules.id",
-            rows.join(", ")
-        );
-        let moved = txn
-            .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
-            .await?;
-        moved
-            .iter()
-            .map(|row| Ok(row.try_get::<Uuid>("", "id")?))
-            .collect()
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use entity::{audit_log, device, file_metadata, schedule_run, selective_sync, sync_run_change};
+use entity::{device, file_metadata, schedule_run, selective_sync, sync_run_change};
 use sea_orm::{
     ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
     TransactionTrait,
@@ -16,6 +16,7 @@ use uuid::Uuid;
 use super::{
     Caller, Role, Services,
     audit::AuditEntry,
+    bulk::{SystemAudit, insert_runs, insert_system_audits},
     selective::{Folder, is_synced},
 };
 use crate::error::{Error, Result};
@@ -253,15 +254,11 @@ impl Services {
                 modified_at: Set(c.modified_at),
                 ..Default::default()
             }));
-            audits.push(audit_log::ActiveModel {
-                at: Set(now),
-                actor_user_id: Set(None),
-                actor: Set("system".to_owned()),
-                action: Set("schedule.run".to_owned()),
-                target_type: Set("schedule".to_owned()),
-                target_id: Set(Some(schedule.id.to_string())),
-                before: Set(None),
-                after: Set(Some(serde_json::json!({
+            audits.push(SystemAudit {
+                action: "schedule.run",
+                target_type: "schedule",
+                target_id: schedule.id.to_string(),
+                after: serde_json::json!({
                     "run_id": run_id,
                     "trigger": row.trigger,
                     "status": row.status,
@@ -269,18 +266,12 @@ impl Services {
                     "change_count": row.change_count,
                     "deletion_count": row.deletion_count,
                     "error": row.error,
-                }))),
-                ..Default::default()
+                }),
             });
             runs.push(view(row.clone(), device.device_id.clone()));
             models.push(row);
         }
-        let mut models = models.into_iter().peekable();
-        while models.peek().is_some() {
-            let batch: Vec<schedule_run::ActiveModel> =
-                models.by_ref().take(INSERT_BATCH).map(Into::into).collect();
-            schedule_run::Entity::insert_many(batch).exec(txn).await?;
-        }
+        insert_runs(txn, &models).await?;
         let mut changes = changes.into_iter().peekable();
         while changes.peek().is_some() {
             let batch: Vec<_> = changes.by_ref().take(INSERT_BATCH).collect();
@@ -288,11 +279,7 @@ impl Services {
                 .exec(txn)
                 .await?;
         }
-        let mut audits = audits.into_iter().peekable();
-        while audits.peek().is_some() {
-            let batch: Vec<_> = audits.by_ref().take(INSERT_BATCH).collect();
-            audit_log::Entity::insert_many(batch).exec(txn).await?;
-        }
+        insert_system_audits(txn, now, &audits).await?;
         Ok(runs)
     }
 

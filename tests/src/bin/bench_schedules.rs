@@ -1,0 +1,140 @@
+//! Benchmark: 100,000 schedules due at once, processed end to end by the engine
+//! (claimed, run recorded with its plan and audit entry, next slot computed,
+//! event published), on SQLite and on PostgreSQL. Target ≤ 1 s.
+//!
+//! Run: `cargo build --release --bins && FERRY_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres $CARGO_TARGET_DIR/release/bench-schedules [count]`
+#![forbid(unsafe_code)]
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Instant,
+};
+
+use anyhow::Context;
+use api::{
+    config::Settings,
+    service::{Clock, Role, Services, identity::LoginRequest},
+};
+use chrono::{DateTime, Duration, Utc};
+use entity::{schedule_run, sync_schedule};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use tokio::sync::broadcast::error::RecvError;
+use uuid::Uuid;
+
+async fn seed(services: &Services, count: usize, slot: DateTime<Utc>) -> anyhow::Result<()> {
+    services
+        .create_user(None, "bench", "bench-password", Role::User)
+        .await?;
+    let login = services
+        .login(LoginRequest {
+            username: "bench".into(),
+            password: "bench-password".into(),
+            device_id: Some("laptop".into()),
+            device_name: None,
+            platform: None,
+        })
+        .await?;
+    let user = login.user.id;
+    let device = entity::device::Entity::find()
+        .one(services.db())
+        .await?
+        .context("the device")?
+        .id;
+    let rows: Vec<sync_schedule::ActiveModel> = (0..count)
+        .map(|_| sync_schedule::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            user_id: Set(user),
+            device_id: Set(device),
+            schedule_type: Set("daily".into()),
+            time_of_day: Set(Some(slot.format("%H:%M").to_string())),
+            day_of_week: Set(None),
+            day_of_month: Set(None),
+            timezone: Set("Europe/Berlin".into()),
+            sync_deletions: Set(false),
+            resolve_conflicts: Set("keep_newest".into()),
+            debounce_seconds: Set(30),
+            enabled: Set(true),
+            next_run_at: Set(Some(slot)),
+            last_run_at: Set(None),
+            created_at: Set(slot),
+            updated_at: Set(slot),
+        })
+        .collect();
+    for batch in rows.chunks(1_000) {
+        sync_schedule::Entity::insert_many(batch.to_vec())
+            .exec(services.db())
+            .await?;
+    }
+    Ok(())
+}
+
+async fn measure(name: &str, settings: Settings, count: usize) -> anyhow::Result<()> {
+    let services = api::open_services(&settings, Clock::system()).await?;
+    let slot: DateTime<Utc> = "2026-06-01T04:00:00Z".parse()?;
+    services.clock().set(slot - Duration::hours(1));
+    seed(&services, count, slot).await?;
+    services.clock().set(slot + Duration::seconds(1));
+
+    // A subscriber draining the event bus, as a GraphQL subscription would.
+    let published = Arc::new(AtomicU64::new(0));
+    let mut events = services.subscribe_runs();
+    let counter = published.clone();
+    let listener = tokio::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(_) => counter.fetch_add(1, Ordering::Relaxed),
+                Err(RecvError::Lagged(n)) => counter.fetch_add(n, Ordering::Relaxed),
+                Err(RecvError::Closed) => break,
+            };
+        }
+    });
+
+    let began = Instant::now();
+    let ran = services.run_due_schedules().await?;
+    let elapsed = began.elapsed();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    listener.abort();
+    let recorded = schedule_run::Entity::find().count(services.db()).await?;
+    let left_due = sync_schedule::Entity::find()
+        .filter(sync_schedule::Column::NextRunAt.lte(slot))
+        .count(services.db())
+        .await?;
+    anyhow::ensure!(
+        ran == count && recorded == count as u64 && left_due == 0,
+        "{name}: ran {ran}, recorded {recorded}, still due {left_due}"
+    );
+    println!(
+        "{name:<10} {count} schedules: {:.3} s ({:.0} runs/s), events published {}",
+        elapsed.as_secs_f64(),
+        count as f64 / elapsed.as_secs_f64(),
+        published.load(Ordering::Relaxed)
+    );
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let count: usize = std::env::args()
+        .nth(1)
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(100_000);
+    let dir = tempfile::TempDir::new()?;
+    measure("sqlite", Settings::with_data_dir(dir.path()), count).await?;
+    if let Ok(admin_url) = std::env::var("FERRY_TEST_DATABASE_URL") {
+        let (url, name) =
+            api::service::db::create_scratch_database(&admin_url, "ferry_bench").await?;
+        let pg_dir = tempfile::TempDir::new()?;
+        let mut settings = Settings::with_data_dir(pg_dir.path());
+        settings.database_url = Some(url);
+        let result = measure("postgres", settings, count).await;
+        api::service::db::drop_scratch_database(admin_url, name);
+        result?;
+    } else {
+        println!("postgres   skipped: FERRY_TEST_DATABASE_URL is unset");
+    }
+    Ok(())
+}
