@@ -193,8 +193,21 @@ async fn deleting_a_file_leaves_a_tombstone_that_a_run_carries() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let listed = laptop.get("/api/sync/files").await.1;
     assert_eq!(listed["files"].as_array().unwrap().len(), 1);
+    // The same through GraphQL.
+    laptop.upload_file("/c.txt", b"c", 16).await;
+    let deleted = laptop
+        .graphql("mutation { deleteFile(path: \"/c.txt\") }", json!({}))
+        .await;
+    assert_eq!(deleted["data"]["deleteFile"], true, "{deleted}");
+    let again = laptop
+        .graphql("mutation { deleteFile(path: \"/c.txt\") }", json!({}))
+        .await;
+    assert_eq!(
+        again["errors"][0]["extensions"]["code"], "not_found",
+        "{again}"
+    );
 
-    // A manual run for the phone: the plan holds b.txt and a.txt's deletion.
+    // A manual run for the phone: the plan holds b.txt and the two deletions.
     schedule_for(&server, &alice, "phone", "keep_newest").await;
     let admin = server.api(&server.admin_token().await);
     let schedules = admin
@@ -227,7 +240,7 @@ async fn deleting_a_file_leaves_a_tombstone_that_a_run_carries() {
     );
     assert_eq!(
         (run["changeCount"].as_i64(), run["deletionCount"].as_i64()),
-        (Some(1), Some(1))
+        (Some(1), Some(2))
     );
     let run_id = run["id"].as_str().unwrap().to_owned();
     let log = admin
@@ -258,6 +271,7 @@ async fn deleting_a_file_leaves_a_tombstone_that_a_run_carries() {
         json!([
             { "path": "/a.txt", "change": "DELETE", "version": 1 },
             { "path": "/b.txt", "change": "UPSERT", "version": 1 },
+            { "path": "/c.txt", "change": "DELETE", "version": 1 },
         ])
     );
     // The laptop's token is bound to another device: the phone's run is not its business.
