@@ -23,8 +23,15 @@ use super::{
 };
 use crate::error::Result;
 
-/// Schedules claimed per transaction.
-pub const CLAIM_BATCH: u64 = 5_000;
+/// Schedules claimed per transaction (measured best: PostgreSQL pays per
+/// statement, SQLite's `VALUES` join grows with the batch).
+pub fn claim_batch(backend: DatabaseBackend) -> u64 {
+    match backend {
+        DatabaseBackend::Postgres => 5_000,
+        _ => 1_000,
+    }
+}
+
 /// A slot claimed later than this after its time was missed (the server was
 /// down or suspended): it runs once as `catch_up`, and the next slot counts from now.
 pub const CATCH_UP_AFTER: Duration = Duration::seconds(60);
@@ -82,7 +89,7 @@ impl Services {
         loop {
             let (seen, ran) = self.run_due_batch(now).await?;
             total += ran;
-            if seen < CLAIM_BATCH as usize {
+            if seen < claim_batch(self.db().get_database_backend()) as usize {
                 return Ok(total);
             }
         }
@@ -96,7 +103,7 @@ impl Services {
             .filter(sync_schedule::Column::Enabled.eq(true))
             .filter(sync_schedule::Column::NextRunAt.lte(now))
             .order_by_asc(sync_schedule::Column::NextRunAt)
-            .limit(CLAIM_BATCH);
+            .limit(claim_batch(backend));
         if backend == DatabaseBackend::Postgres {
             due = due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
         } else {
