@@ -1,8 +1,11 @@
 //! Selective sync (SPEC §7): which folders sync to which device, and the one
 //! function that decides whether a path syncs.
+use std::collections::HashMap;
+
 use entity::selective_sync;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -151,20 +154,33 @@ impl Services {
     }
 
     pub(crate) async fn selective_folders(&self, device: Uuid) -> Result<Vec<Folder>> {
-        let rows = selective_sync::Entity::find()
-            .filter(selective_sync::Column::DeviceId.eq(device))
-            .order_by_asc(selective_sync::Column::Path)
-            .all(self.db())
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| Folder {
-                path: r.path,
-                enabled: r.enabled,
-                include_subfolders: r.include_subfolders,
-            })
-            .collect())
+        Ok(folders_by_device(self.db(), [device])
+            .await?
+            .remove(&device)
+            .unwrap_or_default())
     }
+}
+
+/// The configured folders of several devices in one query, by device, each
+/// device's by path (devices without any are absent).
+pub(crate) async fn folders_by_device(
+    conn: &impl ConnectionTrait,
+    devices: impl IntoIterator<Item = Uuid>,
+) -> Result<HashMap<Uuid, Vec<Folder>>> {
+    let rows = selective_sync::Entity::find()
+        .filter(selective_sync::Column::DeviceId.is_in(devices))
+        .order_by_asc(selective_sync::Column::Path)
+        .all(conn)
+        .await?;
+    let mut by_device: HashMap<Uuid, Vec<Folder>> = HashMap::new();
+    for row in rows {
+        by_device.entry(row.device_id).or_default().push(Folder {
+            path: row.path,
+            enabled: row.enabled,
+            include_subfolders: row.include_subfolders,
+        });
+    }
+    Ok(by_device)
 }
 
 #[cfg(test)]

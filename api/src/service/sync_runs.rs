@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use entity::{device, file_metadata, schedule_run, selective_sync, sync_run_change};
+use entity::{device, file_metadata, schedule_run, sync_run_change};
 use sea_orm::{
     ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
     TransactionTrait,
@@ -17,7 +17,7 @@ use super::{
     Caller, Role, Services,
     audit::AuditEntry,
     bulk::{SystemAudit, insert_runs, insert_system_audits},
-    selective::{Folder, is_synced},
+    selective::{Folder, folders_by_device, is_synced},
 };
 use crate::error::{Error, Result};
 
@@ -183,18 +183,7 @@ impl Services {
             .into_iter()
             .map(|d| (d.id, d))
             .collect();
-        let mut folders: HashMap<Uuid, Vec<Folder>> = HashMap::new();
-        for row in selective_sync::Entity::find()
-            .filter(selective_sync::Column::DeviceId.is_in(device_ids.iter().copied()))
-            .all(txn)
-            .await?
-        {
-            folders.entry(row.device_id).or_default().push(Folder {
-                path: row.path,
-                enabled: row.enabled,
-                include_subfolders: row.include_subfolders,
-            });
-        }
+        let folders = folders_by_device(txn, device_ids.iter().copied()).await?;
         let files = self.changed_files(txn, &specs, &devices, now).await?;
 
         let mut runs = Vec::with_capacity(specs.len());
@@ -552,12 +541,16 @@ impl Services {
             .all(self.db())
             .await?;
         let now = self.clock().now();
-        for schedule in schedules {
-            if Some(schedule.device_id) == origin {
-                continue;
-            }
-            let folders = self.selective_folders(schedule.device_id).await?;
-            if !is_synced(&folders, path) {
+        let others: Vec<_> = schedules
+            .into_iter()
+            .filter(|s| Some(s.device_id) != origin)
+            .collect();
+        let folders = folders_by_device(self.db(), others.iter().map(|s| s.device_id)).await?;
+        for schedule in others {
+            let device_folders = folders
+                .get(&schedule.device_id)
+                .map_or(&[][..], Vec::as_slice);
+            if !is_synced(device_folders, path) {
                 continue;
             }
             let due = now + chrono::Duration::seconds(i64::from(schedule.debounce_seconds));
