@@ -6,7 +6,7 @@ use std::future::Future;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
-use tower_http::trace::TraceLayer;
+use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
 
 pub mod cli;
 pub mod config;
@@ -15,6 +15,7 @@ pub mod graphql;
 pub mod jobs;
 pub mod rest;
 pub mod service;
+pub mod webdav;
 
 use config::Settings;
 use service::{Clock, Services, metrics::Metrics};
@@ -80,7 +81,19 @@ pub async fn launch_with_clock(
         .context("while starting background jobs")?;
 
     let schema = graphql::schema(Some(services.clone()));
-    let app = rest::router(rest::AppState { services, schema }).layer(TraceLayer::new_for_http());
+    let app = rest::router(rest::AppState {
+        services,
+        schema,
+        webdav: webdav::WebDav::default(),
+    })
+    .layer(TraceLayer::new_for_http())
+    // A bug (ours or a dependency's) answers 500 on its request, never takes
+    // the connection or the process down.
+    .layer(CatchPanicLayer::custom(|_panic| {
+        axum::response::IntoResponse::into_response(error::Error::Internal(
+            "a request handler panicked".into(),
+        ))
+    }));
     tracing::info!(address = %listener.local_addr()?, "ferry is listening");
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)

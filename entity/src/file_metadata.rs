@@ -10,6 +10,8 @@ pub struct Model {
     pub user_id: Uuid,
     /// Normalized path (`/Videos/a.mp4`), unique per user.
     pub path: String,
+    /// The folder holding it (`/` at the top level).
+    pub parent: Option<String>,
     pub size: i64,
     /// Lowercase hex SHA-256 of the content: the blob's address.
     pub sha256: String,

@@ -82,7 +82,9 @@ pub async fn websocket(
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let crate::rest::AppState { services, schema } = state;
+    let crate::rest::AppState {
+        services, schema, ..
+    } = state;
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| {

@@ -5,7 +5,7 @@ use axum::{
         DefaultBodyLimit, FromRef, FromRequest, FromRequestParts, Request, rejection::JsonRejection,
     },
     http::request::Parts,
-    routing::{delete, get, post},
+    routing::{any, delete, get, post},
 };
 use serde::de::DeserializeOwned;
 
@@ -27,6 +27,7 @@ mod uploads;
 pub struct AppState {
     pub services: Services,
     pub schema: crate::graphql::FerrySchema,
+    pub webdav: crate::webdav::WebDav,
 }
 
 impl std::fmt::Debug for AppState {
@@ -77,6 +78,9 @@ pub fn router(state: AppState) -> Router {
             get(crate::graphql::graphiql).post(crate::graphql::execute),
         )
         .route("/graphql/ws", get(crate::graphql::websocket))
+        .route("/webdav", any(crate::webdav::serve))
+        .route("/webdav/", any(crate::webdav::serve))
+        .route("/webdav/{*path}", any(crate::webdav::serve))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))

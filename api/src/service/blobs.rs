@@ -18,6 +18,16 @@ impl BlobStore {
     /// Open (creating if needed) the store rooted at `root`.
     pub async fn open(root: PathBuf) -> Result<Self> {
         tokio::fs::create_dir_all(&root).await?;
+        // Files a crashed writer left half-written are never adopted: drop them.
+        let mut entries = tokio::fs::read_dir(&root).await?;
+        while let Some(entry) = entries.next_entry().await? {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with("incoming-") && name.ends_with(".tmp") {
+                tracing::warn!(file = %name, "removing an unfinished incoming file");
+                remove_if_exists(&entry.path()).await?;
+            }
+        }
         Ok(Self { root })
     }
 
@@ -80,14 +90,26 @@ impl BlobStore {
 
     /// Fail with 507 unless `needed` bytes fit while keeping `reserve` bytes free.
     pub async fn ensure_space(&self, needed: u64, reserve: u64) -> Result<()> {
+        if self.available_space(reserve).await? < needed {
+            return Err(Error::StorageFull);
+        }
+        Ok(())
+    }
+
+    /// Bytes that can still be stored while keeping `reserve` bytes free.
+    pub async fn available_space(&self, reserve: u64) -> Result<u64> {
         let root = self.root.clone();
         let available = tokio::task::spawn_blocking(move || fs4::available_space(root))
             .await
             .map_err(|e| Error::Internal(format!("free-space check panicked: {e}")))??;
-        if available < needed.saturating_add(reserve) {
-            return Err(Error::StorageFull);
-        }
-        Ok(())
+        Ok(available.saturating_sub(reserve))
+    }
+
+    /// A fresh temporary path in the store's directory, for a file that will be
+    /// adopted with [`Self::adopt_file`] (same filesystem, so a rename).
+    pub fn temp_path(&self) -> PathBuf {
+        self.root
+            .join(format!("incoming-{}.tmp", uuid::Uuid::new_v4()))
     }
 }
 

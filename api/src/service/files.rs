@@ -143,6 +143,8 @@ impl Services {
     ) -> Result<(Uuid, FileInfo)> {
         let now = self.clock().now();
         let size = to_i64(new.size)?;
+        self.ensure_parent_folders(conn, new.user_id, new.path)
+            .await?;
         blob::Entity::insert(blob::ActiveModel {
             sha256: Set(new.sha256.to_owned()),
             size: Set(size),
@@ -182,6 +184,7 @@ impl Services {
                 id: Set(Uuid::new_v4()),
                 user_id: Set(new.user_id),
                 path: Set(new.path.to_owned()),
+                parent: Set(Some(super::tree::parent_of(new.path).to_owned())),
                 size: Set(size),
                 sha256: Set(new.sha256.to_owned()),
                 version: Set(1),
@@ -249,6 +252,7 @@ impl Services {
         if deleted.rows_affected == 0 {
             return Err(Error::NotFound("file"));
         }
+        self.drop_dead_props(&txn, caller.user_id, &path).await?;
         let entry = super::audit::AuditEntry {
             action: "file.deleted",
             target_type: "file",

@@ -444,3 +444,83 @@ impl Services {
         })
     }
 }
+
+/// How long a checked HTTP Basic password is trusted before argon2 checks it
+/// again: WebDAV clients send it with every request.
+const BASIC_TRUST: std::time::Duration = std::time::Duration::from_secs(300);
+/// Entries the Basic cache holds before expired ones are swept.
+const BASIC_CACHE_SWEEP: usize = 1024;
+
+/// Recently checked Basic credentials: SHA-256 of (username, password) → user.
+#[derive(Debug, Default)]
+pub(crate) struct BasicCache {
+    entries: std::sync::Mutex<std::collections::HashMap<String, (Uuid, std::time::Instant)>>,
+}
+
+impl BasicCache {
+    fn get(&self, key: &str) -> Option<Uuid> {
+        let entries = self.entries.lock().ok()?;
+        entries
+            .get(key)
+            .filter(|(_, at)| at.elapsed() < BASIC_TRUST)
+            .map(|(id, _)| *id)
+    }
+
+    fn put(&self, key: String, user_id: Uuid) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= BASIC_CACHE_SWEEP {
+                entries.retain(|_, (_, at)| at.elapsed() < BASIC_TRUST);
+            }
+            entries.insert(key, (user_id, std::time::Instant::now()));
+        }
+    }
+}
+
+impl Services {
+    /// Who HTTP Basic credentials act as: `secret` is the user's password or one
+    /// of their tokens (a token of another user is refused). 401 otherwise.
+    pub async fn authenticate_basic(&self, username: &str, secret: &str) -> Result<Caller> {
+        const BAD: Error = Error::Unauthorized("invalid username or password");
+        if let Ok(caller) = self.authenticate(secret).await {
+            return if caller.username == username {
+                Ok(caller)
+            } else {
+                Err(BAD)
+            };
+        }
+        let key = hash_secret(&format!("{username}\0{secret}"));
+        let found = match self.inner.basic_cache.get(&key) {
+            Some(user_id) => user::Entity::find_by_id(user_id).one(self.db()).await?,
+            None => {
+                let found = user::Entity::find()
+                    .filter(user::Column::Username.eq(username))
+                    .one(self.db())
+                    .await?;
+                match found {
+                    Some(found)
+                        if verify_password(secret.to_owned(), found.password_hash.clone())
+                            .await =>
+                    {
+                        self.inner.basic_cache.put(key, found.id);
+                        Some(found)
+                    }
+                    Some(_) => None,
+                    None => {
+                        // Spend the time of a real check, so names cannot be probed.
+                        let _ = hash_password(secret.to_owned()).await;
+                        None
+                    }
+                }
+            }
+        };
+        match found {
+            Some(found) if !found.disabled && found.username == username => Ok(Caller {
+                user_id: found.id,
+                username: found.username,
+                role: Role::from_db(&found.role),
+                device: None,
+            }),
+            _ => Err(BAD),
+        }
+    }
+}

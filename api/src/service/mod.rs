@@ -22,8 +22,10 @@ mod chunks;
 pub mod clock;
 pub mod conflicts;
 pub mod db;
+pub mod dead_props;
 pub mod devices;
 pub mod events;
+pub mod file_writer;
 pub mod files;
 pub mod identity;
 pub mod metrics;
@@ -35,6 +37,7 @@ pub mod selective;
 mod staging;
 pub mod sync_engine;
 pub mod sync_runs;
+pub mod tree;
 pub mod uploads;
 
 #[cfg(test)]
@@ -99,6 +102,8 @@ struct Inner {
             std::sync::Arc<tokio::sync::Mutex<prefix_hash::PrefixHash>>,
         >,
     >,
+    /// HTTP Basic passwords checked recently (WebDAV sends one per request).
+    basic_cache: identity::BasicCache,
     /// Testing hook: block forever when this step is reached.
     debug_pause_at: Option<String>,
 }
@@ -125,6 +130,7 @@ impl Services {
                 assemblies_running: Mutex::new(HashSet::new()),
                 prefix_hashes: Mutex::default(),
                 events: events::EventBus::default(),
+                basic_cache: identity::BasicCache::default(),
                 debug_pause_at: settings.debug_pause_at.clone(),
             }),
         })

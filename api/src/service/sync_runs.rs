@@ -530,9 +530,12 @@ impl Services {
     pub(crate) async fn note_file_change(
         &self,
         user_id: Uuid,
-        path: &str,
+        paths: &[String],
         origin: Option<Uuid>,
     ) -> Result<()> {
+        if paths.is_empty() {
+            return Ok(());
+        }
         use entity::sync_schedule;
         let schedules = sync_schedule::Entity::find()
             .filter(sync_schedule::Column::UserId.eq(user_id))
@@ -550,7 +553,7 @@ impl Services {
             let device_folders = folders
                 .get(&schedule.device_id)
                 .map_or(&[][..], Vec::as_slice);
-            if !is_synced(device_folders, path) {
+            if !paths.iter().any(|path| is_synced(device_folders, path)) {
                 continue;
             }
             let due = now + chrono::Duration::seconds(i64::from(schedule.debounce_seconds));
@@ -567,8 +570,20 @@ impl Services {
     /// [`Self::note_file_change`] for a commit that already happened: a failure
     /// is logged, never reported to the writer whose change is safely stored.
     pub(crate) async fn after_file_change(&self, user_id: Uuid, path: &str, origin: Option<Uuid>) {
-        if let Err(err) = self.note_file_change(user_id, path, origin).await {
-            tracing::error!(%err, path, "scheduling on-change sync runs failed");
+        self.after_files_change(user_id, &[path.to_owned()], origin)
+            .await;
+    }
+
+    /// [`Self::after_file_change`] for several paths changed together (a
+    /// folder moved or deleted): one on-change trigger per device at most.
+    pub(crate) async fn after_files_change(
+        &self,
+        user_id: Uuid,
+        paths: &[String],
+        origin: Option<Uuid>,
+    ) {
+        if let Err(err) = self.note_file_change(user_id, paths, origin).await {
+            tracing::error!(%err, count = paths.len(), "scheduling on-change sync runs failed");
         }
     }
 }

@@ -263,7 +263,7 @@ async fn change(f: &Fixture, path: &str, device: Uuid, content: &str) {
     f.services.commit_version(&txn, new).await.expect("commit");
     txn.commit().await.expect("commit");
     f.services
-        .note_file_change(f.admin.user_id, path, Some(device))
+        .note_file_change(f.admin.user_id, &[path.to_owned()], Some(device))
         .await
         .expect("note");
 }

@@ -1,0 +1,590 @@
+//! The tree of one user's folders and files: what is at a path, a folder's
+//! entries, and creating, moving, copying and deleting by path. WebDAV is its
+//! main client; every change is made of the same versions and tombstones as an
+//! upload, so sync plans and on-change triggers see it.
+//!
+//! Folders are rows of their own (a folder may be empty); every live file's
+//! ancestors are folders, kept so by [`Services::commit_version`].
+use chrono::{DateTime, Utc};
+use entity::{dead_property, file_metadata, folder};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait,
+    sea_query::{Expr, ExprTrait, Func},
+};
+use uuid::Uuid;
+
+use super::{
+    Caller, Services,
+    audit::AuditEntry,
+    files::{FileInfo, NewVersion},
+    paths,
+};
+use crate::error::{Error, Result};
+
+/// A folder as the tree shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FolderInfo {
+    pub path: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a path names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Entry {
+    File(FileInfo),
+    Folder(FolderInfo),
+}
+
+impl Entry {
+    /// The entry's normalized path.
+    pub fn path(&self) -> &str {
+        match self {
+            Entry::File(f) => &f.path,
+            Entry::Folder(f) => &f.path,
+        }
+    }
+}
+
+/// The folder holding `path` (`/` for a top-level entry).
+pub fn parent_of(path: &str) -> &str {
+    match path.rfind('/') {
+        Some(0) | None => "/",
+        Some(i) => &path[..i],
+    }
+}
+
+/// The folders above `path`, outermost first, without the root:
+/// `/a/b/c.txt` → `/a`, `/a/b`.
+fn ancestors(path: &str) -> Vec<&str> {
+    path.match_indices('/')
+        .skip(1)
+        .map(|(i, _)| &path[..i])
+        .collect()
+}
+
+/// `to` + what follows `from` in `path` (`path` is `from` or lies below it).
+fn rebase(path: &str, from: &str, to: &str) -> String {
+    format!("{to}{}", &path[from.len()..])
+}
+
+/// The root folder's entry.
+fn root() -> FolderInfo {
+    FolderInfo {
+        path: "/".into(),
+        created_at: DateTime::<Utc>::UNIX_EPOCH,
+    }
+}
+
+/// SQL that holds for `column` strictly below the folder `folder` — an exact
+/// prefix comparison, since SQLite's `LIKE` ignores ASCII case.
+pub(super) fn below(column: impl sea_orm::sea_query::IntoColumnRef + Copy, folder: &str) -> Expr {
+    let prefix = if folder == "/" {
+        "/".to_owned()
+    } else {
+        format!("{folder}/")
+    };
+    let len = prefix.chars().count() as i64;
+    Expr::expr(Func::cust("substr").arg(Expr::col(column)).arg(1).arg(len)).eq(prefix)
+}
+
+fn already_exists(path: &str) -> Error {
+    Error::conflict("already_exists", format!("{path} already exists"))
+}
+
+fn parent_missing(path: &str) -> Error {
+    Error::conflict(
+        "parent_missing",
+        format!("the folder holding {path} does not exist"),
+    )
+}
+
+impl Services {
+    /// What is at `path` in the caller's tree, if anything.
+    pub async fn entry_at(&self, caller: &Caller, path: &str) -> Result<Option<Entry>> {
+        let path = paths::normalize(path)?;
+        self.entry_in(self.db(), caller.user_id, &path).await
+    }
+
+    async fn entry_in(
+        &self,
+        conn: &impl ConnectionTrait,
+        user_id: Uuid,
+        path: &str,
+    ) -> Result<Option<Entry>> {
+        if path == "/" {
+            return Ok(Some(Entry::Folder(root())));
+        }
+        let file = file_metadata::Entity::find()
+            .filter(file_metadata::Column::UserId.eq(user_id))
+            .filter(file_metadata::Column::Path.eq(path))
+            .filter(file_metadata::Column::DeletedAt.is_null())
+            .one(conn)
+            .await?;
+        if let Some(file) = file {
+            return Ok(Some(Entry::File(file.into())));
+        }
+        let folder = folder::Entity::find_by_id((user_id, path.to_owned()))
+            .one(conn)
+            .await?;
+        Ok(folder.map(|f| {
+            Entry::Folder(FolderInfo {
+                path: f.path,
+                created_at: f.created_at,
+            })
+        }))
+    }
+
+    /// The entries directly inside the caller's folder `path`: folders first,
+    /// then files, each by name. 404 when `path` is not a folder.
+    pub async fn folder_entries(&self, caller: &Caller, path: &str) -> Result<Vec<Entry>> {
+        let path = paths::normalize(path)?;
+        match self.entry_in(self.db(), caller.user_id, &path).await? {
+            Some(Entry::Folder(_)) => {}
+            _ => return Err(Error::NotFound("folder")),
+        }
+        let folders = folder::Entity::find()
+            .filter(folder::Column::UserId.eq(caller.user_id))
+            .filter(folder::Column::Parent.eq(&path))
+            .order_by_asc(folder::Column::Path)
+            .all(self.db())
+            .await?;
+        let files = file_metadata::Entity::find()
+            .filter(file_metadata::Column::UserId.eq(caller.user_id))
+            .filter(file_metadata::Column::Parent.eq(&path))
+            .filter(file_metadata::Column::DeletedAt.is_null())
+            .order_by_asc(file_metadata::Column::Path)
+            .all(self.db())
+            .await?;
+        Ok(folders
+            .into_iter()
+            .map(|f| {
+                Entry::Folder(FolderInfo {
+                    path: f.path,
+                    created_at: f.created_at,
+                })
+            })
+            .chain(files.into_iter().map(|f| Entry::File(f.into())))
+            .collect())
+    }
+
+    /// Bytes the caller's live files take, and the bytes still free for them.
+    pub async fn storage_usage(&self, caller: &Caller) -> Result<(u64, u64)> {
+        let used: Option<i64> = file_metadata::Entity::find()
+            .select_only()
+            .column_as(
+                Expr::col(file_metadata::Column::Size)
+                    .sum()
+                    .cast_as("BIGINT"),
+                "used",
+            )
+            .filter(file_metadata::Column::UserId.eq(caller.user_id))
+            .filter(file_metadata::Column::DeletedAt.is_null())
+            .into_tuple()
+            .one(self.db())
+            .await?
+            .flatten();
+        let free = self
+            .inner
+            .blobs
+            .available_space(self.limits().min_free_space)
+            .await?;
+        Ok((u64::try_from(used.unwrap_or(0)).unwrap_or(0), free))
+    }
+
+    /// Create the caller's folder `path`. Its parent must be a folder
+    /// (409 `parent_missing`); nothing may be at `path` (409 `already_exists`).
+    pub async fn create_folder(&self, caller: &Caller, path: &str) -> Result<FolderInfo> {
+        let path = paths::normalize(path)?;
+        if path == "/" {
+            return Err(already_exists(&path));
+        }
+        let txn = self.db().begin().await?;
+        if self.entry_in(&txn, caller.user_id, &path).await?.is_some() {
+            return Err(already_exists(&path));
+        }
+        match self
+            .entry_in(&txn, caller.user_id, parent_of(&path))
+            .await?
+        {
+            Some(Entry::Folder(_)) => {}
+            _ => return Err(parent_missing(&path)),
+        }
+        let now = self.clock().now();
+        insert_folder(&txn, caller.user_id, &path, now).await?;
+        let entry = AuditEntry {
+            action: "folder.created",
+            target_type: "folder",
+            target_id: Some(path.clone()),
+            before: None,
+            after: None,
+        };
+        self.audit(&txn, Some(caller), entry).await?;
+        txn.commit().await?;
+        Ok(FolderInfo {
+            path,
+            created_at: now,
+        })
+    }
+
+    /// Make every folder above the file `path` exist (inside `conn`); fail with
+    /// 409 `path_conflict` when one of them, or `path` itself, is taken by the
+    /// other kind of entry.
+    pub(crate) async fn ensure_parent_folders(
+        &self,
+        conn: &impl ConnectionTrait,
+        user_id: Uuid,
+        path: &str,
+    ) -> Result<()> {
+        let above = ancestors(path);
+        let is_folder = folder::Entity::find_by_id((user_id, path.to_owned()))
+            .one(conn)
+            .await?
+            .is_some();
+        if is_folder {
+            return Err(Error::conflict(
+                "path_conflict",
+                format!("{path} is a folder"),
+            ));
+        }
+        let Some(parent) = above.last() else {
+            return Ok(());
+        };
+        // Folders exist up to the root whenever the parent does.
+        if folder::Entity::find_by_id((user_id, (*parent).to_owned()))
+            .one(conn)
+            .await?
+            .is_some()
+        {
+            return Ok(());
+        }
+        let clashing = file_metadata::Entity::find()
+            .filter(file_metadata::Column::UserId.eq(user_id))
+            .filter(file_metadata::Column::Path.is_in(above.iter().copied()))
+            .filter(file_metadata::Column::DeletedAt.is_null())
+            .one(conn)
+            .await?;
+        if let Some(file) = clashing {
+            return Err(Error::conflict(
+                "path_conflict",
+                format!("{} is a file, not a folder", file.path),
+            ));
+        }
+        let now = self.clock().now();
+        for folder_path in above {
+            insert_folder(conn, user_id, folder_path, now).await?;
+        }
+        Ok(())
+    }
+
+    /// Delete what is at the caller's `path`: a file leaves a tombstone; a
+    /// folder takes everything below it along (each file a tombstone). 404
+    /// when nothing is there; the root cannot be deleted (403).
+    pub async fn delete_entry(&self, caller: &Caller, path: &str) -> Result<()> {
+        let path = paths::normalize(path)?;
+        if path == "/" {
+            return Err(Error::Forbidden("the root folder cannot be deleted"));
+        }
+        match self.entry_at(caller, &path).await? {
+            None => Err(Error::NotFound("file")),
+            Some(Entry::File(_)) => self.delete_file(caller, &path).await,
+            Some(Entry::Folder(_)) => {
+                let txn = self.db().begin().await?;
+                let removed = self.remove_subtree(&txn, caller, &path).await?;
+                let entry = AuditEntry {
+                    action: "folder.deleted",
+                    target_type: "folder",
+                    target_id: Some(path.clone()),
+                    before: None,
+                    after: Some(serde_json::json!({ "files_deleted": removed.len() })),
+                };
+                self.audit(&txn, Some(caller), entry).await?;
+                txn.commit().await?;
+                self.after_files_change(caller.user_id, &removed, caller_device(caller))
+                    .await;
+                Ok(())
+            }
+        }
+    }
+
+    /// Tombstone every live file at or below `folder`, drop the folder rows and
+    /// dead properties there. Returns the tombstoned paths.
+    async fn remove_subtree(
+        &self,
+        txn: &DatabaseTransaction,
+        caller: &Caller,
+        folder_path: &str,
+    ) -> Result<Vec<String>> {
+        let user_id = caller.user_id;
+        let now = self.clock().now();
+        let live: Vec<String> = file_metadata::Entity::find()
+            .select_only()
+            .column(file_metadata::Column::Path)
+            .filter(file_metadata::Column::UserId.eq(user_id))
+            .filter(file_metadata::Column::DeletedAt.is_null())
+            .filter(below(file_metadata::Column::Path, folder_path))
+            .into_tuple()
+            .all(txn)
+            .await?;
+        file_metadata::Entity::update_many()
+            .col_expr(file_metadata::Column::DeletedAt, Expr::value(Some(now)))
+            .col_expr(file_metadata::Column::UpdatedAt, Expr::value(now))
+            .col_expr(
+                file_metadata::Column::ChangedByDeviceId,
+                Expr::value(caller_device(caller)),
+            )
+            .filter(file_metadata::Column::UserId.eq(user_id))
+            .filter(file_metadata::Column::DeletedAt.is_null())
+            .filter(below(file_metadata::Column::Path, folder_path))
+            .exec(txn)
+            .await?;
+        folder::Entity::delete_many()
+            .filter(folder::Column::UserId.eq(user_id))
+            .filter(
+                folder::Column::Path
+                    .eq(folder_path)
+                    .or(below(folder::Column::Path, folder_path)),
+            )
+            .exec(txn)
+            .await?;
+        dead_property::Entity::delete_many()
+            .filter(dead_property::Column::UserId.eq(user_id))
+            .filter(
+                dead_property::Column::Path
+                    .eq(folder_path)
+                    .or(below(dead_property::Column::Path, folder_path)),
+            )
+            .exec(txn)
+            .await?;
+        Ok(live)
+    }
+
+    /// Move the caller's entry at `from` to `to` (a file, or a folder with
+    /// everything below it). Each moved file is a new version at its new path
+    /// and a tombstone at the old one, so every device's sync sees the move.
+    /// `to` must be free (409 `already_exists`), its parent a folder (409
+    /// `parent_missing`), and not inside `from` (409 `invalid_move`).
+    pub async fn move_entry(&self, caller: &Caller, from: &str, to: &str) -> Result<()> {
+        let from = paths::normalize(from)?;
+        let to = paths::normalize(to)?;
+        if from == "/" || to == "/" {
+            return Err(Error::Forbidden("the root folder cannot be moved"));
+        }
+        if paths::is_within(&to, &from) {
+            return Err(Error::conflict(
+                "invalid_move",
+                "a folder cannot be moved into itself",
+            ));
+        }
+        let txn = self.db().begin().await?;
+        let source = self
+            .entry_in(&txn, caller.user_id, &from)
+            .await?
+            .ok_or(Error::NotFound("file"))?;
+        self.check_destination(&txn, caller.user_id, &to).await?;
+        let origin = caller_device(caller);
+        let now = self.clock().now();
+        let files = self
+            .live_files_at_or_below(&txn, caller.user_id, &from)
+            .await?;
+        let mut changed = Vec::with_capacity(files.len() * 2);
+        for file in &files {
+            let new_path = rebase(&file.path, &from, &to);
+            self.commit_version(
+                &txn,
+                NewVersion {
+                    user_id: caller.user_id,
+                    path: &new_path,
+                    sha256: &file.sha256,
+                    size: u64::try_from(file.size).unwrap_or(0),
+                    modified_at: file.modified_at,
+                    device_id: origin,
+                    upload_id: None,
+                },
+            )
+            .await?;
+            changed.push(new_path);
+        }
+        file_metadata::Entity::update_many()
+            .col_expr(file_metadata::Column::DeletedAt, Expr::value(Some(now)))
+            .col_expr(file_metadata::Column::UpdatedAt, Expr::value(now))
+            .col_expr(
+                file_metadata::Column::ChangedByDeviceId,
+                Expr::value(origin),
+            )
+            .filter(file_metadata::Column::UserId.eq(caller.user_id))
+            .filter(file_metadata::Column::DeletedAt.is_null())
+            .filter(
+                file_metadata::Column::Path
+                    .eq(&from)
+                    .or(below(file_metadata::Column::Path, &from)),
+            )
+            .exec(&txn)
+            .await?;
+        changed.extend(files.into_iter().map(|f| f.path));
+        if let Entry::Folder(_) = source {
+            let folders = folder::Entity::find()
+                .filter(folder::Column::UserId.eq(caller.user_id))
+                .filter(
+                    folder::Column::Path
+                        .eq(&from)
+                        .or(below(folder::Column::Path, &from)),
+                )
+                .all(&txn)
+                .await?;
+            folder::Entity::delete_many()
+                .filter(folder::Column::UserId.eq(caller.user_id))
+                .filter(
+                    folder::Column::Path
+                        .eq(&from)
+                        .or(below(folder::Column::Path, &from)),
+                )
+                .exec(&txn)
+                .await?;
+            for moved in folders {
+                let path = rebase(&moved.path, &from, &to);
+                folder::Entity::insert(folder::ActiveModel {
+                    user_id: Set(caller.user_id),
+                    parent: Set(parent_of(&path).to_owned()),
+                    path: Set(path),
+                    created_at: Set(moved.created_at),
+                })
+                .on_conflict_do_nothing()
+                .exec_without_returning(&txn)
+                .await?;
+            }
+        }
+        self.move_dead_props(&txn, caller.user_id, &from, &to)
+            .await?;
+        let entry = AuditEntry {
+            action: "entry.moved",
+            target_type: "path",
+            target_id: Some(from.clone()),
+            before: Some(serde_json::json!({ "path": from })),
+            after: Some(serde_json::json!({ "path": to, "files": changed.len() / 2 })),
+        };
+        self.audit(&txn, Some(caller), entry).await?;
+        txn.commit().await?;
+        self.after_files_change(caller.user_id, &changed, origin)
+            .await;
+        Ok(())
+    }
+
+    /// Copy the caller's file `from` to `to` as a new version there (the
+    /// content is shared, not copied), with its dead properties.
+    pub async fn copy_file(&self, caller: &Caller, from: &str, to: &str) -> Result<FileInfo> {
+        let from = paths::normalize_file(from)?;
+        let to = paths::normalize_file(to)?;
+        let txn = self.db().begin().await?;
+        let source = match self.entry_in(&txn, caller.user_id, &from).await? {
+            Some(Entry::File(file)) => file,
+            _ => return Err(Error::NotFound("file")),
+        };
+        match self.entry_in(&txn, caller.user_id, &to).await? {
+            Some(Entry::Folder(_)) => return Err(already_exists(&to)),
+            Some(Entry::File(_)) => {}
+            None => self.check_destination(&txn, caller.user_id, &to).await?,
+        }
+        let origin = caller_device(caller);
+        let (_, copied) = self
+            .commit_version(
+                &txn,
+                NewVersion {
+                    user_id: caller.user_id,
+                    path: &to,
+                    sha256: &source.sha256,
+                    size: source.size,
+                    modified_at: source.modified_at,
+                    device_id: origin,
+                    upload_id: None,
+                },
+            )
+            .await?;
+        self.copy_dead_props(&txn, caller.user_id, &from, &to)
+            .await?;
+        let entry = AuditEntry {
+            action: "file.copied",
+            target_type: "file",
+            target_id: Some(to.clone()),
+            before: Some(serde_json::json!({ "path": from })),
+            after: Some(serde_json::json!({ "path": to, "version": copied.version })),
+        };
+        self.audit(&txn, Some(caller), entry).await?;
+        txn.commit().await?;
+        self.after_file_change(caller.user_id, &to, origin).await;
+        Ok(copied)
+    }
+
+    /// `to` must be free and its parent a folder.
+    async fn check_destination(
+        &self,
+        conn: &impl ConnectionTrait,
+        user_id: Uuid,
+        to: &str,
+    ) -> Result<()> {
+        if self.entry_in(conn, user_id, to).await?.is_some() {
+            return Err(already_exists(to));
+        }
+        match self.entry_in(conn, user_id, parent_of(to)).await? {
+            Some(Entry::Folder(_)) => Ok(()),
+            _ => Err(parent_missing(to)),
+        }
+    }
+
+    async fn live_files_at_or_below(
+        &self,
+        conn: &impl ConnectionTrait,
+        user_id: Uuid,
+        path: &str,
+    ) -> Result<Vec<file_metadata::Model>> {
+        Ok(file_metadata::Entity::find()
+            .filter(file_metadata::Column::UserId.eq(user_id))
+            .filter(file_metadata::Column::DeletedAt.is_null())
+            .filter(
+                file_metadata::Column::Path
+                    .eq(path)
+                    .or(below(file_metadata::Column::Path, path)),
+            )
+            .order_by_asc(file_metadata::Column::Path)
+            .all(conn)
+            .await?)
+    }
+}
+
+/// The device a caller acts for, if its token is device-bound.
+pub(crate) fn caller_device(caller: &Caller) -> Option<Uuid> {
+    caller.device.as_ref().map(|(id, _)| *id)
+}
+
+async fn insert_folder(
+    conn: &impl ConnectionTrait,
+    user_id: Uuid,
+    path: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    folder::Entity::insert(folder::ActiveModel {
+        user_id: Set(user_id),
+        path: Set(path.to_owned()),
+        parent: Set(parent_of(path).to_owned()),
+        created_at: Set(now),
+    })
+    .on_conflict_do_nothing()
+    .exec_without_returning(conn)
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parents_and_ancestors() {
+        assert_eq!(parent_of("/a"), "/");
+        assert_eq!(parent_of("/a/b/c.txt"), "/a/b");
+        assert_eq!(ancestors("/a/b/c.txt"), vec!["/a", "/a/b"]);
+        assert!(ancestors("/top.txt").is_empty());
+        assert_eq!(rebase("/a/b/c", "/a/b", "/x"), "/x/c");
+        assert_eq!(rebase("/a/b", "/a/b", "/x"), "/x");
+    }
+}
