@@ -84,7 +84,8 @@ pub(super) fn below(column: impl sea_orm::sea_query::IntoColumnRef + Copy, folde
     } else {
         format!("{folder}/")
     };
-    let len = prefix.chars().count() as i64;
+    // `i32`: PostgreSQL has no `substr(text, int, bigint)`.
+    let len = i32::try_from(prefix.chars().count()).unwrap_or(i32::MAX);
     Expr::expr(Func::cust("substr").arg(Expr::col(column)).arg(1).arg(len)).eq(prefix)
 }
 
