@@ -429,3 +429,26 @@ async fn an_interrupted_put_leaves_nothing_behind() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+#[tokio::test]
+async fn a_file_cannot_sit_below_a_file_or_on_a_folder() {
+    let server = TestServer::start().await;
+    let api = server.api(&server.login(ADMIN, ADMIN_PASSWORD, Some("laptop")).await);
+    api.upload_file("/report.txt", b"a file", 1024).await;
+    api.upload_file("/Folder/inside.txt", b"makes /Folder a folder", 1024)
+        .await;
+    for path in ["/report.txt/child.txt", "/Folder"] {
+        let (status, body) = api.start_upload(path, 3, None, None).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{path}: {body}");
+        assert_eq!(ferry_tests::code(&body), "path_conflict", "{path}");
+    }
+    let dav = Dav::new(&server, ADMIN, ADMIN_PASSWORD);
+    assert_eq!(
+        dav.mkcol("/report.txt").await,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+    assert_eq!(
+        dav.put("/report.txt/child.txt", b"x".to_vec()).await,
+        StatusCode::CONFLICT
+    );
+}

@@ -75,3 +75,19 @@ pub fn drop_scratch_database(admin_url: String, name: String) {
     })
     .join();
 }
+
+impl super::Services {
+    /// A transaction that will write after reading. On SQLite it takes the
+    /// database's write lock first (a write that matches nothing), so its reads
+    /// cannot go stale and its first write never fails with `database is
+    /// locked`; on PostgreSQL it is a plain transaction.
+    pub(crate) async fn begin_write(&self) -> Result<sea_orm::DatabaseTransaction> {
+        use sea_orm::{ConnectionTrait, TransactionTrait};
+        let txn = self.db().begin().await?;
+        if self.db().get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
+            txn.execute_unprepared("UPDATE folders SET parent = parent WHERE 1 = 0")
+                .await?;
+        }
+        Ok(txn)
+    }
+}

@@ -5,7 +5,6 @@
 use std::{io::Write, path::PathBuf};
 
 use bytes::Bytes;
-use sea_orm::TransactionTrait;
 use sha2::{Digest, Sha256};
 use tokio::task::JoinHandle;
 
@@ -204,7 +203,7 @@ impl FileWriter {
         services.inner.blobs.adopt_file(&self.temp, &sha256).await?;
         let now = services.clock().now();
         let origin = caller_device(&self.caller);
-        let txn = services.db().begin().await?;
+        let txn = services.begin_write().await?;
         let (_, file) = services
             .commit_version(
                 &txn,

@@ -143,8 +143,6 @@ impl Services {
     ) -> Result<(Uuid, FileInfo)> {
         let now = self.clock().now();
         let size = to_i64(new.size)?;
-        self.ensure_parent_folders(conn, new.user_id, new.path)
-            .await?;
         blob::Entity::insert(blob::ActiveModel {
             sha256: Set(new.sha256.to_owned()),
             size: Set(size),
@@ -153,6 +151,10 @@ impl Services {
         .on_conflict_do_nothing()
         .exec(conn)
         .await?;
+        // After a first write: on SQLite that took the write lock, so these
+        // reads cannot go stale before the writes below.
+        self.ensure_parent_folders(conn, new.user_id, new.path)
+            .await?;
 
         // Bump in place first: the row lock serializes concurrent commits to one path.
         let bumped = file_metadata::Entity::update_many()

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use entity::{dead_property, file_metadata, folder};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    QuerySelect, Set,
     sea_query::{Expr, ExprTrait, Func},
 };
 use uuid::Uuid;
@@ -200,7 +200,7 @@ impl Services {
         if path == "/" {
             return Err(already_exists(&path));
         }
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         if self.entry_in(&txn, caller.user_id, &path).await?.is_some() {
             return Err(already_exists(&path));
         }
@@ -228,16 +228,14 @@ impl Services {
         })
     }
 
-    /// Make every folder above the file `path` exist (inside `conn`); fail with
-    /// 409 `path_conflict` when one of them, or `path` itself, is taken by the
-    /// other kind of entry.
-    pub(crate) async fn ensure_parent_folders(
+    /// 409 `path_conflict` unless a file can live at `path`: `path` must not be
+    /// a folder, and no folder above it may be a file.
+    pub(crate) async fn check_file_path(
         &self,
         conn: &impl ConnectionTrait,
         user_id: Uuid,
         path: &str,
     ) -> Result<()> {
-        let above = ancestors(path);
         let is_folder = folder::Entity::find_by_id((user_id, path.to_owned()))
             .one(conn)
             .await?
@@ -248,6 +246,35 @@ impl Services {
                 format!("{path} is a folder"),
             ));
         }
+        let above = ancestors(path);
+        if above.is_empty() {
+            return Ok(());
+        }
+        let clashing = file_metadata::Entity::find()
+            .filter(file_metadata::Column::UserId.eq(user_id))
+            .filter(file_metadata::Column::Path.is_in(above))
+            .filter(file_metadata::Column::DeletedAt.is_null())
+            .one(conn)
+            .await?;
+        match clashing {
+            Some(file) => Err(Error::conflict(
+                "path_conflict",
+                format!("{} is a file, not a folder", file.path),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// Make every folder above the file `path` exist (inside `conn`), after
+    /// [`Self::check_file_path`].
+    pub(crate) async fn ensure_parent_folders(
+        &self,
+        conn: &impl ConnectionTrait,
+        user_id: Uuid,
+        path: &str,
+    ) -> Result<()> {
+        self.check_file_path(conn, user_id, path).await?;
+        let above = ancestors(path);
         let Some(parent) = above.last() else {
             return Ok(());
         };
@@ -258,18 +285,6 @@ impl Services {
             .is_some()
         {
             return Ok(());
-        }
-        let clashing = file_metadata::Entity::find()
-            .filter(file_metadata::Column::UserId.eq(user_id))
-            .filter(file_metadata::Column::Path.is_in(above.iter().copied()))
-            .filter(file_metadata::Column::DeletedAt.is_null())
-            .one(conn)
-            .await?;
-        if let Some(file) = clashing {
-            return Err(Error::conflict(
-                "path_conflict",
-                format!("{} is a file, not a folder", file.path),
-            ));
         }
         let now = self.clock().now();
         for folder_path in above {
@@ -290,7 +305,7 @@ impl Services {
             None => Err(Error::NotFound("file")),
             Some(Entry::File(_)) => self.delete_file(caller, &path).await,
             Some(Entry::Folder(_)) => {
-                let txn = self.db().begin().await?;
+                let txn = self.begin_write().await?;
                 let removed = self.remove_subtree(&txn, caller, &path).await?;
                 let entry = AuditEntry {
                     action: "folder.deleted",
@@ -377,7 +392,7 @@ impl Services {
                 "a folder cannot be moved into itself",
             ));
         }
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         let source = self
             .entry_in(&txn, caller.user_id, &from)
             .await?
@@ -476,7 +491,7 @@ impl Services {
     pub async fn copy_file(&self, caller: &Caller, from: &str, to: &str) -> Result<FileInfo> {
         let from = paths::normalize_file(from)?;
         let to = paths::normalize_file(to)?;
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         let source = match self.entry_in(&txn, caller.user_id, &from).await? {
             Some(Entry::File(file)) => file,
             _ => return Err(Error::NotFound("file")),

@@ -139,6 +139,8 @@ impl Services {
                 "file_name must be the last segment of file_path",
             ));
         }
+        self.check_file_path(self.db(), caller.user_id, &file_path)
+            .await?;
         let limits = self.limits();
         let total_size = u64::try_from(req.total_size)
             .map_err(|_| Error::invalid("invalid_input", "total_size must not be negative"))?;
