@@ -9,6 +9,8 @@ use std::{
     time::Duration,
 };
 
+pub mod bench;
+
 use api::{config::Settings, service::Clock};
 use reqwest::{Client, StatusCode, multipart};
 use serde_json::{Value, json};

@@ -19,12 +19,34 @@ use crate::error::{Error, Result};
 
 /// Bytes gathered before one write on the blocking pool.
 const WRITE_BATCH: usize = 1 << 20;
+/// Bytes written between background `fdatasync`s, so the disk writes while the
+/// body still arrives and the final sync before the commit has little left.
+const SYNC_EVERY: u64 = 64 << 20;
 
-/// The temporary file and the running hash, owned by whichever write holds them.
+/// A value at hand, or lent to a task on the blocking pool that gives it back.
 #[derive(Debug)]
-struct Sink {
-    file: std::fs::File,
-    hasher: Sha256,
+enum Lent<T> {
+    Here(T),
+    Away(JoinHandle<std::io::Result<T>>),
+    Gone,
+}
+
+impl<T: Send + 'static> Lent<T> {
+    /// The value, once any task holding it is done.
+    async fn take(&mut self) -> Result<T> {
+        match std::mem::replace(self, Lent::Gone) {
+            Lent::Here(value) => Ok(value),
+            Lent::Away(task) => Ok(task
+                .await
+                .map_err(|e| Error::Internal(format!("blocking task failed: {e}")))??),
+            Lent::Gone => Err(Error::Internal("a file writer's part is gone".into())),
+        }
+    }
+
+    /// Hand `value` to `work` on the blocking pool.
+    fn lend(&mut self, value: T, work: impl FnOnce(T) -> std::io::Result<T> + Send + 'static) {
+        *self = Lent::Away(tokio::task::spawn_blocking(move || work(value)));
+    }
 }
 
 /// A file being written; [`FileWriter::commit`] makes it a version.
@@ -38,9 +60,13 @@ pub struct FileWriter {
     written: u64,
     batch: Vec<Bytes>,
     batch_len: usize,
-    /// The sink, or the write in flight that will give it back.
-    sink: Option<Sink>,
-    in_flight: Option<JoinHandle<std::io::Result<Sink>>>,
+    /// The temporary file and the running hash: each batch is written by one
+    /// blocking task and hashed by another, side by side.
+    file: Lent<std::fs::File>,
+    hasher: Lent<Sha256>,
+    /// A background `fdatasync` of what was written so far, if one runs.
+    syncing: Option<JoinHandle<std::io::Result<()>>>,
+    synced_upto: u64,
     done: bool,
 }
 
@@ -98,11 +124,10 @@ impl Services {
             written: 0,
             batch: Vec::new(),
             batch_len: 0,
-            sink: Some(Sink {
-                file: opened,
-                hasher: Sha256::new(),
-            }),
-            in_flight: None,
+            file: Lent::Here(opened),
+            hasher: Lent::Here(Sha256::new()),
+            syncing: None,
+            synced_upto: 0,
             done: false,
         })
     }
@@ -148,32 +173,38 @@ impl FileWriter {
         Ok(())
     }
 
-    /// Hand the gathered bytes to the blocking pool; the previous write must be
-    /// done first (it holds the sink), so one write overlaps the next receive.
+    /// Hand the gathered bytes to the blocking pool: one task writes them, one
+    /// hashes them; the previous batch must be done first (its tasks hold the
+    /// file and the hash), so one batch is on disk while the next arrives.
     async fn flush_batch(&mut self) -> Result<()> {
-        let mut sink = self.take_sink().await?;
-        let batch = std::mem::take(&mut self.batch);
-        self.batch_len = 0;
-        self.in_flight = Some(tokio::task::spawn_blocking(move || {
-            for bytes in &batch {
-                sink.hasher.update(bytes);
-                sink.file.write_all(bytes)?;
+        let file = self.file.take().await?;
+        let hasher = self.hasher.take().await?;
+        let on_disk = self.written - self.batch_len as u64;
+        if on_disk - self.synced_upto >= SYNC_EVERY
+            && self.syncing.as_ref().is_none_or(JoinHandle::is_finished)
+        {
+            if let Some(done) = self.syncing.take() {
+                done.await
+                    .map_err(|e| Error::Internal(format!("sync task failed: {e}")))??;
             }
-            Ok(sink)
-        }));
-        Ok(())
-    }
-
-    async fn take_sink(&mut self) -> Result<Sink> {
-        if let Some(task) = self.in_flight.take() {
-            let sink = task
-                .await
-                .map_err(|e| Error::Internal(format!("write task failed: {e}")))??;
-            return Ok(sink);
+            let handle = file.try_clone()?;
+            self.syncing = Some(tokio::task::spawn_blocking(move || handle.sync_data()));
+            self.synced_upto = on_disk;
         }
-        self.sink
-            .take()
-            .ok_or_else(|| Error::Internal("the file's sink is gone".into()))
+        let batch = std::sync::Arc::new(std::mem::take(&mut self.batch));
+        self.batch_len = 0;
+        let to_hash = batch.clone();
+        self.hasher.lend(hasher, move |mut hasher| {
+            to_hash.iter().for_each(|bytes| hasher.update(bytes));
+            Ok(hasher)
+        });
+        self.file.lend(file, move |mut file| {
+            for bytes in batch.iter() {
+                file.write_all(bytes)?;
+            }
+            Ok(file)
+        });
+        Ok(())
     }
 
     /// Finish: check the length, make the bytes durable, adopt them into the
@@ -181,7 +212,8 @@ impl FileWriter {
     /// on-change triggers). On error nothing is committed.
     pub async fn commit(mut self) -> Result<FileInfo> {
         self.flush_batch().await?;
-        let sink = self.take_sink().await?;
+        let file = self.file.take().await?;
+        let hasher = self.hasher.take().await?;
         self.done = true;
         if let Some(expected) = self.expected_size
             && self.written != expected
@@ -194,8 +226,11 @@ impl FileWriter {
                 ),
             ));
         }
-        let sha256 = hex::encode(sink.hasher.finalize());
-        let file = sink.file;
+        let sha256 = hex::encode(hasher.finalize());
+        if let Some(done) = self.syncing.take() {
+            done.await
+                .map_err(|e| Error::Internal(format!("sync task failed: {e}")))??;
+        }
         tokio::task::spawn_blocking(move || file.sync_all())
             .await
             .map_err(|e| Error::Internal(format!("sync task failed: {e}")))??;
@@ -240,9 +275,6 @@ impl Drop for FileWriter {
     fn drop(&mut self) {
         // Unfinished or failed: the temporary file goes (after a commit it was
         // renamed away, and removing the old name is a harmless miss).
-        if let Some(task) = self.in_flight.take() {
-            task.abort();
-        }
         let _ = std::fs::remove_file(&self.temp);
     }
 }

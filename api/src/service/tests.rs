@@ -185,6 +185,7 @@ macro_rules! on_both {
 }
 
 mod sync;
+mod tree;
 
 on_both!(concurrent_commits_to_one_new_path_get_distinct_versions);
 on_both!(recovery_removes_orphans_and_expiry_follows_the_clock);

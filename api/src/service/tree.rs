@@ -147,17 +147,16 @@ impl Services {
         let folders = folder::Entity::find()
             .filter(folder::Column::UserId.eq(caller.user_id))
             .filter(folder::Column::Parent.eq(&path))
-            .order_by_asc(folder::Column::Path)
             .all(self.db())
             .await?;
         let files = file_metadata::Entity::find()
             .filter(file_metadata::Column::UserId.eq(caller.user_id))
             .filter(file_metadata::Column::Parent.eq(&path))
             .filter(file_metadata::Column::DeletedAt.is_null())
-            .order_by_asc(file_metadata::Column::Path)
             .all(self.db())
             .await?;
-        Ok(folders
+        // Byte order of names, whatever the database's collation.
+        let mut entries: Vec<Entry> = folders
             .into_iter()
             .map(|f| {
                 Entry::Folder(FolderInfo {
@@ -166,7 +165,12 @@ impl Services {
                 })
             })
             .chain(files.into_iter().map(|f| Entry::File(f.into())))
-            .collect())
+            .collect();
+        entries.sort_by(|a, b| {
+            let rank = |e: &Entry| matches!(e, Entry::File(_));
+            (rank(a), a.path()).cmp(&(rank(b), b.path()))
+        });
+        Ok(entries)
     }
 
     /// Bytes the caller's live files take, and the bytes still free for them.

@@ -5,11 +5,10 @@ use std::{
     time::{Duration, SystemTime},
 };
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, Bytes};
 use chrono::{DateTime, Utc};
 use dav_server::fs::{DavFile, DavMetaData, FsError, FsFuture, FsResult};
 use futures_util::FutureExt;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use super::fs::fs_error;
 use crate::service::{
@@ -93,19 +92,46 @@ impl DavMetaData for Meta {
     }
 }
 
-/// A file opened for reading: its version's blob.
+/// One read on the blocking pool: it owns the file until it is done.
+type PendingRead = tokio::task::JoinHandle<(std::fs::File, std::io::Result<Vec<u8>>)>;
+
+/// Read `count` bytes at `position` straight into a fresh buffer (no zeroing).
+fn read_at(mut file: std::fs::File, position: u64, count: usize) -> PendingRead {
+    tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Seek};
+        let mut buf = Vec::with_capacity(count);
+        let read = file
+            .seek(SeekFrom::Start(position))
+            .and_then(|_| (&mut file).take(count as u64).read_to_end(&mut buf))
+            .map(|_| buf);
+        (file, read)
+    })
+}
+
+/// A file opened for reading: its version's blob, read on the blocking pool one
+/// buffer ahead of the one being sent, so the disk read overlaps the send.
 #[derive(Debug)]
 pub struct ReadFile {
     meta: Meta,
-    file: tokio::fs::File,
+    /// The file, unless a read in flight holds it.
+    file: Option<std::fs::File>,
+    /// The read ahead in flight, and where it reads.
+    ahead: Option<(u64, usize, PendingRead)>,
+    position: u64,
 }
 
 impl ReadFile {
-    pub fn new(open: OpenFile) -> Self {
+    pub async fn new(open: OpenFile) -> Self {
         Self {
             meta: Meta::from(&open.info),
-            file: open.file,
+            file: Some(open.file.into_std().await),
+            ahead: None,
+            position: 0,
         }
+    }
+
+    async fn finish(read: PendingRead) -> FsResult<(std::fs::File, std::io::Result<Vec<u8>>)> {
+        read.await.map_err(|_| FsError::GeneralFailure)
     }
 }
 
@@ -125,28 +151,41 @@ impl DavFile for ReadFile {
 
     fn read_bytes(&mut self, count: usize) -> FsFuture<'_, Bytes> {
         async move {
-            let mut buf = BytesMut::with_capacity(count);
-            while buf.len() < count {
-                let read = self
-                    .file
-                    .read_buf(&mut buf)
-                    .await
-                    .map_err(|_| FsError::GeneralFailure)?;
-                if read == 0 {
-                    break;
+            let count = count.min(self.meta.len.saturating_sub(self.position) as usize);
+            let read = match self.ahead.take() {
+                Some((at, len, pending)) if at == self.position && len == count => pending,
+                Some((_, _, stale)) => {
+                    let (file, _) = Self::finish(stale).await?;
+                    read_at(file, self.position, count)
                 }
+                None => {
+                    let file = self.file.take().ok_or(FsError::GeneralFailure)?;
+                    read_at(file, self.position, count)
+                }
+            };
+            let (file, read) = Self::finish(read).await?;
+            let buf = read.map_err(|_| FsError::GeneralFailure)?;
+            self.position += buf.len() as u64;
+            let next = count.min(self.meta.len.saturating_sub(self.position) as usize);
+            if next > 0 {
+                self.ahead = Some((self.position, next, read_at(file, self.position, next)));
+            } else {
+                self.file = Some(file);
             }
-            Ok(buf.freeze())
+            Ok(Bytes::from(buf))
         }
         .boxed()
     }
 
     fn seek(&mut self, pos: SeekFrom) -> FsFuture<'_, u64> {
         async move {
-            self.file
-                .seek(pos)
-                .await
-                .map_err(|_| FsError::GeneralFailure)
+            let target = match pos {
+                SeekFrom::Start(at) => Some(at),
+                SeekFrom::End(delta) => self.meta.len.checked_add_signed(delta),
+                SeekFrom::Current(delta) => self.position.checked_add_signed(delta),
+            };
+            self.position = target.ok_or(FsError::GeneralFailure)?;
+            Ok(self.position)
         }
         .boxed()
     }

@@ -8,7 +8,7 @@
 
 use std::{
     os::unix::fs::FileExt,
-    path::{Path, PathBuf},
+    path::Path,
     sync::{
         Arc,
         atomic::{AtomicUsize, Ordering},
@@ -17,56 +17,26 @@ use std::{
 };
 
 use anyhow::{Context, bail};
-use ferry_tests::{Api, ProcessServer};
+use ferry_tests::{
+    Api, ProcessServer,
+    bench::{MIB, ferry_binary, make_file, median, start_nginx, timed_put, warm_page_cache},
+};
 use reqwest::{StatusCode, multipart};
 use sha2::{Digest, Sha256};
 
-const MIB: u64 = 1 << 20;
 const CHUNK: u64 = 5 * MIB;
 
-#[derive(Debug)]
+#[derive(Debug, clap::Parser)]
 struct Options {
+    /// Size of the test file in MiB.
+    #[arg(long, default_value_t = 1024)]
     size_mib: u64,
+    /// Runs per contender (the median is reported).
+    #[arg(long, default_value_t = 3)]
     runs: usize,
+    /// Parallel chunk streams.
+    #[arg(long, default_value_t = 4)]
     streams: usize,
-}
-
-fn options() -> anyhow::Result<Options> {
-    let mut opts = Options {
-        size_mib: 1024,
-        runs: 3,
-        streams: 4,
-    };
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    for pair in args.chunks(2) {
-        let value = pair.get(1).context("a flag needs a value")?;
-        match pair[0].as_str() {
-            "--size-mib" => opts.size_mib = value.parse()?,
-            "--runs" => opts.runs = value.parse()?,
-            "--streams" => opts.streams = value.parse()?,
-            other => bail!("unknown flag {other}"),
-        }
-    }
-    Ok(opts)
-}
-
-/// Write `size` pseudo-random bytes to `path`; return their SHA-256.
-fn make_file(path: &Path, size: u64) -> anyhow::Result<String> {
-    use rand::{RngCore, SeedableRng};
-    let mut rng = rand::rngs::StdRng::seed_from_u64(42);
-    let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
-    let mut hasher = Sha256::new();
-    let mut block = vec![0u8; MIB as usize];
-    let mut left = size;
-    while left > 0 {
-        let n = left.min(MIB) as usize;
-        rng.fill_bytes(&mut block[..n]);
-        hasher.update(&block[..n]);
-        std::io::Write::write_all(&mut file, &block[..n])?;
-        left -= n as u64;
-    }
-    std::io::Write::flush(&mut file)?;
-    Ok(hex::encode(hasher.finalize()))
 }
 
 /// One chunked upload of `source` with `streams` workers; seconds taken.
@@ -155,92 +125,9 @@ async fn ferry_upload(
     Ok(secs)
 }
 
-struct Nginx {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_nginx(dir: &Path) -> anyhow::Result<Nginx> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    std::fs::create_dir_all(dir.join("dav"))?;
-    std::fs::create_dir_all(dir.join("body"))?;
-    let conf = format!(
-        "daemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
-         events {{ worker_connections 64; }}\n\
-         http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  client_max_body_size 0;\n\
-         server {{\n    listen 127.0.0.1:{port};\n    location /dav/ {{\n      root {d};\n      dav_methods PUT;\n\
-         create_full_put_path on;\n    }}\n  }}\n}}\n",
-        d = dir.display()
-    );
-    let conf_path = dir.join("nginx.conf");
-    std::fs::write(&conf_path, conf)?;
-    let child = std::process::Command::new("nginx")
-        .arg("-p")
-        .arg(dir)
-        .arg("-c")
-        .arg(&conf_path)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .context("starting nginx (apt-get install nginx)")?;
-    Ok(Nginx { child, port })
-}
-
-async fn nginx_put(
-    client: &reqwest::Client,
-    port: u16,
-    source: &Path,
-    size: u64,
-    run: usize,
-) -> anyhow::Result<f64> {
-    let began = Instant::now();
-    let file = tokio::fs::File::open(source).await?;
-    let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(
-        file,
-        256 * 1024,
-    ));
-    let response = client
-        .put(format!("http://127.0.0.1:{port}/dav/run{run}.bin"))
-        .header("content-length", size)
-        .body(body)
-        .send()
-        .await?;
-    if !response.status().is_success() {
-        bail!("nginx PUT: {}", response.status());
-    }
-    Ok(began.elapsed().as_secs_f64())
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
-
-fn ferry_binary() -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let bin = exe.with_file_name("ferry");
-    if !bin.exists() {
-        bail!(
-            "{} is missing: run `cargo build --release --bins` first",
-            bin.display()
-        );
-    }
-    Ok(bin)
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let opts = options()?;
+    let opts = <Options as clap::Parser>::parse();
     let size = opts.size_mib * MIB;
     let work = tempfile::Builder::new()
         .prefix("ferry-bench")
@@ -248,11 +135,7 @@ async fn main() -> anyhow::Result<()> {
     let source = work.path().join("source.bin");
     eprintln!("writing a {} MiB test file…", opts.size_mib);
     let sha = make_file(&source, size)?;
-    // Touch twice the file's size of page cache once, so that neither side pays
-    // for a virtual machine's first touch of fresh memory during its runs.
-    let scratch = work.path().join("scratch.bin");
-    make_file(&scratch, 2 * size)?;
-    std::fs::remove_file(&scratch)?;
+    warm_page_cache(work.path(), size)?;
 
     let ferry_bin = ferry_binary()?;
     let server = ProcessServer::spawn(
@@ -269,7 +152,8 @@ async fn main() -> anyhow::Result<()> {
     let (mut ferry_secs, mut nginx_secs) = (Vec::new(), Vec::new());
     for run in 0..opts.runs {
         // Alternate, so neither side always meets a warmer page cache.
-        nginx_secs.push(nginx_put(&client, nginx.port, &source, size, run).await?);
+        let put = client.put(format!("http://127.0.0.1:{}/dav/run{run}.bin", nginx.port));
+        nginx_secs.push(timed_put(put, &source, size).await?);
         // Drop each run's output, so every run writes into recycled page cache.
         std::fs::remove_file(work.path().join(format!("nginx/dav/run{run}.bin")))?;
         let cpu_before = server.cpu_seconds();
