@@ -157,6 +157,31 @@ pub struct Settings {
         global = true
     )]
     pub token_ttl_days: u32,
+    /// Requests per second each client (user, or IP when anonymous) may make to
+    /// the upload endpoints, replenished continuously; 0 turns the limit off.
+    #[arg(
+        long,
+        env = "FERRY_UPLOAD_RATE_PER_SECOND",
+        default_value_t = 200,
+        global = true
+    )]
+    pub upload_rate_per_second: u64,
+    /// Requests a client may make at once before the per-second rate applies.
+    #[arg(
+        long,
+        env = "FERRY_UPLOAD_RATE_BURST",
+        default_value_t = 1000,
+        global = true
+    )]
+    pub upload_rate_burst: u32,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (comma-separated IPs).
+    #[arg(
+        long,
+        env = "FERRY_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Testing hook: block forever when the named step is reached (for crash tests).
     #[arg(long, env = "FERRY_DEBUG_PAUSE_AT", hide = true, global = true)]
     pub debug_pause_at: Option<String>,
@@ -201,6 +226,9 @@ impl std::fmt::Debug for Settings {
             .field("chunk_cleanup_days", &self.chunk_cleanup_days)
             .field("max_concurrent_uploads", &self.max_concurrent_uploads)
             .field("bandwidth_monitor", &self.bandwidth_monitor)
+            .field("upload_rate_per_second", &self.upload_rate_per_second)
+            .field("upload_rate_burst", &self.upload_rate_burst)
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("max_file_size", &self.max_file_size)
             .field("min_free_space", &self.min_free_space)
             .field("cleanup_interval_secs", &self.cleanup_interval_secs)

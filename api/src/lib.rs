@@ -81,11 +81,14 @@ pub async fn launch_with_clock(
         .context("while starting background jobs")?;
 
     let schema = graphql::schema(Some(services.clone()));
-    let app = rest::router(rest::AppState {
-        services,
-        schema,
-        webdav: webdav::WebDav::default(),
-    })
+    let app = rest::router(
+        rest::AppState {
+            services,
+            schema,
+            webdav: webdav::WebDav::default(),
+        },
+        &settings,
+    )
     .layer(TraceLayer::new_for_http())
     // A bug (ours or a dependency's) answers 500 on its request, never takes
     // the connection or the process down.
@@ -95,9 +98,12 @@ pub async fn launch_with_clock(
         ))
     }));
     tracing::info!(address = %listener.local_addr()?, "ferry is listening");
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
     if let Err(err) = scheduler.shutdown().await {
         tracing::warn!(%err, "stopping the job scheduler");
     }

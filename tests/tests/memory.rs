@@ -73,9 +73,10 @@ async fn a_100_mib_chunk_streams_in_bounded_memory() {
         baseline / MIB as u64,
         peak / MIB as u64
     );
-    // The baseline already holds argon2's 19 MiB working memory from the logins.
+    // The baseline already holds argon2's 19 MiB working memory from the logins
+    // and the debug binary's pages; a chunk held whole would add 100 MiB to it.
     assert!(
-        peak < 64 * MIB as u64,
+        peak < 80 * MIB as u64,
         "peak RSS {peak} bytes is not far below the 100 MiB chunk"
     );
     assert!(

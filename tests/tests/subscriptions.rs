@@ -199,3 +199,59 @@ async fn a_schedule_due_seconds_ahead_fires_and_the_device_hears_of_it() {
     assert_eq!(seen["payload"]["data"]["scheduleRuns"]["id"], run["id"]);
     assert_eq!(seen["payload"]["data"]["scheduleRuns"]["deviceId"], "phone");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bandwidth_usage_reports_the_live_rate_of_a_limited_download() {
+    let server = TestServer::start().await;
+    let token = server.user_token("viewer").await;
+    let api = server.api(&token);
+    let data = random_bytes(4 << 20, 9);
+    api.upload_file("/movie.bin", &data, 1 << 20).await;
+    let (status, _) = api
+        .post(
+            "/api/sync/bandwidth/limit",
+            json!({ "download_speed_limit": 1 << 20, "throttle_enabled": true }),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    let mut socket = connect(&server, &token).await;
+    subscribe(
+        &mut socket,
+        "bw",
+        "subscription { bandwidthUsage { userId direction bytesPerSecond at } }",
+        json!({}),
+    )
+    .await;
+    let download = {
+        let api = api.clone();
+        tokio::spawn(async move { api.download("/movie.bin").await })
+    };
+    // Skip the first samples (the transfer ramping up); a later one shows ~1 MiB/s.
+    let mut rates = Vec::new();
+    while rates.len() < 3 {
+        let event = next_json(&mut socket).await;
+        let usage = &event["payload"]["data"]["bandwidthUsage"];
+        if usage["direction"] == "DOWNLOAD" && usage["bytesPerSecond"].as_u64() > Some(0) {
+            rates.push(usage["bytesPerSecond"].as_u64().unwrap());
+        }
+    }
+    let rate = rates[2] as f64;
+    assert!(
+        (rate - 1_048_576.0).abs() < 1_048_576.0 * 0.25,
+        "live download rate {rate} (samples {rates:?})"
+    );
+    let metrics = reqwest::get(server.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("ferry_bandwidth_bytes_per_second{")
+                && l.contains("direction=\"download\"")),
+        "{metrics}"
+    );
+    assert_eq!(download.await.unwrap(), data);
+}

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::{
     context,
     query::{user_of, uuid_of},
-    types::{SyncRun, UploadProgress},
+    types::{BandwidthUsage, SyncRun, UploadProgress},
 };
 use crate::{
     error::GraphQLResult,
@@ -140,6 +140,39 @@ impl SubscriptionRoot {
         let caller = caller.clone();
         Ok(run_events(receiver, move |e| {
             caller.can_access(e.run.user_id)
+        }))
+    }
+
+    /// Live throughput, about once a second per user and direction while
+    /// bytes move: the caller's own (admins: everyone's, or `userId`'s).
+    async fn bandwidth_usage(
+        &self,
+        ctx: &Context<'_>,
+        user_id: Option<ID>,
+    ) -> async_graphql::Result<impl Stream<Item = BandwidthUsage> + use<>> {
+        let (services, caller) = context(ctx).gql()?;
+        let only = user_of(user_id)?;
+        if only.is_some_and(|u| !caller.can_access(u)) {
+            return Err(crate::error::Error::NotFound("user").graphql());
+        }
+        let caller = caller.clone();
+        let receiver = services.subscribe_bandwidth();
+        Ok(stream::unfold(receiver, move |mut receiver| {
+            let caller = caller.clone();
+            async move {
+                loop {
+                    match receiver.recv().await {
+                        Ok(sample)
+                            if caller.can_access(sample.user_id)
+                                && only.is_none_or(|u| u == sample.user_id) =>
+                        {
+                            return Some((BandwidthUsage::from(sample), receiver));
+                        }
+                        Ok(_) | Err(RecvError::Lagged(_)) => {}
+                        Err(RecvError::Closed) => return None,
+                    }
+                }
+            }
         }))
     }
 }

@@ -530,3 +530,33 @@ pub struct SyncRunConnection {
     pub nodes: Vec<SyncRun>,
     pub page_info: PageInfo,
 }
+
+/// Which way bytes flow, seen from the client.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum TransferDirection {
+    Upload,
+    Download,
+}
+
+/// One user's throughput in one direction over the last second.
+#[derive(SimpleObject, Debug)]
+pub struct BandwidthUsage {
+    pub user_id: ID,
+    pub direction: TransferDirection,
+    pub bytes_per_second: u64,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<crate::service::monitor::BandwidthSample> for BandwidthUsage {
+    fn from(s: crate::service::monitor::BandwidthSample) -> Self {
+        Self {
+            user_id: ID(s.user_id.to_string()),
+            direction: match s.direction {
+                crate::service::throttle::Direction::Upload => TransferDirection::Upload,
+                crate::service::throttle::Direction::Download => TransferDirection::Download,
+            },
+            bytes_per_second: s.bytes_per_second,
+            at: s.at,
+        }
+    }
+}

@@ -15,6 +15,11 @@ pub async fn start(
     scheduler
         .add(expire_uploads_job(services.clone(), every)?)
         .await?;
+    if settings.bandwidth_monitor {
+        scheduler
+            .add(bandwidth_monitor_job(services.clone())?)
+            .await?;
+    }
     scheduler.add(schedule_engine_job(services)?).await?;
     scheduler.start().await?;
     Ok(scheduler)
@@ -59,6 +64,25 @@ fn schedule_engine_job(services: Services) -> Result<Job, JobSchedulerError> {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(runs = n, "ran due sync schedules"),
                 Err(err) => tracing::error!(%err, "the schedule engine failed; retrying next tick"),
+            }
+        })
+    })
+}
+
+/// How often the throughput monitor samples.
+const MONITOR_TICK: Duration = Duration::from_secs(1);
+
+/// The throughput monitor: one sample of every user's rate per tick.
+fn bandwidth_monitor_job(services: Services) -> Result<Job, JobSchedulerError> {
+    let monitor = std::sync::Arc::new(std::sync::Mutex::new(
+        crate::service::monitor::Monitor::default(),
+    ));
+    Job::new_repeated_async(MONITOR_TICK, move |_id, _scheduler| {
+        let services = services.clone();
+        let monitor = monitor.clone();
+        Box::pin(async move {
+            if let Ok(mut monitor) = monitor.lock() {
+                services.sample_bandwidth(&mut monitor);
             }
         })
     })

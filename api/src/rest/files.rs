@@ -13,7 +13,10 @@ use tokio_util::io::ReaderStream;
 
 use crate::{
     error::{Error, Result},
-    service::{Caller, Services},
+    service::{
+        Caller, Services,
+        throttle::{Direction, paced},
+    },
 };
 
 /// Read size when streaming a download.
@@ -170,7 +173,11 @@ pub async fn download(
     if start > 0 {
         file.seek(SeekFrom::Start(start)).await?;
     }
-    let body = Body::from_stream(ReaderStream::with_capacity(file.take(len), STREAM_BUFFER));
+    let pace = services.pace(caller.user_id, Direction::Download);
+    let body = Body::from_stream(paced(
+        pace,
+        ReaderStream::with_capacity(file.take(len), STREAM_BUFFER),
+    ));
     response
         .status(status)
         .header(header::CONTENT_TYPE, "application/octet-stream")

@@ -18,6 +18,7 @@ mod bandwidth;
 mod files;
 mod health;
 mod identity;
+pub mod rate_limit;
 mod schedules;
 mod selective;
 mod uploads;
@@ -37,14 +38,9 @@ impl std::fmt::Debug for AppState {
 }
 
 /// Every REST route, plus the health and metrics endpoints.
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/api/auth/login", post(identity::login))
-        .route("/api/me", get(identity::me))
-        .route(
-            "/api/users",
-            get(identity::list_users).post(identity::create_user),
-        )
+pub fn router(state: AppState, settings: &crate::config::Settings) -> Router {
+    // The upload endpoints: callers identified first, then rate-limited.
+    let mut uploads = Router::new()
         .route("/api/sync/upload/start", post(uploads::start))
         .route(
             "/api/sync/upload/{upload_id}/chunk/{chunk_number}",
@@ -57,7 +53,22 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/sync/upload/{upload_id}/pause", post(uploads::pause))
         .route("/api/sync/upload/{upload_id}/resume", post(uploads::resume))
-        .route("/api/sync/upload/{upload_id}", delete(uploads::cancel))
+        .route("/api/sync/upload/{upload_id}", delete(uploads::cancel));
+    if let Some(limit) = rate_limit::layer(settings) {
+        uploads = uploads.layer(limit);
+    }
+    let uploads = uploads.layer(axum::middleware::from_fn_with_state(
+        state.services.clone(),
+        rate_limit::identify,
+    ));
+    Router::new()
+        .route("/api/auth/login", post(identity::login))
+        .route("/api/me", get(identity::me))
+        .route(
+            "/api/users",
+            get(identity::list_users).post(identity::create_user),
+        )
+        .merge(uploads)
         .route(
             "/api/sync/bandwidth/limit",
             get(bandwidth::get).post(bandwidth::set),
@@ -114,6 +125,9 @@ where
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(caller.clone());
+        }
         let token = bearer_token(parts).ok_or(Error::Unauthorized("missing bearer token"))?;
         Services::from_ref(state).authenticate(token).await
     }

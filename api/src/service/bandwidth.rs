@@ -191,6 +191,30 @@ impl Services {
         Ok(row.map_or_else(|| Limit::unlimited(user_id), Limit::from))
     }
 
+    /// Bytes per second `user_id` may move in `direction` right now (`None`:
+    /// unlimited): their limit, when throttling applies at the clock's now.
+    pub(crate) async fn effective_rate(
+        &self,
+        user_id: Uuid,
+        direction: super::throttle::Direction,
+    ) -> Result<Option<u64>> {
+        let row = sync_bandwidth_limit::Entity::find()
+            .filter(sync_bandwidth_limit::Column::UserId.eq(user_id))
+            .one(self.db())
+            .await?;
+        let Some(limit) = row.map(Limit::from) else {
+            return Ok(None);
+        };
+        if !limit.applies_at(self.clock().now()) {
+            return Ok(None);
+        }
+        let rate = match direction {
+            super::throttle::Direction::Upload => limit.upload_speed_limit,
+            super::throttle::Direction::Download => limit.download_speed_limit,
+        };
+        Ok(rate.and_then(|r| u64::try_from(r).ok()).filter(|r| *r > 0))
+    }
+
     async fn user_exists(&self, user_id: Uuid) -> Result<()> {
         entity::user::Entity::find_by_id(user_id)
             .one(self.db())

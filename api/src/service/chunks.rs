@@ -64,6 +64,8 @@ pub struct ChunkWriter {
     sink: Option<RegionWriter>,
     stored_hash: Option<String>,
     _claim: Arc<InFlight>,
+    /// The user's upload bucket: reading the body waits for it.
+    pace: super::throttle::Pace,
 }
 
 impl Services {
@@ -140,6 +142,7 @@ impl Services {
             Some(region)
         };
         Ok(ChunkWriter {
+            pace: self.pace(upload.user_id, super::throttle::Direction::Upload),
             upload,
             chunk_number,
             expected,
@@ -315,6 +318,7 @@ impl ChunkWriter {
                 ),
             ));
         }
+        self.pace.take(data.len()).await;
         self.hasher.update(data);
         if let Some(sink) = &mut self.sink {
             sink.write(data).await?;

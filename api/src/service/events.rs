@@ -5,7 +5,7 @@ use sea_orm::EntityTrait;
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use super::{Services, sync_runs::RunEvent, uploads::UploadProgress};
+use super::{Services, monitor::BandwidthSample, sync_runs::RunEvent, uploads::UploadProgress};
 
 /// Events kept for slow subscribers before they skip ahead.
 const CAPACITY: usize = 4_096;
@@ -23,6 +23,7 @@ pub struct UploadEvent {
 pub struct EventBus {
     uploads: broadcast::Sender<UploadEvent>,
     runs: broadcast::Sender<RunEvent>,
+    bandwidth: broadcast::Sender<BandwidthSample>,
 }
 
 impl Default for EventBus {
@@ -30,6 +31,7 @@ impl Default for EventBus {
         Self {
             uploads: broadcast::channel(CAPACITY).0,
             runs: broadcast::channel(CAPACITY).0,
+            bandwidth: broadcast::channel(CAPACITY).0,
         }
     }
 }
@@ -39,12 +41,22 @@ impl EventBus {
     pub(crate) fn publish_run(&self, event: RunEvent) {
         let _ = self.runs.send(event);
     }
+
+    /// Publish a throughput sample (no subscriber is fine).
+    pub(crate) fn publish_bandwidth(&self, sample: BandwidthSample) {
+        let _ = self.bandwidth.send(sample);
+    }
 }
 
 impl Services {
     /// Listen to every upload event from now on.
     pub fn subscribe_uploads(&self) -> broadcast::Receiver<UploadEvent> {
         self.inner.events.uploads.subscribe()
+    }
+
+    /// Listen to every throughput sample from now on.
+    pub fn subscribe_bandwidth(&self) -> broadcast::Receiver<BandwidthSample> {
+        self.inner.events.bandwidth.subscribe()
     }
 
     /// Listen to every recorded sync run from now on.

@@ -1,7 +1,14 @@
 //! Counters behind `/metrics` (Prometheus text format), one registry per server.
 use std::sync::Arc;
 
-use prometheus_client::{encoding::text::encode, metrics::counter::Counter, registry::Registry};
+use prometheus_client::{
+    encoding::text::encode,
+    metrics::{counter::Counter, family::Family, gauge::Gauge},
+    registry::Registry,
+};
+
+/// Labels of a per-user throughput gauge: `user_id`, `direction`.
+pub type BandwidthLabels = Vec<(String, String)>;
 
 /// The server's counters; cloning shares them.
 #[derive(Clone, Debug)]
@@ -15,6 +22,8 @@ pub struct Metrics {
     pub uploads_failed: Counter,
     /// Verified chunk bytes stored.
     pub bytes_received: Counter,
+    /// Bytes per second per user and direction, from the throughput monitor.
+    pub bandwidth: Family<BandwidthLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -26,6 +35,7 @@ impl Default for Metrics {
             uploads_completed: Counter::default(),
             uploads_failed: Counter::default(),
             bytes_received: Counter::default(),
+            bandwidth: Family::default(),
         };
         registry.register(
             "uploads_started",
@@ -46,6 +56,11 @@ impl Default for Metrics {
             "upload_bytes_received",
             "Verified chunk bytes stored",
             metrics.bytes_received.clone(),
+        );
+        registry.register(
+            "bandwidth_bytes_per_second",
+            "Throughput per user and direction over the last second",
+            metrics.bandwidth.clone(),
         );
         Self {
             registry: Arc::new(registry),

@@ -29,6 +29,7 @@ pub mod file_writer;
 pub mod files;
 pub mod identity;
 pub mod metrics;
+pub mod monitor;
 pub mod paths;
 mod prefix_hash;
 pub mod recurrence;
@@ -37,6 +38,7 @@ pub mod selective;
 mod staging;
 pub mod sync_engine;
 pub mod sync_runs;
+pub mod throttle;
 pub mod tree;
 pub mod uploads;
 
@@ -102,6 +104,8 @@ struct Inner {
             std::sync::Arc<tokio::sync::Mutex<prefix_hash::PrefixHash>>,
         >,
     >,
+    /// Bandwidth buckets per user and direction.
+    throttles: throttle::Throttles,
     /// HTTP Basic passwords checked recently (WebDAV sends one per request).
     basic_cache: identity::BasicCache,
     /// Testing hook: block forever when this step is reached.
@@ -131,6 +135,7 @@ impl Services {
                 prefix_hashes: Mutex::default(),
                 events: events::EventBus::default(),
                 basic_cache: identity::BasicCache::default(),
+                throttles: throttle::Throttles::default(),
                 debug_pause_at: settings.debug_pause_at.clone(),
             }),
         })

@@ -22,7 +22,10 @@ use uuid::Uuid;
 use crate::{
     error::Error,
     rest::AppState,
-    service::{Caller, Services},
+    service::{
+        Caller, Services,
+        throttle::{Direction, paced},
+    },
 };
 
 mod file;
@@ -75,10 +78,20 @@ pub async fn serve(State(state): State<AppState>, request: Request) -> Response 
         return Error::bad_request("invalid_input", "malformed If header").into_response();
     }
     let handler = state.webdav.handler_for(&state.services, caller.user_id);
+    // Bandwidth limits: the body read (PUT) and the body sent (GET) are paced
+    // by the user's buckets.
+    let services = &state.services;
+    let upload = services.pace(caller.user_id, Direction::Upload);
+    let download = services.pace(caller.user_id, Direction::Download);
+    let request =
+        request.map(|body| axum::body::Body::from_stream(paced(upload, body.into_data_stream())));
     handler
         .handle_guarded(request, caller.username.clone(), caller)
         .await
-        .map(axum::body::Body::new)
+        .map(|body| {
+            let body = axum::body::Body::new(body).into_data_stream();
+            axum::body::Body::from_stream(paced(download, body))
+        })
 }
 
 /// The caller named by `Authorization: Basic …` or `Bearer …`.

@@ -1,0 +1,127 @@
+//! Request-rate limiting of the upload endpoints with `tower-governor`, keyed by
+//! the authenticated user, or by the peer IP for anonymous requests (the
+//! client's address from `X-Forwarded-For` only when the peer is a trusted
+//! proxy). Over the limit: 429 `rate_limited` with `Retry-After`.
+use std::{
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+    time::Duration,
+};
+
+use axum::{
+    extract::{ConnectInfo, Request, State},
+    http::Request as HttpRequest,
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use tower_governor::{
+    GovernorError, GovernorLayer, governor::GovernorConfigBuilder, key_extractor::KeyExtractor,
+};
+use uuid::Uuid;
+
+use crate::{
+    config::Settings,
+    error::Error,
+    service::{Caller, Services},
+};
+
+/// Who a request counts against.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub enum ClientKey {
+    User(Uuid),
+    Ip(IpAddr),
+    /// No peer address is known (a server not started with connect info).
+    Unknown,
+}
+
+/// Picks the [`ClientKey`] of a request.
+#[derive(Clone, Debug)]
+pub struct ClientKeyExtractor {
+    trusted_proxies: Arc<Vec<IpAddr>>,
+}
+
+impl ClientKeyExtractor {
+    /// The client's address: the peer, or — when the peer is a trusted proxy —
+    /// the right-most address of `X-Forwarded-For` that is not a trusted proxy.
+    fn client_ip<T>(&self, req: &HttpRequest<T>) -> Option<IpAddr> {
+        let peer = req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())?;
+        if !self.trusted_proxies.contains(&peer) {
+            return Some(peer);
+        }
+        let forwarded = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|ip| ip.trim().parse::<IpAddr>().ok())
+            .collect::<Vec<_>>();
+        forwarded
+            .into_iter()
+            .rev()
+            .find(|ip| !self.trusted_proxies.contains(ip))
+            .or(Some(peer))
+    }
+}
+
+impl KeyExtractor for ClientKeyExtractor {
+    type Key = ClientKey;
+
+    fn extract<T>(&self, req: &HttpRequest<T>) -> Result<ClientKey, GovernorError> {
+        if let Some(caller) = req.extensions().get::<Caller>() {
+            return Ok(ClientKey::User(caller.user_id));
+        }
+        Ok(self
+            .client_ip(req)
+            .map_or(ClientKey::Unknown, ClientKey::Ip))
+    }
+}
+
+/// The rate-limiting layer for the upload routes, or `None` when turned off.
+pub fn layer(
+    settings: &Settings,
+) -> Option<GovernorLayer<ClientKeyExtractor, governor_middleware::NoOpMiddleware, axum::body::Body>>
+{
+    if settings.upload_rate_per_second == 0 {
+        return None;
+    }
+    let period = Duration::from_secs_f64(1.0 / settings.upload_rate_per_second as f64);
+    let config = GovernorConfigBuilder::default()
+        .period(period.max(Duration::from_nanos(1)))
+        .burst_size(settings.upload_rate_burst.max(1))
+        .key_extractor(ClientKeyExtractor {
+            trusted_proxies: Arc::new(settings.trusted_proxies.clone()),
+        })
+        .finish()?;
+    Some(GovernorLayer::new(config).error_handler(|err| {
+        match err {
+            GovernorError::TooManyRequests { wait_time, .. } => Error::RateLimited {
+                code: "rate_limited",
+                message: format!("too many upload requests: retry in {wait_time} s"),
+                retry_after_secs: wait_time.max(1),
+            }
+            .into_response(),
+            other => Error::Internal(format!("rate limiter: {other}")).into_response(),
+        }
+    }))
+}
+
+/// Re-exported for the layer's type.
+pub mod governor_middleware {
+    pub use governor::middleware::NoOpMiddleware;
+}
+
+/// Middleware: authenticate a bearer token once, so the rate limiter can key on
+/// the user and the handler's [`Caller`] extractor does not authenticate again.
+/// A bad or missing token is left for the handler to refuse.
+pub async fn identify(State(services): State<Services>, mut req: Request, next: Next) -> Response {
+    if let Some(token) = super::bearer_from_headers(req.headers())
+        && let Ok(caller) = services.authenticate(token).await
+    {
+        req.extensions_mut().insert(caller);
+    }
+    next.run(req).await
+}
