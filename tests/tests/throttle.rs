@@ -231,3 +231,47 @@ async fn upload_requests_over_the_rate_answer_429_with_retry_after() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webdav_get_and_put_are_paced_by_the_same_buckets() {
+    let server = TestServer::start().await;
+    let user = server.api(&server.user_token("davuser").await);
+    set_limit(
+        &user,
+        json!({ "upload_speed_limit": MIB, "download_speed_limit": MIB, "throttle_enabled": true }),
+    )
+    .await;
+    let data = random_bytes(2 * MIB as usize, 5);
+    let client = reqwest::Client::new();
+    let url = server.url("/webdav/paced.bin");
+    let began = Instant::now();
+    let put = client
+        .put(&url)
+        .basic_auth("davuser", Some(ferry_tests::PASSWORD))
+        .body(data.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), StatusCode::CREATED);
+    let put_secs = began.elapsed().as_secs_f64();
+    let began = Instant::now();
+    let got = client
+        .get(&url)
+        .basic_auth("davuser", Some(ferry_tests::PASSWORD))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let get_secs = began.elapsed().as_secs_f64();
+    assert_eq!(got.as_ref(), data.as_slice());
+    assert!(
+        within(put_secs, 2.0, 0.15),
+        "PUT of 2 MiB at 1 MiB/s: {put_secs:.2}s"
+    );
+    assert!(
+        within(get_secs, 2.0, 0.15),
+        "GET of 2 MiB at 1 MiB/s: {get_secs:.2}s"
+    );
+}

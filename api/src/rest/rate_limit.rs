@@ -125,3 +125,44 @@ pub async fn identify(State(services): State<Services>, mut req: Request, next: 
     }
     next.run(req).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(peer: &str, forwarded: Option<&str>) -> HttpRequest<()> {
+        let mut req = HttpRequest::new(());
+        req.extensions_mut()
+            .insert(ConnectInfo(peer.parse::<SocketAddr>().expect("addr")));
+        if let Some(value) = forwarded {
+            req.headers_mut()
+                .insert("x-forwarded-for", value.parse().expect("header"));
+        }
+        req
+    }
+
+    #[test]
+    fn forwarded_for_counts_only_behind_a_trusted_proxy() {
+        let proxy: IpAddr = "10.0.0.1".parse().expect("ip");
+        let keys = ClientKeyExtractor {
+            trusted_proxies: Arc::new(vec![proxy]),
+        };
+        let ip = |s: &str| ClientKey::Ip(s.parse().expect("ip"));
+        // A direct client cannot pick its key with a header.
+        assert_eq!(
+            keys.extract(&request("192.0.2.7:5000", Some("203.0.113.9")))
+                .ok(),
+            Some(ip("192.0.2.7"))
+        );
+        // Behind the proxy: the right-most address the proxy did not add itself.
+        assert_eq!(
+            keys.extract(&request("10.0.0.1:5000", Some("198.51.100.1, 203.0.113.9")))
+                .ok(),
+            Some(ip("203.0.113.9"))
+        );
+        assert_eq!(
+            keys.extract(&request("10.0.0.1:5000", None)).ok(),
+            Some(ip("10.0.0.1"))
+        );
+    }
+}

@@ -26,9 +26,9 @@ const CELL: u64 = 1024;
 /// How often a bucket re-reads its user's limit.
 const REFRESH: Duration = Duration::from_secs(1);
 /// The burst a bucket allows, as a share of a second's worth of bytes.
-const BURST_DIVISOR: u64 = 20;
+const BURST_DIVISOR: u64 = 50;
 /// The smallest burst, in cells (a few network frames).
-const MIN_BURST_CELLS: u32 = 16;
+const MIN_BURST_CELLS: u32 = 4;
 
 /// Which way bytes flow, seen from the client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -223,10 +223,14 @@ fn limiter(bytes_per_second: u64) -> Active {
     let quota = Quota::with_period(period.max(Duration::from_nanos(1)))
         .unwrap_or_else(|| Quota::per_second(NonZeroU32::MAX))
         .allow_burst(burst);
+    let limiter = RateLimiter::direct(quota);
+    // Start empty: a fresh (or changed) limit grants no free burst, so the
+    // first second moves the limit's worth of bytes, not that plus a burst.
+    let _ = limiter.check_n(burst);
     Active {
         bytes_per_second,
         burst_cells,
-        limiter: RateLimiter::direct(quota),
+        limiter,
     }
 }
 
@@ -257,7 +261,7 @@ mod tests {
         let slow = limiter(64 * 1024);
         assert_eq!(slow.burst_cells, MIN_BURST_CELLS);
         let fast = limiter(100 * 1024 * 1024);
-        assert_eq!(fast.burst_cells, 5 * 1024);
+        assert_eq!(fast.burst_cells, 2048);
         assert_eq!(fast.bytes_per_second, 100 * 1024 * 1024);
     }
 }
