@@ -168,11 +168,11 @@ async fn lowering_the_limit_slows_a_transfer_in_flight_within_a_second() {
             .await;
             lowered = true;
         }
-        // From 1.5 s after the change on, the new limit holds.
-        if (2.0..4.0).contains(&at) {
+        // From about a second after the change on, the new limit holds.
+        if (1.6..3.6).contains(&at) {
             window += len;
         }
-        if at >= 4.0 {
+        if at >= 3.6 {
             break;
         }
     }
