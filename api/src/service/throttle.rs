@@ -64,7 +64,7 @@ struct Bucket {
     active: RwLock<Option<Arc<Active>>>,
     /// When the limit was last read (`None`: never).
     checked_at: Mutex<Option<Instant>>,
-    /// Serializes the re-reads; transfers go on with the old limit meanwhile.
+    /// Serializes the re-reads; transfers wait for the one in progress.
     refreshing: tokio::sync::Mutex<()>,
     /// Bytes paced through this bucket, ever (for the throughput monitor).
     bytes: AtomicU64,
@@ -163,20 +163,27 @@ impl Pace {
 
     /// The limiter in force, re-reading the user's limit when it is stale.
     async fn active(&self) -> Option<Arc<Active>> {
-        let stale = self
-            .bucket
-            .checked_at
-            .lock()
-            .map(|at| at.is_none_or(|at| at.elapsed() >= REFRESH))
-            .unwrap_or(true);
-        if stale && let Ok(_turn) = self.bucket.refreshing.try_lock() {
-            self.refresh().await;
+        if self.is_stale() {
+            // Every transfer waits for the one re-read (a single indexed query),
+            // so none runs on under the old limit while the new one is read.
+            let _turn = self.bucket.refreshing.lock().await;
+            if self.is_stale() {
+                self.refresh().await;
+            }
         }
         self.bucket
             .active
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
+    }
+
+    fn is_stale(&self) -> bool {
+        self.bucket
+            .checked_at
+            .lock()
+            .map(|at| at.is_none_or(|at| at.elapsed() >= REFRESH))
+            .unwrap_or(true)
     }
 
     async fn refresh(&self) {
@@ -188,8 +195,11 @@ impl Pace {
         {
             Ok(rate) => rate,
             Err(err) => {
-                // Keep the limit in force; try again at the next refresh.
+                // Keep the limit in force until the next re-read.
                 tracing::warn!(%err, "reading a bandwidth limit failed");
+                if let Ok(mut at) = bucket.checked_at.lock() {
+                    *at = Some(Instant::now());
+                }
                 return;
             }
         };
