@@ -452,3 +452,27 @@ async fn a_file_cannot_sit_below_a_file_or_on_a_folder() {
         StatusCode::CONFLICT
     );
 }
+
+#[tokio::test]
+async fn a_partial_put_is_refused_and_creates_nothing() {
+    let server = TestServer::start().await;
+    let dav = Dav::new(&server, ADMIN, ADMIN_PASSWORD);
+    for path in ["/new.bin", "/old.bin"] {
+        if path == "/old.bin" {
+            assert_eq!(
+                dav.put(path, b"0123456789".to_vec()).await,
+                StatusCode::CREATED
+            );
+        }
+        let response = dav
+            .request("PUT", path)
+            .header("Content-Range", "bytes 2-4/10")
+            .body(b"abc".to_vec())
+            .send()
+            .await
+            .expect("partial put");
+        assert_eq!(response.status(), StatusCode::NOT_IMPLEMENTED, "{path}");
+    }
+    assert_eq!(dav.get("/new.bin").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(dav.get("/old.bin").await.1, b"0123456789");
+}

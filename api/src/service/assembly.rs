@@ -4,9 +4,7 @@
 use std::collections::HashSet;
 
 use entity::chunked_upload;
-use sea_orm::{
-    ColumnTrait, EntityTrait, QueryFilter, QuerySelect, TransactionTrait, sea_query::Expr,
-};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, sea_query::Expr};
 use uuid::Uuid;
 
 use super::{
@@ -169,7 +167,7 @@ impl Services {
         sha256: &str,
     ) -> Result<FileInfo> {
         let now = self.clock().now();
-        let txn = self.db().begin().await?;
+        let txn = self.begin_tree_write(upload.user_id).await?;
         let target = self.commit_target(&txn, upload, now).await?;
         let (file_id, file) = self
             .commit_version(
@@ -281,9 +279,10 @@ impl Services {
     }
 
     /// At start-up: finish or redo interrupted assemblies, and delete staged data
-    /// that no unfinished upload owns. Returns how many assemblies were redone.
+    /// that no unfinished upload owns and whole-file writes a crash cut short. Returns how many assemblies were redone.
     #[tracing::instrument(skip_all, err)]
     pub async fn recover_uploads(&self) -> Result<usize> {
+        self.inner.blobs.sweep_incoming().await?;
         let redone = self.retry_assemblies().await?;
         let (ids, strays) = self.inner.staging.list().await?;
         for stray in strays {

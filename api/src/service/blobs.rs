@@ -18,17 +18,25 @@ impl BlobStore {
     /// Open (creating if needed) the store rooted at `root`.
     pub async fn open(root: PathBuf) -> Result<Self> {
         tokio::fs::create_dir_all(&root).await?;
-        // Files a crashed writer left half-written are never adopted: drop them.
-        let mut entries = tokio::fs::read_dir(&root).await?;
+        Ok(Self { root })
+    }
+
+    /// Drop the temporary files a crashed writer left half-written (they are
+    /// never adopted). Only the server starting up may call this: a CLI command
+    /// opening the store beside a running server must not touch its writes.
+    pub async fn sweep_incoming(&self) -> Result<usize> {
+        let mut removed = 0;
+        let mut entries = tokio::fs::read_dir(&self.root).await?;
         while let Some(entry) = entries.next_entry().await? {
             let name = entry.file_name();
             let name = name.to_string_lossy();
             if name.starts_with("incoming-") && name.ends_with(".tmp") {
                 tracing::warn!(file = %name, "removing an unfinished incoming file");
                 remove_if_exists(&entry.path()).await?;
+                removed += 1;
             }
         }
-        Ok(Self { root })
+        Ok(removed)
     }
 
     /// `root/ab/cd/abcd…`: two fan-out levels keep directories small.

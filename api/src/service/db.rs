@@ -77,17 +77,24 @@ pub fn drop_scratch_database(admin_url: String, name: String) {
 }
 
 impl super::Services {
-    /// A transaction that will write after reading. On SQLite it takes the
-    /// database's write lock first (a write that matches nothing), so its reads
-    /// cannot go stale and its first write never fails with `database is
-    /// locked`; on PostgreSQL it is a plain transaction.
-    pub(crate) async fn begin_write(&self) -> Result<sea_orm::DatabaseTransaction> {
-        use sea_orm::{ConnectionTrait, TransactionTrait};
+    /// A transaction that changes `user_id`'s tree: it locks that user's row
+    /// first, so such transactions of one user run one after another on
+    /// PostgreSQL too (a folder and a file can never both be created at one
+    /// path, nor a file slip into a folder being deleted); on SQLite the same
+    /// write takes the database's write lock before anything is read, so no
+    /// read can go stale and no later write fails with `database is locked`.
+    pub(crate) async fn begin_tree_write(
+        &self,
+        user_id: uuid::Uuid,
+    ) -> Result<sea_orm::DatabaseTransaction> {
+        use entity::user;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait, sea_query::Expr};
         let txn = self.db().begin().await?;
-        if self.db().get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
-            txn.execute_unprepared("UPDATE folders SET parent = parent WHERE 1 = 0")
-                .await?;
-        }
+        user::Entity::update_many()
+            .col_expr(user::Column::UpdatedAt, Expr::col(user::Column::UpdatedAt))
+            .filter(user::Column::Id.eq(user_id))
+            .exec(&txn)
+            .await?;
         Ok(txn)
     }
 }

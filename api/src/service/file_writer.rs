@@ -177,6 +177,14 @@ impl FileWriter {
     /// hashes them; the previous batch must be done first (its tasks hold the
     /// file and the hash), so one batch is on disk while the next arrives.
     async fn flush_batch(&mut self) -> Result<()> {
+        if self.expected_size.is_none() {
+            // No length announced: check the disk as the bytes come.
+            self.services
+                .inner
+                .blobs
+                .ensure_space(self.batch_len as u64, self.services.limits().min_free_space)
+                .await?;
+        }
         let file = self.file.take().await?;
         let hasher = self.hasher.take().await?;
         let on_disk = self.written - self.batch_len as u64;
@@ -238,7 +246,7 @@ impl FileWriter {
         services.inner.blobs.adopt_file(&self.temp, &sha256).await?;
         let now = services.clock().now();
         let origin = caller_device(&self.caller);
-        let txn = services.begin_write().await?;
+        let txn = services.begin_tree_write(self.caller.user_id).await?;
         let (_, file) = services
             .commit_version(
                 &txn,

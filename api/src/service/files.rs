@@ -3,7 +3,6 @@ use chrono::{DateTime, Utc};
 use entity::{blob, file_metadata, file_version};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
     sea_query::{Expr, ExprTrait, LikeExpr},
 };
 use serde::Serialize;
@@ -236,9 +235,9 @@ impl Services {
     /// caller's device. Deleting a missing or deleted file is 404.
     pub async fn delete_file(&self, caller: &Caller, path: &str) -> Result<()> {
         let path = paths::normalize_file(path)?;
-        let origin = caller.device.as_ref().map(|(id, _)| *id);
+        let origin = super::tree::caller_device(caller);
         let now = self.clock().now();
-        let txn = self.db().begin().await?;
+        let txn = self.begin_tree_write(caller.user_id).await?;
         let deleted = file_metadata::Entity::update_many()
             .col_expr(file_metadata::Column::DeletedAt, Expr::value(Some(now)))
             .col_expr(file_metadata::Column::UpdatedAt, Expr::value(now))

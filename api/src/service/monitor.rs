@@ -20,19 +20,22 @@ pub struct BandwidthSample {
 /// What the monitor remembers between samples.
 #[derive(Debug, Default)]
 pub struct Monitor {
-    last: HashMap<(Uuid, Direction), (u64, Instant)>,
+    /// Per bucket: its byte count, when it was read, and the rate it gave.
+    last: HashMap<(Uuid, Direction), (u64, Instant, u64)>,
 }
 
 impl Services {
-    /// Take one sample of every bucket that has moved bytes (a bucket seen for
-    /// the first time starts its count now), publish it and set the gauges.
+    /// Take one sample of every bucket that moved bytes since the last one, or
+    /// that just stopped (one last sample of 0); a bucket seen for the first
+    /// time starts its count now. Publish them and set the gauges.
     pub fn sample_bandwidth(&self, monitor: &mut Monitor) -> Vec<BandwidthSample> {
         let now = Instant::now();
         let at = self.clock().now();
         let mut samples = Vec::new();
         for (user_id, direction, total) in self.transfer_totals() {
             let key = (user_id, direction);
-            let Some((before, since)) = monitor.last.insert(key, (total, now)) else {
+            let Some(&(before, since, last_rate)) = monitor.last.get(&key) else {
+                monitor.last.insert(key, (total, now, 0));
                 continue;
             };
             let seconds = now.duration_since(since).as_secs_f64();
@@ -40,6 +43,10 @@ impl Services {
                 continue;
             }
             let bytes_per_second = (total.saturating_sub(before) as f64 / seconds).round() as u64;
+            monitor.last.insert(key, (total, now, bytes_per_second));
+            if bytes_per_second == 0 && last_rate == 0 {
+                continue;
+            }
             samples.push(BandwidthSample {
                 user_id,
                 direction,

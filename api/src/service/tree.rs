@@ -204,7 +204,7 @@ impl Services {
         if path == "/" {
             return Err(already_exists(&path));
         }
-        let txn = self.begin_write().await?;
+        let txn = self.begin_tree_write(caller.user_id).await?;
         if self.entry_in(&txn, caller.user_id, &path).await?.is_some() {
             return Err(already_exists(&path));
         }
@@ -309,7 +309,7 @@ impl Services {
             None => Err(Error::NotFound("file")),
             Some(Entry::File(_)) => self.delete_file(caller, &path).await,
             Some(Entry::Folder(_)) => {
-                let txn = self.begin_write().await?;
+                let txn = self.begin_tree_write(caller.user_id).await?;
                 let removed = self.remove_subtree(&txn, caller, &path).await?;
                 let entry = AuditEntry {
                     action: "folder.deleted",
@@ -396,7 +396,7 @@ impl Services {
                 "a folder cannot be moved into itself",
             ));
         }
-        let txn = self.begin_write().await?;
+        let txn = self.begin_tree_write(caller.user_id).await?;
         let source = self
             .entry_in(&txn, caller.user_id, &from)
             .await?
@@ -495,7 +495,7 @@ impl Services {
     pub async fn copy_file(&self, caller: &Caller, from: &str, to: &str) -> Result<FileInfo> {
         let from = paths::normalize_file(from)?;
         let to = paths::normalize_file(to)?;
-        let txn = self.begin_write().await?;
+        let txn = self.begin_tree_write(caller.user_id).await?;
         let source = match self.entry_in(&txn, caller.user_id, &from).await? {
             Some(Entry::File(file)) => file,
             _ => return Err(Error::NotFound("file")),

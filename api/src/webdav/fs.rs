@@ -110,8 +110,10 @@ impl GuardedFileSystem<Caller> for FerryFs {
                 _ => {}
             }
             if options.append || !options.truncate {
-                // Whole-file writes only: a partial PUT would need the old bytes.
-                if existing.is_some() {
+                // Whole-file writes only: a partial PUT (it names a size or
+                // appends) would need the old bytes; only LOCK opens this way
+                // without either.
+                if existing.is_some() || options.append || options.size.is_some() {
                     return Err(FsError::NotImplemented);
                 }
                 // LOCK on a free path makes an empty file there (RFC 4918 §7.3).

@@ -97,14 +97,14 @@ pub async fn serve(State(state): State<AppState>, request: Request) -> Response 
 /// The caller named by `Authorization: Basic …` or `Bearer …`.
 async fn authenticate(services: &Services, headers: &HeaderMap) -> Result<Caller, Error> {
     const MISSING: Error = Error::Unauthorized("credentials required");
+    if let Some(token) = crate::rest::bearer_from_headers(headers) {
+        return services.authenticate(token).await;
+    }
     let value = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .ok_or(MISSING)?;
     let (scheme, rest) = value.split_once(' ').ok_or(MISSING)?;
-    if scheme.eq_ignore_ascii_case("bearer") {
-        return services.authenticate(rest.trim()).await;
-    }
     if !scheme.eq_ignore_ascii_case("basic") {
         return Err(MISSING);
     }
