@@ -25,6 +25,9 @@ use crate::{
     service::{Caller, Services},
 };
 
+/// How often idle clients are forgotten by the rate limiter.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+
 /// Who a request counts against.
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
 pub enum ClientKey {
@@ -96,6 +99,19 @@ pub fn layer(
             trusted_proxies: Arc::new(settings.trusted_proxies.clone()),
         })
         .finish()?;
+    // Forget clients idle long enough to be full again, so that many distinct
+    // addresses cannot grow the key store without bound. The task ends with
+    // the server (when the limiter is dropped).
+    let limiter = Arc::downgrade(config.limiter());
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(PRUNE_EVERY).await;
+            match limiter.upgrade() {
+                Some(limiter) => limiter.retain_recent(),
+                None => break,
+            }
+        }
+    });
     Some(GovernorLayer::new(config).error_handler(|err| {
         match err {
             GovernorError::TooManyRequests { wait_time, .. } => Error::RateLimited {
