@@ -39,6 +39,22 @@ pub fn warm_page_cache(dir: &Path, size: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A fresh work directory named `prefix…` holding `source.bin` of `size_mib`
+/// MiB (with its SHA-256), the page cache warmed: where each file benchmark starts.
+pub fn prepare_source(
+    prefix: &str,
+    size_mib: u64,
+) -> anyhow::Result<(tempfile::TempDir, PathBuf, String)> {
+    let work = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in(std::env::temp_dir())?;
+    let source = work.path().join("source.bin");
+    eprintln!("writing a {size_mib} MiB test file…");
+    let sha = make_file(&source, size_mib * MIB)?;
+    warm_page_cache(work.path(), size_mib * MIB)?;
+    Ok((work, source, sha))
+}
+
 pub fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]

@@ -19,7 +19,7 @@ use std::{
 use anyhow::{Context, bail};
 use ferry_tests::{
     Api, ProcessServer,
-    bench::{MIB, ferry_binary, make_file, median, start_nginx, timed_put, warm_page_cache},
+    bench::{MIB, ferry_binary, median, prepare_source, start_nginx, timed_put},
 };
 use reqwest::{StatusCode, multipart};
 use sha2::{Digest, Sha256};
@@ -129,13 +129,7 @@ async fn ferry_upload(
 async fn main() -> anyhow::Result<()> {
     let opts = <Options as clap::Parser>::parse();
     let size = opts.size_mib * MIB;
-    let work = tempfile::Builder::new()
-        .prefix("ferry-bench")
-        .tempdir_in(std::env::temp_dir())?;
-    let source = work.path().join("source.bin");
-    eprintln!("writing a {} MiB test file…", opts.size_mib);
-    let sha = make_file(&source, size)?;
-    warm_page_cache(work.path(), size)?;
+    let (work, source, sha) = prepare_source("ferry-bench", opts.size_mib)?;
 
     let ferry_bin = ferry_binary()?;
     let server = ProcessServer::spawn(

@@ -12,8 +12,7 @@ use anyhow::Context;
 use ferry_tests::{
     ADMIN, ADMIN_PASSWORD, ProcessServer,
     bench::{
-        MIB, ferry_binary, make_file, median, start_nginx, start_rclone, timed_get, timed_put,
-        warm_page_cache,
+        MIB, ferry_binary, median, prepare_source, start_nginx, start_rclone, timed_get, timed_put,
     },
 };
 
@@ -56,13 +55,7 @@ impl Contender {
 async fn main() -> anyhow::Result<()> {
     let opts = <Options as clap::Parser>::parse();
     let size = opts.size_mib * MIB;
-    let work = tempfile::Builder::new()
-        .prefix("ferry-bench-dav")
-        .tempdir_in(std::env::temp_dir())?;
-    let source = work.path().join("source.bin");
-    eprintln!("writing a {} MiB test file…", opts.size_mib);
-    make_file(&source, size)?;
-    warm_page_cache(work.path(), size)?;
+    let (work, source, _) = prepare_source("ferry-bench-dav", opts.size_mib)?;
 
     let ferry_bin = ferry_binary()?;
     let ferry = ProcessServer::spawn(
