@@ -5,7 +5,7 @@ use anyhow::Context;
 use tracing_subscriber::EnvFilter;
 
 use crate::{
-    config::{Cli, Command, TokenCommand, UserCommand},
+    config::{CertCommand, Cli, Command, TokenCommand, UserCommand},
     service::{Clock, Role},
 };
 
@@ -19,6 +19,19 @@ pub fn init_tracing() {
         .try_init();
 }
 
+/// The whole program: parse the command line, run it, and on failure print the
+/// error as one line (`error: what: why`) and exit with status 1 — no backtrace.
+pub async fn main() -> std::process::ExitCode {
+    init_tracing();
+    match run(<Cli as clap::Parser>::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// Run one parsed command line to completion.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = cli.settings;
@@ -28,6 +41,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("while binding {}", settings.bind))?;
             crate::launch(settings, listener, shutdown_signal()).await
+        }
+        Command::Cert(CertCommand::SelfSigned { hosts, out }) => {
+            let files = crate::tls::write_self_signed(&hosts, &out)?;
+            println!(
+                "wrote {} and {} (self-signed, for {}); try:\n  ferry serve --tls-cert {} --tls-key {}",
+                files.cert.display(),
+                files.key.display(),
+                hosts.join(", "),
+                files.cert.display(),
+                files.key.display()
+            );
+            Ok(())
         }
         Command::Schema => {
             print!("{}", crate::graphql::sdl());

@@ -28,6 +28,23 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Make TLS certificates.
+    #[command(subcommand)]
+    Cert(CertCommand),
+}
+
+/// `ferry cert …`
+#[derive(Debug, Subcommand)]
+pub enum CertCommand {
+    /// Write a self-signed development certificate (`cert.pem`) and key (`key.pem`) to DIR.
+    SelfSigned {
+        /// A host name or IP address the certificate is valid for (repeatable).
+        #[arg(long = "host", required = true)]
+        hosts: Vec<String>,
+        /// The directory to write `cert.pem` and `key.pem` into (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// `ferry user …`
@@ -182,6 +199,20 @@ pub struct Settings {
         global = true
     )]
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// PEM certificate chain: serve HTTPS (HTTP/2 and HTTP/1.1) instead of plain HTTP.
+    #[arg(long, env = "FERRY_TLS_CERT", requires = "tls_key", global = true)]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) of `--tls-cert`.
+    #[arg(long, env = "FERRY_TLS_KEY", requires = "tls_cert", global = true)]
+    pub tls_key: Option<PathBuf>,
+    /// Also listen for plain HTTP here and answer it with a permanent redirect to HTTPS.
+    #[arg(
+        long,
+        env = "FERRY_HTTP_REDIRECT_BIND",
+        requires = "tls_cert",
+        global = true
+    )]
+    pub http_redirect_bind: Option<SocketAddr>,
     /// Testing hook: block forever when the named step is reached (for crash tests).
     #[arg(long, env = "FERRY_DEBUG_PAUSE_AT", hide = true, global = true)]
     pub debug_pause_at: Option<String>,
@@ -193,6 +224,17 @@ impl Settings {
         let mut settings = Cli::parse_from(["ferry", "serve"]).settings;
         settings.data_dir = data_dir.into();
         settings
+    }
+
+    /// The certificate and key files when HTTPS is configured.
+    pub fn tls_files(&self) -> Option<crate::tls::TlsFiles> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(crate::tls::TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
+            _ => None,
+        }
     }
 
     /// The database URL in force: `DATABASE_URL`, or SQLite in the data directory.
@@ -234,6 +276,9 @@ impl std::fmt::Debug for Settings {
             .field("cleanup_interval_secs", &self.cleanup_interval_secs)
             .field("chunk_idle_timeout_secs", &self.chunk_idle_timeout_secs)
             .field("token_ttl_days", &self.token_ttl_days)
+            .field("tls_cert", &self.tls_cert)
+            .field("tls_key", &self.tls_key)
+            .field("http_redirect_bind", &self.http_redirect_bind)
             .finish_non_exhaustive()
     }
 }

@@ -5,8 +5,12 @@
 use std::future::Future;
 
 use anyhow::Context;
+use axum::http::{HeaderValue, header};
 use tokio::net::TcpListener;
-use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
+use tokio_util::sync::CancellationToken;
+use tower_http::{
+    catch_panic::CatchPanicLayer, set_header::SetResponseHeaderLayer, trace::TraceLayer,
+};
 
 pub mod cli;
 pub mod config;
@@ -15,6 +19,7 @@ pub mod graphql;
 pub mod jobs;
 pub mod rest;
 pub mod service;
+pub mod tls;
 pub mod webdav;
 
 use config::Settings;
@@ -59,6 +64,11 @@ pub async fn launch_with_clock(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    // Certificate problems stop start-up before anything else happens.
+    let tls = match settings.tls_files() {
+        Some(files) => Some((files.rustls_config()?, files)),
+        None => None,
+    };
     let services = open_services(&settings, clock).await?;
     if let (Some(user), Some(password)) = (&settings.admin_user, &settings.admin_password) {
         services
@@ -96,16 +106,55 @@ pub async fn launch_with_clock(
         axum::response::IntoResponse::into_response(error::Error::Internal(
             "a request handler panicked".into(),
         ))
-    }));
-    tracing::info!(address = %listener.local_addr()?, "ferry is listening");
-    let served = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await;
+    }))
+    .layer(SetResponseHeaderLayer::if_not_present(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    ));
+    let stop = CancellationToken::new();
+    let stopper = stop.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        stopper.cancel();
+    });
+    let address = listener.local_addr()?;
+    let served = match tls {
+        None => {
+            tracing::info!(%address, scheme = "http", "ferry is listening");
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(stop.cancelled_owned())
+            .await
+            .context("while serving")
+        }
+        Some((config, files)) => {
+            files.reload_on_sighup(config.clone())?;
+            if let Some(bind) = settings.http_redirect_bind {
+                let plain = TcpListener::bind(bind)
+                    .await
+                    .with_context(|| format!("while binding {bind} (HTTP redirect)"))?;
+                tracing::info!(address = %plain.local_addr()?, "redirecting plain HTTP to HTTPS");
+                let redirect = axum::serve(plain, tls::redirect_app(address.port()))
+                    .with_graceful_shutdown(stop.clone().cancelled_owned());
+                tokio::spawn(async move {
+                    if let Err(err) = redirect.await {
+                        tracing::error!(%err, "the HTTP redirect listener stopped");
+                    }
+                });
+            }
+            // Browsers remember to use HTTPS only (a year); never sent over plain HTTP.
+            let app = app.layer(SetResponseHeaderLayer::if_not_present(
+                header::STRICT_TRANSPORT_SECURITY,
+                HeaderValue::from_static("max-age=31536000"),
+            ));
+            tracing::info!(%address, scheme = "https", "ferry is listening");
+            tls::serve(listener, config, app, stop.cancelled_owned()).await
+        }
+    };
     if let Err(err) = scheduler.shutdown().await {
         tracing::warn!(%err, "stopping the job scheduler");
     }
-    served.context("while serving")
+    served
 }

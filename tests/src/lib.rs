@@ -111,9 +111,13 @@ impl TestServer {
         settings.admin_user = Some(ADMIN.into());
         settings.admin_password = Some(ADMIN_PASSWORD.into());
         tweak(&mut settings);
+        let client = match &settings.tls_cert {
+            Some(cert) => tls_client(&std::fs::read(cert).expect("read test certificate")),
+            None => Client::new(),
+        };
         let mut server = Self {
             base: String::new(),
-            client: Client::new(),
+            client,
             clock: Clock::system(),
             settings,
             data: Some(data),
@@ -127,10 +131,15 @@ impl TestServer {
 
     async fn boot(&mut self) {
         // Port 0 the first time; the same port again on a restart, so clients keep working.
+        let scheme = if self.settings.tls_cert.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         let address = self
             .base
-            .strip_prefix("http://")
-            .unwrap_or("127.0.0.1:0")
+            .split_once("://")
+            .map_or("127.0.0.1:0", |(_, address)| address)
             .to_owned();
         let listener = tokio::net::TcpListener::bind(if address.is_empty() {
             "127.0.0.1:0"
@@ -139,7 +148,7 @@ impl TestServer {
         })
         .await
         .expect("bind");
-        self.base = format!("http://{}", listener.local_addr().expect("local addr"));
+        self.base = format!("{scheme}://{}", listener.local_addr().expect("local addr"));
         let (tx, rx) = oneshot::channel::<()>();
         let settings = self.settings.clone();
         let clock = self.clock.clone();
@@ -239,6 +248,16 @@ impl Drop for TestServer {
         self.database.take();
         self.data.take();
     }
+}
+
+/// An HTTPS client (HTTP/2 offered by ALPN) that trusts only the certificate `cert_pem`.
+pub fn tls_client(cert_pem: &[u8]) -> Client {
+    Client::builder()
+        .use_rustls_tls()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(cert_pem).expect("PEM certificate"))
+        .build()
+        .expect("TLS client")
 }
 
 /// Poll `/healthz` until it answers (bounded).
@@ -477,6 +496,17 @@ impl ProcessServer {
     /// Spawn `ferry serve` (the binary at `bin`: pass
     /// `env!("CARGO_BIN_EXE_ferry-under-test")`) on port 0 over `data_dir` with extra environment.
     pub async fn spawn(bin: &str, data_dir: &Path, env: &[(&str, &str)]) -> Self {
+        Self::spawn_with_client(bin, data_dir, env, &Client::new()).await
+    }
+
+    /// [`Self::spawn`], waiting for health with `client` (an HTTPS client when the
+    /// environment sets `FERRY_TLS_CERT`).
+    pub async fn spawn_with_client(
+        bin: &str,
+        data_dir: &Path,
+        env: &[(&str, &str)],
+        client: &Client,
+    ) -> Self {
         let log = data_dir.with_extension(format!("{}.log", uuid::Uuid::new_v4().simple()));
         let log_file = std::fs::File::create(&log).expect("log file");
         let mut command = tokio::process::Command::new(bin);
@@ -498,15 +528,21 @@ impl ProcessServer {
             command.env(key, value);
         }
         let child = command.spawn().expect("spawn ferry");
-        let base = Self::wait_for_address(&log).await;
-        wait_healthy(&Client::new(), &base).await;
+        let base = Self::wait_for_address(&log, "ferry is listening").await;
+        let base = if env.iter().any(|(key, _)| *key == "FERRY_TLS_CERT") {
+            base.replacen("http://", "https://", 1)
+        } else {
+            base
+        };
+        wait_healthy(client, &base).await;
         Self { child, base, log }
     }
 
-    async fn wait_for_address(log: &Path) -> String {
+    /// `http://ADDRESS` from the first log line containing `message` and `address=`.
+    pub async fn wait_for_address(log: &Path, message: &str) -> String {
         for _ in 0..600 {
             let text = std::fs::read_to_string(log).unwrap_or_default();
-            if let Some(line) = text.lines().find(|l| l.contains("ferry is listening"))
+            if let Some(line) = text.lines().find(|l| l.contains(message))
                 && let Some(at) = line.find("address=")
             {
                 let address: String = line[at + 8..]

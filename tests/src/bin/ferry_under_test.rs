@@ -2,10 +2,7 @@
 //! (and kill it) as a real process: the same two lines as `api/src/main.rs`.
 #![forbid(unsafe_code)]
 
-use clap::Parser;
-
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    api::cli::init_tracing();
-    api::cli::run(api::config::Cli::parse()).await
+async fn main() -> std::process::ExitCode {
+    api::cli::main().await
 }
