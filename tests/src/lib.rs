@@ -608,7 +608,11 @@ impl ProcessServer {
 
     /// A client logged in as the bootstrap admin on device `laptop`.
     pub async fn admin_api(&self) -> Api {
-        let client = Client::new();
+        self.admin_api_with(Client::new()).await
+    }
+
+    /// [`Self::admin_api`] over `client` (an HTTPS client for a TLS server).
+    pub async fn admin_api_with(&self, client: Client) -> Api {
         let body = json!({ "username": ADMIN, "password": ADMIN_PASSWORD, "device_id": "laptop" });
         let (status, login) = parts(
             client

@@ -46,6 +46,29 @@ pub fn sdl() -> String {
     schema(None).sdl()
 }
 
+/// The bearer token a request authenticated with (for `logout`).
+#[derive(Clone, Debug)]
+pub struct BearerToken(pub String);
+
+/// Run `request` as the holder of `token` (none: anonymous): the HTTP endpoint, the
+/// dashboard's server functions and tests all come through here.
+pub async fn execute_as(
+    services: &Services,
+    schema: &FerrySchema,
+    token: Option<&str>,
+    request: async_graphql::Request,
+) -> Result<async_graphql::Response> {
+    let mut request = request;
+    let caller = match token {
+        Some(token) => {
+            request = request.data(BearerToken(token.to_owned()));
+            Some(services.authenticate(token).await?)
+        }
+        None => None,
+    };
+    Ok(schema.execute(request.data(caller)).await)
+}
+
 /// The services and the caller of a resolver; 401 without credentials.
 pub(crate) fn context<'a>(ctx: &'a Context<'_>) -> Result<(&'a Services, &'a Caller)> {
     let services = ctx
@@ -64,27 +87,26 @@ pub async fn execute(
     headers: HeaderMap,
     request: GraphQLRequest,
 ) -> std::result::Result<GraphQLResponse, Error> {
-    let caller = match crate::rest::bearer_from_headers(&headers) {
-        Some(token) => Some(state.services.authenticate(token).await?),
-        None => None,
-    };
-    Ok(state
-        .schema
-        .execute(request.into_inner().data(caller))
-        .await
+    let token = crate::rest::bearer_from_headers(&headers);
+    Ok(execute_as(&state.services, &state.schema, token, request.into_inner())
+        .await?
         .into())
 }
 
 /// `GET /graphql/ws`: subscriptions over `graphql-transport-ws`; the
-/// `connection_init` payload `{"authorization": "Bearer …"}` authenticates.
+/// `connection_init` payload `{"authorization": "Bearer …"}` authenticates. Without
+/// it, the dashboard's session cookie does, but only for a same-origin handshake
+/// (`Origin` names this host), so another site's page cannot ride on the cookie.
 pub async fn websocket(
     State(state): State<crate::rest::AppState>,
+    headers: HeaderMap,
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let crate::rest::AppState {
         services, schema, ..
     } = state;
+    let session = same_origin_session(&headers);
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| {
@@ -96,7 +118,8 @@ pub async fn websocket(
                         .and_then(|v| v.as_str())
                         .and_then(|v| v.split_once(' '))
                         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-                        .map(|(_, token)| token.trim().to_owned());
+                        .map(|(_, token)| token.trim().to_owned())
+                        .or(session);
                     let caller = match token {
                         Some(token) => Some(
                             services
@@ -113,6 +136,27 @@ pub async fn websocket(
                 .serve()
         })
 }
+
+/// The dashboard session cookie of a same-origin request.
+fn same_origin_session(headers: &HeaderMap) -> Option<String> {
+    let host = headers.get(axum::http::header::HOST)?.to_str().ok()?;
+    let origin = headers.get(axum::http::header::ORIGIN)?.to_str().ok()?;
+    let origin_host = origin.split_once("://").map(|(_, rest)| rest)?;
+    if !origin_host.eq_ignore_ascii_case(host) {
+        return None;
+    }
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_owned())
+}
+
+/// The dashboard's session cookie (its value is a bearer token).
+pub const SESSION_COOKIE: &str = "ferry_session";
 
 /// `GET /graphql`: GraphiQL.
 pub async fn graphiql() -> impl IntoResponse {

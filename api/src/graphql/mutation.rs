@@ -74,6 +74,53 @@ pub struct MutationRoot;
 
 #[Object]
 impl MutationRoot {
+    /// Check a username and password and issue a token (bound to `deviceId`, which is
+    /// registered if new); the same as `POST /api/auth/login`. No bearer needed.
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        username: String,
+        password: String,
+        device_id: Option<String>,
+        device_name: Option<String>,
+    ) -> async_graphql::Result<LoginPayload> {
+        let services = ctx
+            .data::<crate::service::Services>()
+            .map_err(|_| crate::error::Error::Internal("schema without services".into()))
+            .gql()?;
+        let result = services
+            .login(crate::service::identity::LoginRequest {
+                username,
+                password,
+                device_id,
+                device_name,
+                platform: None,
+            })
+            .await
+            .gql()?;
+        Ok(LoginPayload {
+            token: result.token,
+            expires_at: result.expires_at,
+            user: Me {
+                id: ID(result.user.id.to_string()),
+                username: result.user.username,
+                role: result.user.role.as_str().to_owned(),
+                device_id: None,
+            },
+        })
+    }
+
+    /// Revoke the token this request was made with (log out).
+    async fn logout(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        let (services, _) = context(ctx).gql()?;
+        let token = ctx
+            .data_opt::<super::BearerToken>()
+            .ok_or(crate::error::Error::Unauthorized("missing bearer token"))
+            .gql()?;
+        services.revoke_bearer(&token.0).await.gql()?;
+        Ok(true)
+    }
+
     /// Set a bandwidth limit (one's own; admins: anyone's).
     async fn set_bandwidth_limit(
         &self,

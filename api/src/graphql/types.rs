@@ -268,6 +268,15 @@ pub struct Me {
     pub device_id: Option<String>,
 }
 
+/// What `login` answers.
+#[derive(SimpleObject, Debug)]
+pub struct LoginPayload {
+    /// The bearer token (shown once).
+    pub token: String,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub user: Me,
+}
+
 /// A user (admin view).
 #[derive(SimpleObject, Debug)]
 pub struct User {

@@ -410,6 +410,17 @@ impl Services {
         self.audit(self.db(), Some(caller), entry).await
     }
 
+    /// Log out: revoke the bearer token itself (unknown or already revoked: nothing to do).
+    pub async fn revoke_bearer(&self, token: &str) -> Result<()> {
+        let caller = self.authenticate(token).await?;
+        let row = api_token::Entity::find()
+            .filter(api_token::Column::TokenHash.eq(hash_secret(token)))
+            .one(self.db())
+            .await?
+            .ok_or(Error::Unauthorized("invalid or expired token"))?;
+        self.revoke_token(&caller, row.id).await
+    }
+
     /// Who a bearer token acts as; 401 for unknown, expired, revoked or disabled.
     pub async fn authenticate(&self, token: &str) -> Result<Caller> {
         const BAD: Error = Error::Unauthorized("invalid or expired token");

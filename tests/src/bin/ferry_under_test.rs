@@ -1,5 +1,5 @@
 //! The `ferry` binary, built inside the test package so tests can spawn it
-//! (and kill it) as a real process: the same two lines as `api/src/main.rs`.
+//! (and kill it) as a real process: the same one-line `main` as `api/src/main.rs`.
 #![forbid(unsafe_code)]
 
 #[tokio::main]

@@ -1,0 +1,121 @@
+// Ferry dashboard: live updates without reloading. One graphql-transport-ws connection
+// to /graphql/ws, authenticated by the same-origin session cookie (the server accepts it
+// only when the handshake's Origin is this host). With JavaScript off, every page still
+// shows the state as of its load. Served at /assets/live.js.
+
+const subscriptions = [];
+
+function subscribe(query, variables, onData) {
+  subscriptions.push({ id: String(subscriptions.length + 1), query, variables, onData });
+}
+
+function connect() {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  const socket = new WebSocket(`${scheme}//${location.host}/graphql/ws`, "graphql-transport-ws");
+  socket.addEventListener("open", () => {
+    socket.send(JSON.stringify({ type: "connection_init", payload: {} }));
+  });
+  socket.addEventListener("message", (event) => {
+    const message = JSON.parse(event.data);
+    if (message.type === "connection_ack") {
+      document.documentElement.dataset.live = "connected";
+      for (const s of subscriptions) {
+        socket.send(JSON.stringify({
+          id: s.id, type: "subscribe", payload: { query: s.query, variables: s.variables },
+        }));
+      }
+    } else if (message.type === "next") {
+      const s = subscriptions.find((x) => x.id === message.id);
+      if (s && message.payload && message.payload.data) s.onData(message.payload.data);
+    } else if (message.type === "ping") {
+      socket.send(JSON.stringify({ type: "pong" }));
+    }
+  });
+  socket.addEventListener("close", () => {
+    document.documentElement.dataset.live = "disconnected";
+    setTimeout(connect, 3000);
+  });
+}
+
+const units = ["B/s", "KiB/s", "MiB/s", "GiB/s"];
+function rate(bytesPerSecond) {
+  let value = bytesPerSecond;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit += 1; }
+  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+}
+
+function cell(text, className) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  if (className) td.className = className;
+  return td;
+}
+
+// Overview: upload progress bars.
+const uploads = document.querySelector("#uploads tbody");
+if (uploads) {
+  subscribe(
+    "subscription { uploads { uploadId status filePath completedChunks totalChunks progressPercent } }",
+    {},
+    ({ uploads: u }) => {
+      let row = uploads.querySelector(`tr[data-upload-id="${u.uploadId}"]`);
+      if (!row) {
+        row = document.createElement("tr");
+        row.dataset.uploadId = u.uploadId;
+        const bar = document.createElement("td");
+        bar.innerHTML = '<div class="bar"><progress max="100" value="0"></progress><span></span></div>';
+        row.append(cell(u.filePath, "mono"), bar, cell("", "num chunks"), cell("", "status"));
+        uploads.prepend(row);
+        document.querySelector("#uploads-empty")?.remove();
+      }
+      const percent = u.status === "COMPLETED" ? 100 : u.progressPercent;
+      row.querySelector("progress").value = percent;
+      row.querySelector("progress").setAttribute("aria-valuenow", String(percent));
+      row.querySelector(".bar span").textContent = `${percent.toFixed(1)}%`;
+      row.querySelector(".chunks").textContent = `${u.completedChunks} / ${u.totalChunks}`;
+      row.querySelector(".status").textContent = u.status.toLowerCase();
+    },
+  );
+}
+
+// Overview: throughput per user and direction.
+const throughput = document.querySelector("#throughput tbody");
+if (throughput) {
+  subscribe(
+    "subscription { bandwidthUsage { userId direction bytesPerSecond } }",
+    {},
+    ({ bandwidthUsage: b }) => {
+      const key = `${b.userId}:${b.direction}`;
+      let row = throughput.querySelector(`tr[data-key="${key}"]`);
+      if (!row) {
+        row = document.createElement("tr");
+        row.dataset.key = key;
+        const names = JSON.parse(document.querySelector("#user-names")?.textContent || "{}");
+        row.append(cell(names[b.userId] || b.userId), cell(b.direction.toLowerCase()), cell("", "num rate"));
+        throughput.append(row);
+        document.querySelector("#throughput-empty")?.remove();
+      }
+      row.querySelector(".rate").textContent = rate(b.bytesPerSecond);
+    },
+  );
+}
+
+// Overview and schedules: the feed of schedule runs.
+const feed = document.querySelector("#run-feed");
+if (feed) {
+  subscribe(
+    "subscription { scheduleRuns { id deviceId trigger status changeCount startedAt } }",
+    {},
+    ({ scheduleRuns: r }) => {
+      const item = document.createElement("li");
+      item.dataset.runId = r.id;
+      item.textContent = `${r.startedAt.replace("T", " ").slice(0, 19)} · ${r.deviceId} · ` +
+        `${r.trigger.toLowerCase()} · ${r.status.toLowerCase()} · ${r.changeCount} changes`;
+      feed.prepend(item);
+      document.querySelector("#run-feed-empty")?.remove();
+    },
+  );
+}
+
+if (subscriptions.length > 0) connect();
