@@ -91,6 +91,13 @@ pub async fn launch_with_clock(
         .context("while starting background jobs")?;
 
     let schema = graphql::schema(Some(services.clone()));
+    let dashboard = dashboard::router(
+        std::sync::Arc::new(graphql::DashboardApi {
+            services: services.clone(),
+            schema: schema.clone(),
+        }),
+        tls.is_some(),
+    );
     let app = rest::router(
         rest::AppState {
             services,
@@ -99,6 +106,7 @@ pub async fn launch_with_clock(
         },
         &settings,
     )
+    .merge(dashboard)
     .layer(TraceLayer::new_for_http())
     // A bug (ours or a dependency's) answers 500 on its request, never takes
     // the connection or the process down.

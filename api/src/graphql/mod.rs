@@ -69,6 +69,40 @@ pub async fn execute_as(
     Ok(schema.execute(request.data(caller)).await)
 }
 
+/// The dashboard's way into the schema: each of its operations runs as the holder of
+/// the session's token, exactly as a client posting to `/graphql` would.
+#[derive(Clone)]
+pub struct DashboardApi {
+    pub services: Services,
+    pub schema: FerrySchema,
+}
+
+impl std::fmt::Debug for DashboardApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DashboardApi").finish_non_exhaustive()
+    }
+}
+
+impl dashboard::GraphqlApi for DashboardApi {
+    fn execute(
+        &self,
+        token: Option<String>,
+        request: async_graphql::Request,
+    ) -> futures_util::future::BoxFuture<'static, async_graphql::Response> {
+        let this = self.clone();
+        Box::pin(async move {
+            match execute_as(&this.services, &this.schema, token.as_deref(), request).await {
+                Ok(response) => response,
+                Err(error) => async_graphql::Response::from_errors(vec![
+                    error
+                        .graphql()
+                        .into_server_error(async_graphql::Pos::default()),
+                ]),
+            }
+        })
+    }
+}
+
 /// The services and the caller of a resolver; 401 without credentials.
 pub(crate) fn context<'a>(ctx: &'a Context<'_>) -> Result<(&'a Services, &'a Caller)> {
     let services = ctx
@@ -155,8 +189,7 @@ fn same_origin_session(headers: &HeaderMap) -> Option<String> {
         .map(|(_, value)| value.to_owned())
 }
 
-/// The dashboard's session cookie (its value is a bearer token).
-pub const SESSION_COOKIE: &str = "ferry_session";
+use dashboard::SESSION_COOKIE;
 
 /// `GET /graphql`: GraphiQL.
 pub async fn graphiql() -> impl IntoResponse {

@@ -1,0 +1,116 @@
+//! The dashboard's way into the public API: the server injects a [`GraphqlApi`]; the
+//! pages and server functions run typed operations through it as the signed-in admin.
+use futures_util::future::BoxFuture;
+use graphql_client::GraphQLQuery;
+use leptos::prelude::*;
+
+use crate::{Dashboard, form::FormError, session::Session};
+
+/// Runs one GraphQL request against Ferry's schema as the holder of `token`
+/// (`None`: anonymous, for `login`). An invalid token answers a GraphQL error with
+/// `extensions.code = "unauthorized"`.
+pub trait GraphqlApi: Send + Sync + 'static {
+    fn execute(
+        &self,
+        token: Option<String>,
+        request: async_graphql::Request,
+    ) -> BoxFuture<'static, async_graphql::Response>;
+}
+
+/// One error of a GraphQL answer: its message and `extensions.code`.
+#[derive(Clone, Debug)]
+pub(crate) struct ApiError {
+    pub code: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<ApiError> for FormError {
+    fn from(error: ApiError) -> Self {
+        FormError::from_api(&error.code, &error.message)
+    }
+}
+
+fn internal(message: String) -> ApiError {
+    ApiError {
+        code: "internal".into(),
+        message,
+    }
+}
+
+/// Run operation `Q` through `api`: the request is built and the answer decoded by the
+/// types `graphql_client` generated from the operation and the committed schema.
+pub(crate) async fn execute<Q: GraphQLQuery>(
+    api: &dyn GraphqlApi,
+    token: Option<String>,
+    variables: Q::Variables,
+) -> Result<Q::ResponseData, ApiError> {
+    let body = serde_json::to_value(Q::build_query(variables))
+        .map_err(|e| internal(format!("encoding a GraphQL request: {e}")))?;
+    let request: async_graphql::Request = serde_json::from_value(body)
+        .map_err(|e| internal(format!("encoding a GraphQL request: {e}")))?;
+    let response = api.execute(token, request).await;
+    if let Some(error) = response.errors.first() {
+        let code = error
+            .extensions
+            .as_ref()
+            .and_then(|ext| ext.get("code"))
+            .map(|code| code.to_string().trim_matches('"').to_owned())
+            .unwrap_or_else(|| "invalid_input".into());
+        return Err(ApiError {
+            code,
+            message: error.message.clone(),
+        });
+    }
+    let data = serde_json::to_value(&response.data)
+        .map_err(|e| internal(format!("decoding a GraphQL answer: {e}")))?;
+    serde_json::from_value(data).map_err(|e| internal(format!("decoding a GraphQL answer: {e}")))
+}
+
+/// The API as seen by the request being served: its dashboard and its admin's token.
+/// Take it synchronously at the top of a component or server function, then await.
+#[derive(Clone, Debug)]
+pub(crate) struct Api {
+    dashboard: Option<Dashboard>,
+    token: Option<String>,
+}
+
+impl Api {
+    /// As the signed-in admin of this request.
+    pub fn here() -> Self {
+        Self {
+            dashboard: use_context::<Dashboard>(),
+            token: Session::current().map(|s| s.token),
+        }
+    }
+
+    /// As the holder of `token` (a token just issued by `login`).
+    pub fn with_token(&self, token: String) -> Self {
+        Self {
+            dashboard: self.dashboard.clone(),
+            token: Some(token),
+        }
+    }
+
+    /// Whether session cookies are marked `Secure`.
+    pub fn secure_cookies(&self) -> bool {
+        self.dashboard.as_ref().is_some_and(|d| d.secure_cookies)
+    }
+
+    /// Run operation `Q`.
+    pub async fn run<Q: GraphQLQuery>(
+        &self,
+        variables: Q::Variables,
+    ) -> Result<Q::ResponseData, ApiError> {
+        let dashboard = self
+            .dashboard
+            .as_ref()
+            .ok_or_else(|| internal("the dashboard runs without its API".into()))?;
+        execute::<Q>(dashboard.api.as_ref(), self.token.clone(), variables).await
+    }
+}

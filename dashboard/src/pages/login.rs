@@ -1,0 +1,101 @@
+//! Sign in (admins only) and sign out.
+use leptos::prelude::*;
+
+use crate::{
+    client::Api,
+    form::{FieldError, FormError, FormNotice, error_of},
+    operations::{Login, Logout, login, logout},
+    session::session_cookie,
+};
+
+/// Check the credentials through the API's `login`; an admin gets the session cookie,
+/// anyone else is refused (and the token just issued is revoked at once).
+#[server(name = LoginFn, prefix = "/dashboard/fn", endpoint = "login")]
+pub async fn login(username: String, password: String) -> Result<(), FormError> {
+    let api = Api::here();
+    if username.trim().is_empty() {
+        return Err(FormError::field("username", "Enter your username."));
+    }
+    let answer = api
+        .run::<Login>(login::Variables { username, password })
+        .await
+        .map_err(|e| match e.code.as_str() {
+            "unauthorized" => FormError::general("Wrong username or password."),
+            _ => e.into(),
+        })?;
+    let token = answer.login.token;
+    if answer.login.user.role != "admin" {
+        let _ = api
+            .with_token(token)
+            .run::<Logout>(logout::Variables)
+            .await;
+        return Err(FormError::general(
+            "This dashboard is for administrators; your account is not one.",
+        ));
+    }
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.insert_header(
+            axum::http::header::SET_COOKIE,
+            session_cookie(Some(&token), api.secure_cookies()),
+        );
+    }
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+/// Revoke the session's token and drop the cookie.
+#[server(name = LogoutFn, prefix = "/dashboard/fn", endpoint = "logout")]
+pub async fn logout() -> Result<(), FormError> {
+    let api = Api::here();
+    let _ = api.run::<Logout>(logout::Variables).await;
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.insert_header(
+            axum::http::header::SET_COOKIE,
+            session_cookie(None, api.secure_cookies()),
+        );
+    }
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let action = ServerAction::<LoginFn>::new();
+    let error = error_of(action);
+    view! {
+        <main id="content" class="login-box">
+            <section class="panel">
+                <h1>"Ferry admin"</h1>
+                <FormNotice error=error.clone() />
+                <ActionForm action=action>
+                    <div class="stack-form">
+                        <div class="field">
+                            <label for="username">"Username"</label>
+                            <input
+                                id="username"
+                                name="username"
+                                autocomplete="username"
+                                required
+                                autofocus
+                            />
+                            <FieldError error=error.clone() field="username" />
+                        </div>
+                        <div class="field">
+                            <label for="password">"Password"</label>
+                            <input
+                                id="password"
+                                name="password"
+                                type="password"
+                                autocomplete="current-password"
+                                required
+                            />
+                        </div>
+                        <button type="submit" id="sign-in">
+                            "Sign in"
+                        </button>
+                    </div>
+                </ActionForm>
+            </section>
+        </main>
+    }
+}
