@@ -220,6 +220,18 @@ impl QueryRoot {
             .collect())
     }
 
+    /// Every user's devices (admin).
+    async fn all_devices(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Device>> {
+        let (services, caller) = context(ctx).gql()?;
+        Ok(services
+            .list_all_devices(caller)
+            .await
+            .gql()?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
     /// A user's devices (the caller's; admins may name anyone).
     async fn devices(
         &self,

@@ -62,6 +62,17 @@ impl Services {
         Ok(rows.into_iter().map(device_info).collect())
     }
 
+    /// Every user's devices (admin), by owner then device id.
+    pub async fn list_all_devices(&self, caller: &Caller) -> Result<Vec<DeviceInfo>> {
+        caller.require_admin()?;
+        let rows = device::Entity::find()
+            .order_by_asc(device::Column::UserId)
+            .order_by_asc(device::Column::DeviceId)
+            .all(self.db())
+            .await?;
+        Ok(rows.into_iter().map(device_info).collect())
+    }
+
     /// Register `device_id` for `user_id` if new; otherwise note that it was seen.
     pub(crate) async fn register_device(
         &self,

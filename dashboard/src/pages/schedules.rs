@@ -260,7 +260,7 @@ fn create_form(
     };
     let error = error.or(preview_error);
     let devices: Vec<(String, String)> = data
-        .devices
+        .all_devices
         .iter()
         .map(|d| {
             (

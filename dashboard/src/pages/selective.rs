@@ -178,7 +178,7 @@ pub fn SelectivePage() -> impl IntoView {
 
 fn chooser(all: &devices::ResponseData, current: &str) -> impl IntoView + use<> {
     let options = all
-        .devices
+        .all_devices
         .iter()
         .map(|d| {
             let value = format!("{}:{}", d.user_id, d.device_id);

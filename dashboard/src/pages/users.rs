@@ -29,7 +29,7 @@ pub fn UsersPage() -> impl IntoView {
 }
 
 fn users(data: users_and_devices::ResponseData) -> AnyView {
-    let devices = data.devices;
+    let devices = data.all_devices;
     data.users
         .into_iter()
         .map(|user| {
