@@ -37,13 +37,14 @@ function connect() {
   });
 }
 
-const units = ["B/s", "KiB/s", "MiB/s", "GiB/s"];
-function rate(bytesPerSecond) {
-  let value = bytesPerSecond;
+const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+function size(bytes) {
+  let value = bytes;
   let unit = 0;
   while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit += 1; }
   return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
 }
+const rate = (bytesPerSecond) => `${size(bytesPerSecond)}/s`;
 
 function cell(text, className) {
   const td = document.createElement("td");
@@ -56,7 +57,7 @@ function cell(text, className) {
 const uploads = document.querySelector("#uploads tbody");
 if (uploads) {
   subscribe(
-    "subscription { uploads { uploadId status filePath completedChunks totalChunks progressPercent } }",
+    "subscription { uploads { uploadId status filePath uploadedBytes totalSize completedChunks totalChunks progressPercent } }",
     {},
     ({ uploads: u }) => {
       let row = uploads.querySelector(`tr[data-upload-id="${u.uploadId}"]`);
@@ -64,7 +65,8 @@ if (uploads) {
         row = document.createElement("tr");
         row.dataset.uploadId = u.uploadId;
         const bar = document.createElement("td");
-        bar.innerHTML = '<div class="bar"><progress max="100" value="0"></progress><span></span></div>';
+        bar.innerHTML = '<div class="bar"><progress max="100" value="0"></progress><span></span></div>' +
+          '<span class="hint bytes"></span>';
         row.append(cell(u.filePath, "mono"), bar, cell("", "num chunks"), cell("", "status"));
         uploads.prepend(row);
         document.querySelector("#uploads-empty")?.remove();
@@ -73,6 +75,8 @@ if (uploads) {
       row.querySelector("progress").value = percent;
       row.querySelector("progress").setAttribute("aria-valuenow", String(percent));
       row.querySelector(".bar span").textContent = `${percent.toFixed(1)}%`;
+      const done = u.status === "COMPLETED" ? u.totalSize : u.uploadedBytes;
+      row.querySelector(".bytes").textContent = `${size(done)} of ${size(u.totalSize)}`;
       row.querySelector(".chunks").textContent = `${u.completedChunks} / ${u.totalChunks}`;
       row.querySelector(".status").textContent = u.status.toLowerCase();
     },

@@ -62,11 +62,12 @@ pub(crate) fn session_cookie(token: Option<&str>, secure: bool) -> HeaderValue {
 
 /// A post from another site's page (its `Origin` is not this host) is refused: with the
 /// SameSite=Strict cookie this makes every form CSRF-safe, and the login form too.
-fn cross_origin(headers: &HeaderMap) -> bool {
+fn cross_origin(headers: &HeaderMap, authority: Option<&str>) -> bool {
     let Some(origin) = headers.get(header::ORIGIN) else {
         return false;
     };
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    // HTTP/2 carries the host as `:authority` (the URI's), HTTP/1.1 in `Host`.
+    let host = authority.or_else(|| headers.get(header::HOST).and_then(|h| h.to_str().ok()));
     let origin_host = origin
         .to_str()
         .ok()
@@ -86,7 +87,8 @@ pub(crate) async fn require_admin(
     mut request: Request,
     next: Next,
 ) -> Response {
-    if request.method() == Method::POST && cross_origin(request.headers()) {
+    let authority = request.uri().authority().map(|a| a.as_str().to_owned());
+    if request.method() == Method::POST && cross_origin(request.headers(), authority.as_deref()) {
         return (StatusCode::FORBIDDEN, "cross-origin form posts are refused").into_response();
     }
     let path = request.uri().path().to_owned();
@@ -179,10 +181,13 @@ mod tests {
 
     #[test]
     fn cross_origin_posts_are_told_apart() {
-        assert!(!cross_origin(&headers(&[("host", "a:8000")])));
-        assert!(!cross_origin(&headers(&[("host", "a:8000"), ("origin", "http://a:8000")])));
-        assert!(cross_origin(&headers(&[("host", "a:8000"), ("origin", "http://evil")])));
-        assert!(cross_origin(&headers(&[("host", "a:8000"), ("origin", "null")])));
+        assert!(!cross_origin(&headers(&[("host", "a:8000")]), None));
+        assert!(!cross_origin(&headers(&[("host", "a:8000"), ("origin", "http://a:8000")]), None));
+        assert!(cross_origin(&headers(&[("host", "a:8000"), ("origin", "http://evil")]), None));
+        assert!(cross_origin(&headers(&[("host", "a:8000"), ("origin", "null")]), None));
+        // HTTP/2: no Host header, the authority of the request's URI.
+        assert!(!cross_origin(&headers(&[("origin", "https://a:8443")]), Some("a:8443")));
+        assert!(cross_origin(&headers(&[("origin", "https://evil")]), Some("a:8443")));
     }
 
     #[test]

@@ -50,14 +50,23 @@ impl Driver {
     }
 
     async fn browser(&self) -> Client {
+        self.browser_with(&[]).await
+    }
+
+    /// A Chromium session with extra command-line switches.
+    async fn browser_with(&self, extra: &[&str]) -> Client {
+        let mut args = vec![
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--window-size=1280,1000",
+        ];
+        args.extend_from_slice(extra);
         let mut caps = serde_json::Map::new();
         caps.insert(
             "goog:chromeOptions".into(),
-            json!({
-                "binary": "/usr/bin/chromium",
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
-                         "--disable-dev-shm-usage", "--window-size=1280,1000"]
-            }),
+            json!({ "binary": "/usr/bin/chromium", "args": args }),
         );
         ClientBuilder::new(
             hyper_util::client::legacy::connect::HttpConnector::new(),
@@ -94,8 +103,31 @@ async fn find(browser: &Client, css: &str) -> Element {
         .unwrap_or_else(|e| panic!("{css}: {e}"))
 }
 
+/// The text of `css`, once the page holds it (a click's navigation may still be on its way).
 async fn text(browser: &Client, css: &str) -> String {
-    find(browser, css).await.text().await.expect("text")
+    for _ in 0..100 {
+        if let Ok(element) = browser.find(Locator::Css(css)).await
+            && let Ok(text) = element.text().await
+        {
+            return text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{css} never appeared");
+}
+
+/// Wait until the text of `css` contains `needle`; return it.
+async fn text_with(browser: &Client, css: &str, needle: &str) -> String {
+    for _ in 0..100 {
+        if let Ok(element) = browser.find(Locator::Css(css)).await
+            && let Ok(text) = element.text().await
+            && text.contains(needle)
+        {
+            return text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{css} never contained {needle:?}: {:?}", browser.find(Locator::Css(css)).await.ok());
 }
 
 async fn fill(browser: &Client, css: &str, value: &str) {
@@ -164,11 +196,7 @@ async fn an_admin_runs_every_page_in_a_real_browser() {
     assert_eq!(path_of(&browser).await, "/login");
     screenshot(&browser, "login").await;
     sign_in(&browser, &server.base, "admin", "wrong password").await;
-    assert!(
-        text(&browser, ".notice.bad")
-            .await
-            .contains("Wrong username or password")
-    );
+    text_with(&browser, ".notice.bad", "Wrong username or password").await;
     sign_in(&browser, &server.base, "admin", ferry_tests::ADMIN_PASSWORD).await;
     find(&browser, "#uploads").await;
     assert_eq!(path_of(&browser).await, "/");
@@ -231,7 +259,7 @@ async fn an_admin_runs_every_page_in_a_real_browser() {
 
     // Users and devices.
     browser.goto(&server.url("/users")).await.expect("goto");
-    assert!(text(&browser, "section[data-user='alice']").await.contains("laptop"));
+    text_with(&browser, "section[data-user='alice']", "laptop").await;
     screenshot(&browser, "users").await;
 
     // Schedules: preview the next runs, create, see them, disable.
@@ -253,9 +281,8 @@ async fn an_admin_runs_every_page_in_a_real_browser() {
     fill(&browser, "#time_of_day", "02:00").await;
     fill(&browser, "#timezone", "Europe/Berlin").await;
     click(&browser, "#preview-button").await;
-    let preview = text(&browser, "#preview").await;
+    let preview = text_with(&browser, "#preview", ":00:00 UTC").await;
     assert_eq!(preview.lines().count(), 5, "{preview}");
-    assert!(preview.contains(":00:00 UTC"), "{preview}");
     // The preview kept the fields; a bad time shows its error next to the field.
     fill(&browser, "#time_of_day", "25:99").await;
     click(&browser, "#create-button").await;
@@ -268,13 +295,12 @@ async fn an_admin_runs_every_page_in_a_real_browser() {
         .expect("device");
     fill(&browser, "#timezone", "Europe/Berlin").await;
     click(&browser, "#create-button").await;
-    let created = text(&browser, "#created").await;
-    assert!(created.contains("Schedule created"), "{created}");
+    text_with(&browser, "#created", "Schedule created").await;
     assert_eq!(find(&browser, "#created").await.find_all(Locator::Css("li")).await.expect("li").len(), 5);
     assert!(path_of(&browser).await.starts_with("/schedules?created="));
     screenshot(&browser, "schedules").await;
     click(&browser, "#schedules button[data-action='disable']").await;
-    assert!(text(&browser, "#schedules .state").await.contains("disabled"));
+    text_with(&browser, "#schedules .state", "disabled").await;
     let answer = admin
         .graphql("{ schedules { deviceId enabled } }", json!({}))
         .await;
@@ -318,7 +344,7 @@ async fn an_admin_runs_every_page_in_a_real_browser() {
     fill(&browser, "#throttle_end_hour", "6").await;
     fill(&browser, "#timezone", "Europe/Berlin").await;
     click(&browser, "#save-limit").await;
-    assert!(text(&browser, "#throttle_start_hour-error").await.contains("0–23"));
+    text_with(&browser, "#throttle_start_hour-error", "0–23").await;
     browser
         .goto(&server.url(&format!("/bandwidth?user={alice_id}")))
         .await
@@ -333,7 +359,7 @@ async fn an_admin_runs_every_page_in_a_real_browser() {
     fill(&browser, "#timezone", "Europe/Berlin").await;
     click(&browser, "#save-limit").await;
     find(&browser, "#saved").await;
-    assert_eq!(text(&browser, "#limits tr[data-user='alice'] .upload").await, "512 KiB/s");
+    text_with(&browser, "#limits tr[data-user='alice'] .upload", "512 KiB/s").await;
     screenshot(&browser, "bandwidth").await;
     let (_, limit) = alice_api.get("/api/sync/bandwidth/limit").await;
     assert_eq!(limit["upload_speed_limit"], 512 * 1024, "{limit}");
@@ -383,8 +409,7 @@ async fn a_non_admin_is_refused() {
     server.user_token("bob").await;
     let browser = driver.browser().await;
     sign_in(&browser, &server.base, "bob", PASSWORD).await;
-    let notice = text(&browser, ".notice.bad").await;
-    assert!(notice.contains("administrators"), "{notice}");
+    text_with(&browser, ".notice.bad", "administrators").await;
     assert_eq!(path_of(&browser).await.split('?').next(), Some("/login"));
     assert!(browser.get_named_cookie("ferry_session").await.is_err());
     browser.goto(&server.url("/users")).await.expect("goto");
@@ -414,5 +439,43 @@ async fn a_non_admin_is_refused() {
         .filter(|t| !t["revokedAt"].is_null())
         .count();
     assert_eq!(revoked, 1, "{tokens}");
+    browser.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_javascript_off_pages_show_their_state_and_forms_still_work() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let server = TestServer::start().await;
+    let alice = server.api(&server.user_token("alice").await);
+    let (status, started) = alice
+        .start_upload("/big.iso", 4 * 65_536, Some(65_536), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    let id = started["upload_id"].as_str().expect("id").to_owned();
+    let (status, _) = alice.put_chunk(&id, 0, &random_bytes(65_536, 1)).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let browser = driver
+        .browser_with(&["--blink-settings=scriptEnabled=false"])
+        .await;
+    sign_in(&browser, &server.base, "admin", ferry_tests::ADMIN_PASSWORD).await;
+    // The overview as of its load: one chunk of four.
+    let row = format!("#uploads tr[data-upload-id='{id}']");
+    assert_eq!(text(&browser, &format!("{row} .chunks")).await, "1 / 4");
+    // The live module never ran (it marks the document when it connects).
+    let live = browser
+        .execute("return document.documentElement.dataset.live || 'off';", vec![])
+        .await
+        .expect("probe");
+    assert_eq!(live, "off");
+    // A schedule created by a plain form post.
+    browser.goto(&server.url("/schedules")).await.expect("goto");
+    fill(&browser, "#time_of_day", "03:30").await;
+    click(&browser, "#preview-button").await;
+    assert_eq!(text_with(&browser, "#preview", "UTC").await.lines().count(), 5);
+    click(&browser, "#create-button").await;
+    text_with(&browser, "#created", "Schedule created").await;
     browser.close().await.expect("close");
 }

@@ -132,6 +132,47 @@ async fn https_serves_uploads_graphql_subscriptions_and_webdav_over_http2() {
         .expect("healthz over HTTP/1.1");
     assert_eq!(health.version(), Version::HTTP_11);
 
+    // The dashboard over HTTPS: its security headers, and a `Secure` session cookie.
+    let login_page = server
+        .client
+        .get(server.url("/login"))
+        .send()
+        .await
+        .expect("login page");
+    assert_eq!(login_page.status(), StatusCode::OK);
+    let csp = login_page.headers()["content-security-policy"]
+        .to_str()
+        .expect("csp");
+    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'self'"), "{csp}");
+    assert_eq!(login_page.headers()["x-content-type-options"], "nosniff");
+    let no_follow = Client::builder()
+        .use_rustls_tls()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(&std::fs::read(&files.cert).expect("cert"))
+                .expect("pem"),
+        )
+        .redirect(Policy::none())
+        .build()
+        .expect("client");
+    let signed_in = no_follow
+        .post(server.url("/dashboard/fn/login"))
+        .header("accept", "text/html")
+        .header("origin", &server.base)
+        .header("referer", server.url("/login"))
+        .form(&[
+            ("username", ferry_tests::ADMIN),
+            ("password", ferry_tests::ADMIN_PASSWORD),
+        ])
+        .send()
+        .await
+        .expect("dashboard login");
+    assert_eq!(signed_in.status(), StatusCode::FOUND);
+    let cookie = signed_in.headers()["set-cookie"].to_str().expect("cookie");
+    for part in ["ferry_session=", "HttpOnly", "SameSite=Strict", "Secure"] {
+        assert!(cookie.contains(part), "{part} missing: {cookie}");
+    }
+
     let token = server.user_token("alice").await;
     let api = server.api(&token);
 

@@ -77,7 +77,7 @@ fn overview(data: overview::ResponseData) -> AnyView {
                                                 ></progress>
                                                 <span>{format!("{percent:.1}%")}</span>
                                             </div>
-                                            <span class="hint">
+                                            <span class="hint bytes">
                                                 {format!(
                                                     "{} of {}",
                                                     bytes(u.uploaded_bytes),
