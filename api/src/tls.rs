@@ -69,7 +69,9 @@ impl TlsFiles {
                         tracing::info!(cert = %self.cert.display(), "TLS certificate reloaded");
                     }
                     Err(err) => {
-                        tracing::error!("TLS reload failed, keeping the certificate in use: {err:#}")
+                        tracing::error!(
+                            "TLS reload failed, keeping the certificate in use: {err:#}"
+                        )
                     }
                 }
             }
@@ -126,8 +128,11 @@ fn redirect_to_https(headers: &HeaderMap, uri: &Uri, https_port: u16) -> Respons
         .and_then(|h| h.to_str().ok())
         .and_then(|h| h.parse::<axum::http::uri::Authority>().ok())
     else {
-        return Error::bad_request("missing_host", "a Host header is required to redirect to HTTPS")
-            .into_response();
+        return Error::bad_request(
+            "missing_host",
+            "a Host header is required to redirect to HTTPS",
+        )
+        .into_response();
     };
     let port = if https_port == 443 {
         String::new()
@@ -213,7 +218,10 @@ mod tests {
     fn redirect_keeps_host_path_and_query_and_swaps_the_port() {
         let response = redirect(Some("files.example:8080"), "/webdav/a%20b?x=1", 8443);
         assert_eq!(response.status(), 308);
-        assert_eq!(location(&response), "https://files.example:8443/webdav/a%20b?x=1");
+        assert_eq!(
+            location(&response),
+            "https://files.example:8443/webdav/a%20b?x=1"
+        );
         let response = redirect(Some("files.example"), "/", 443);
         assert_eq!(location(&response), "https://files.example/");
         let response = redirect(Some("[::1]:80"), "/x", 443);
@@ -248,9 +256,15 @@ mod tests {
         let files =
             write_self_signed(&["localhost".into(), "127.0.0.1".into()], dir.path()).expect("cert");
         let config = files.server_config().expect("config");
-        assert_eq!(config.alpn_protocols, vec![b"h2".to_vec(), b"http/1.1".to_vec()]);
+        assert_eq!(
+            config.alpn_protocols,
+            vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+        );
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&files.key).expect("meta").permissions().mode();
+        let mode = std::fs::metadata(&files.key)
+            .expect("meta")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 }

@@ -105,7 +105,11 @@ const NAV: &[(&str, &str)] = &[
 
 /// Navigation, the signed-in admin with a sign-out button, and the page's content.
 #[component]
-pub(crate) fn Layout(title: &'static str, current: &'static str, children: Children) -> impl IntoView {
+pub(crate) fn Layout(
+    title: &'static str,
+    current: &'static str,
+    children: Children,
+) -> impl IntoView {
     let logout = ServerAction::<login::LogoutFn>::new();
     let who = Session::current().map(|s| s.username).unwrap_or_default();
     view! {

@@ -156,7 +156,10 @@ mod tests {
         assert_eq!(optional_number("x", " ").expect("empty"), None);
         assert_eq!(optional_number("x", "12").expect("n"), Some(12));
         assert_eq!(
-            optional_number("x", "fast").expect_err("bad").field.as_deref(),
+            optional_number("x", "fast")
+                .expect_err("bad")
+                .field
+                .as_deref(),
             Some("x")
         );
     }

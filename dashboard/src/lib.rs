@@ -61,7 +61,10 @@ pub fn router(api: Arc<dyn GraphqlApi>, secure_cookies: bool) -> Router {
 async fn stylesheet() -> impl IntoResponse {
     (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/css; charset=utf-8"),
+            ),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
         ],
         include_str!("../../style/ferry.css"),

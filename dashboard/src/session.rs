@@ -182,12 +182,27 @@ mod tests {
     #[test]
     fn cross_origin_posts_are_told_apart() {
         assert!(!cross_origin(&headers(&[("host", "a:8000")]), None));
-        assert!(!cross_origin(&headers(&[("host", "a:8000"), ("origin", "http://a:8000")]), None));
-        assert!(cross_origin(&headers(&[("host", "a:8000"), ("origin", "http://evil")]), None));
-        assert!(cross_origin(&headers(&[("host", "a:8000"), ("origin", "null")]), None));
+        assert!(!cross_origin(
+            &headers(&[("host", "a:8000"), ("origin", "http://a:8000")]),
+            None
+        ));
+        assert!(cross_origin(
+            &headers(&[("host", "a:8000"), ("origin", "http://evil")]),
+            None
+        ));
+        assert!(cross_origin(
+            &headers(&[("host", "a:8000"), ("origin", "null")]),
+            None
+        ));
         // HTTP/2: no Host header, the authority of the request's URI.
-        assert!(!cross_origin(&headers(&[("origin", "https://a:8443")]), Some("a:8443")));
-        assert!(cross_origin(&headers(&[("origin", "https://evil")]), Some("a:8443")));
+        assert!(!cross_origin(
+            &headers(&[("origin", "https://a:8443")]),
+            Some("a:8443")
+        ));
+        assert!(cross_origin(
+            &headers(&[("origin", "https://evil")]),
+            Some("a:8443")
+        ));
     }
 
     #[test]

@@ -68,13 +68,11 @@ impl Driver {
             "goog:chromeOptions".into(),
             json!({ "binary": "/usr/bin/chromium", "args": args }),
         );
-        ClientBuilder::new(
-            hyper_util::client::legacy::connect::HttpConnector::new(),
-        )
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{}", self.port))
-        .await
-        .expect("a Chromium session")
+        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .expect("a Chromium session")
     }
 }
 
@@ -127,7 +125,10 @@ async fn text_with(browser: &Client, css: &str, needle: &str) -> String {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("{css} never contained {needle:?}: {:?}", browser.find(Locator::Css(css)).await.ok());
+    panic!(
+        "{css} never contained {needle:?}: {:?}",
+        browser.find(Locator::Css(css)).await.ok()
+    );
 }
 
 async fn fill(browser: &Client, css: &str, value: &str) {
@@ -233,7 +234,11 @@ async fn an_admin_runs_every_page_in_a_real_browser() {
         .execute("window.__sameDocument = true;", vec![])
         .await
         .expect("marker");
-    until(&browser, "document.documentElement.dataset.live === 'connected'").await;
+    until(
+        &browser,
+        "document.documentElement.dataset.live === 'connected'",
+    )
+    .await;
     let progress = format!("document.querySelector(\"{row} progress\").value");
     let mut last = 0.0;
     for (n, piece) in data.chunks(chunk).enumerate() {
@@ -250,7 +255,11 @@ async fn an_admin_runs_every_page_in_a_real_browser() {
         }
     }
     assert_eq!(last, 100.0);
-    until(&browser, &format!("document.querySelector(\"{row} .status\").textContent === 'completed'")).await;
+    until(
+        &browser,
+        &format!("document.querySelector(\"{row} .status\").textContent === 'completed'"),
+    )
+    .await;
     let same = browser
         .execute("return window.__sameDocument === true;", vec![])
         .await
@@ -296,7 +305,15 @@ async fn an_admin_runs_every_page_in_a_real_browser() {
     fill(&browser, "#timezone", "Europe/Berlin").await;
     click(&browser, "#create-button").await;
     text_with(&browser, "#created", "Schedule created").await;
-    assert_eq!(find(&browser, "#created").await.find_all(Locator::Css("li")).await.expect("li").len(), 5);
+    assert_eq!(
+        find(&browser, "#created")
+            .await
+            .find_all(Locator::Css("li"))
+            .await
+            .expect("li")
+            .len(),
+        5
+    );
     assert!(path_of(&browser).await.starts_with("/schedules?created="));
     screenshot(&browser, "schedules").await;
     click(&browser, "#schedules button[data-action='disable']").await;
@@ -314,21 +331,38 @@ async fn an_admin_runs_every_page_in_a_real_browser() {
     fill(&browser, "#with_subfolders", "/Documents\n/Photos/2024").await;
     click(&browser, "#save-folders").await;
     find(&browser, "#saved").await;
-    fill(&browser, "#check", "/Documents/taxes/2024.pdf\n/Music/song.mp3").await;
+    fill(
+        &browser,
+        "#check",
+        "/Documents/taxes/2024.pdf\n/Music/song.mp3",
+    )
+    .await;
     click(&browser, "#check-paths").await;
     find(&browser, "#check-results").await;
     let synced = |path: &str| format!("#check-results li[data-path='{path}']");
     assert_eq!(
-        find(&browser, &synced("/Documents/taxes/2024.pdf")).await.attr("data-synced").await.expect("attr"),
+        find(&browser, &synced("/Documents/taxes/2024.pdf"))
+            .await
+            .attr("data-synced")
+            .await
+            .expect("attr"),
         Some("true".into())
     );
     assert_eq!(
-        find(&browser, &synced("/Music/song.mp3")).await.attr("data-synced").await.expect("attr"),
+        find(&browser, &synced("/Music/song.mp3"))
+            .await
+            .attr("data-synced")
+            .await
+            .expect("attr"),
         Some("false".into())
     );
     screenshot(&browser, "selective").await;
     let (_, folders) = alice_api.get("/api/sync/selective/list/laptop").await;
-    assert_eq!(folders["folders"].as_array().map(Vec::len), Some(2), "{folders}");
+    assert_eq!(
+        folders["folders"].as_array().map(Vec::len),
+        Some(2),
+        "{folders}"
+    );
 
     // Bandwidth: a bad hour is refused next to its field; a good limit is saved.
     browser
@@ -359,7 +393,12 @@ async fn an_admin_runs_every_page_in_a_real_browser() {
     fill(&browser, "#timezone", "Europe/Berlin").await;
     click(&browser, "#save-limit").await;
     find(&browser, "#saved").await;
-    text_with(&browser, "#limits tr[data-user='alice'] .upload", "512 KiB/s").await;
+    text_with(
+        &browser,
+        "#limits tr[data-user='alice'] .upload",
+        "512 KiB/s",
+    )
+    .await;
     screenshot(&browser, "bandwidth").await;
     let (_, limit) = alice_api.get("/api/sync/bandwidth/limit").await;
     assert_eq!(limit["upload_speed_limit"], 512 * 1024, "{limit}");
@@ -416,9 +455,7 @@ async fn a_non_admin_is_refused() {
     assert_eq!(path_of(&browser).await, "/login");
     // Bob's token from that attempt was revoked at once: only his test login remains.
     let admin = server.api(&server.admin_token().await);
-    let answer = admin
-        .graphql("{ users { id username } }", json!({}))
-        .await;
+    let answer = admin.graphql("{ users { id username } }", json!({})).await;
     let bob = answer["data"]["users"]
         .as_array()
         .expect("users")
@@ -466,7 +503,10 @@ async fn with_javascript_off_pages_show_their_state_and_forms_still_work() {
     assert_eq!(text(&browser, &format!("{row} .chunks")).await, "1 / 4");
     // The live module never ran (it marks the document when it connects).
     let live = browser
-        .execute("return document.documentElement.dataset.live || 'off';", vec![])
+        .execute(
+            "return document.documentElement.dataset.live || 'off';",
+            vec![],
+        )
         .await
         .expect("probe");
     assert_eq!(live, "off");
@@ -474,7 +514,10 @@ async fn with_javascript_off_pages_show_their_state_and_forms_still_work() {
     browser.goto(&server.url("/schedules")).await.expect("goto");
     fill(&browser, "#time_of_day", "03:30").await;
     click(&browser, "#preview-button").await;
-    assert_eq!(text_with(&browser, "#preview", "UTC").await.lines().count(), 5);
+    assert_eq!(
+        text_with(&browser, "#preview", "UTC").await.lines().count(),
+        5
+    );
     click(&browser, "#create-button").await;
     text_with(&browser, "#created", "Schedule created").await;
     browser.close().await.expect("close");

@@ -143,7 +143,10 @@ async fn https_serves_uploads_graphql_subscriptions_and_webdav_over_http2() {
     let csp = login_page.headers()["content-security-policy"]
         .to_str()
         .expect("csp");
-    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'self'"), "{csp}");
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'self'"),
+        "{csp}"
+    );
     assert_eq!(login_page.headers()["x-content-type-options"], "nosniff");
     let no_follow = Client::builder()
         .use_rustls_tls()
@@ -188,7 +191,9 @@ async fn https_serves_uploads_graphql_subscriptions_and_webdav_over_http2() {
 
     // A chunked upload over HTTPS, downloaded back identical.
     let data = random_bytes(3 * 1024 * 1024 + 17, 8);
-    let done = api.upload_file("docs/over-tls.bin", &data, 1024 * 1024).await;
+    let done = api
+        .upload_file("docs/over-tls.bin", &data, 1024 * 1024)
+        .await;
     assert_eq!(done["status"], "completed", "{done}");
     assert_eq!(api.download("docs/over-tls.bin").await, data);
     let event = next_json(&mut socket).await;
@@ -226,7 +231,10 @@ async fn https_serves_uploads_graphql_subscriptions_and_webdav_over_http2() {
         .expect("propfind");
     assert_eq!(listing.status().as_u16(), 207);
     let xml = listing.text().await.expect("xml");
-    assert!(xml.contains("dav.txt") && xml.contains("over-tls.bin"), "{xml}");
+    assert!(
+        xml.contains("dav.txt") && xml.contains("over-tls.bin"),
+        "{xml}"
+    );
     let get = dav("GET", "/webdav/docs/dav.txt")
         .send()
         .await
@@ -375,7 +383,10 @@ async fn serve_with(cert: &Path, key: &Path, data: &Path) -> (std::process::Exit
         .await
         .expect("ferry exits instead of serving")
         .expect("output");
-    (out.status, String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn assert_one_line_naming(stderr: &str, file: &Path) {

@@ -122,9 +122,11 @@ pub async fn execute(
     request: GraphQLRequest,
 ) -> std::result::Result<GraphQLResponse, Error> {
     let token = crate::rest::bearer_from_headers(&headers);
-    Ok(execute_as(&state.services, &state.schema, token, request.into_inner())
-        .await?
-        .into())
+    Ok(
+        execute_as(&state.services, &state.schema, token, request.into_inner())
+            .await?
+            .into(),
+    )
 }
 
 /// `GET /graphql/ws`: subscriptions over `graphql-transport-ws`; the

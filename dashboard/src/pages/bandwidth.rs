@@ -6,7 +6,9 @@ use crate::{
     app::{Layout, load_error},
     client::Api,
     form::{FieldError, FormError, FormNotice, error_of, optional_number},
-    operations::{BandwidthLimit, SetBandwidthLimit, Users, bandwidth_limit, set_bandwidth_limit, users},
+    operations::{
+        BandwidthLimit, SetBandwidthLimit, Users, bandwidth_limit, set_bandwidth_limit, users,
+    },
 };
 
 /// KiB/s in the form → bytes/s in the API.
@@ -166,22 +168,23 @@ fn edit_form(
     action: ServerAction<SetBandwidthFn>,
 ) -> impl IntoView {
     let field_error = error.clone();
-    let number = move |name: &'static str, label: &'static str, value: Option<i64>, hint: &'static str| {
-        let error = field_error.clone();
-        view! {
-            <div class="field">
-                <label for=name>{label}</label>
-                <input
-                    id=name
-                    name=name
-                    inputmode="numeric"
-                    value=value.map(|v| v.to_string()).unwrap_or_default()
-                />
-                <span class="hint">{hint}</span>
-                <FieldError error=error.clone() field=name />
-            </div>
-        }
-    };
+    let number =
+        move |name: &'static str, label: &'static str, value: Option<i64>, hint: &'static str| {
+            let error = field_error.clone();
+            view! {
+                <div class="field">
+                    <label for=name>{label}</label>
+                    <input
+                        id=name
+                        name=name
+                        inputmode="numeric"
+                        value=value.map(|v| v.to_string()).unwrap_or_default()
+                    />
+                    <span class="hint">{hint}</span>
+                    <FieldError error=error.clone() field=name />
+                </div>
+            }
+        };
     view! {
         <section class="panel" aria-labelledby="edit-title">
             <h2 id="edit-title">{format!("Limit for {username}")}</h2>

@@ -25,10 +25,7 @@ pub async fn login(username: String, password: String) -> Result<(), FormError> 
         })?;
     let token = answer.login.token;
     if answer.login.user.role != "admin" {
-        let _ = api
-            .with_token(token)
-            .run::<Logout>(logout::Variables)
-            .await;
+        let _ = api.with_token(token).run::<Logout>(logout::Variables).await;
         return Err(FormError::general(
             "This dashboard is for administrators; your account is not one.",
         ));

@@ -38,7 +38,10 @@ pub(crate) fn bytes(n: i64) -> String {
 mod tests {
     #[test]
     fn times_and_sizes_read_well() {
-        assert_eq!(super::when("2026-11-25T06:45:18.5+00:00"), "2026-11-25 06:45:18 UTC");
+        assert_eq!(
+            super::when("2026-11-25T06:45:18.5+00:00"),
+            "2026-11-25 06:45:18 UTC"
+        );
         assert_eq!(super::when("soon"), "soon");
         assert_eq!(super::bytes(512), "512 B");
         assert_eq!(super::bytes(3 << 29), "1.5 GiB");

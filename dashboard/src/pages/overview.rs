@@ -35,7 +35,9 @@ fn overview(data: overview::ResponseData) -> AnyView {
         .iter()
         .map(|u| (u.id.clone(), serde_json::Value::String(u.username.clone())))
         .collect();
-    let names = serde_json::Value::Object(names).to_string().replace('<', "\\u003c");
+    let names = serde_json::Value::Object(names)
+        .to_string()
+        .replace('<', "\\u003c");
     let active: Vec<_> = data
         .uploads
         .into_iter()

@@ -33,7 +33,10 @@ fn kind(raw: &str) -> Result<&'static str, FormError> {
         "weekly" => Ok("WEEKLY"),
         "monthly" => Ok("MONTHLY"),
         "on_change" => Ok("ON_CHANGE"),
-        _ => Err(FormError::field("schedule_type", "Choose how often it runs.")),
+        _ => Err(FormError::field(
+            "schedule_type",
+            "Choose how often it runs.",
+        )),
     }
 }
 
@@ -88,7 +91,10 @@ pub async fn create_schedule(
     let created = api
         .run::<CreateSchedule>(create_schedule::Variables { input })
         .await?;
-    leptos_axum::redirect(&format!("/schedules?created={}", created.create_schedule.id));
+    leptos_axum::redirect(&format!(
+        "/schedules?created={}",
+        created.create_schedule.id
+    ));
     Ok(())
 }
 
@@ -364,7 +370,8 @@ fn schedule_table(
                 _ => "after changes".into(),
             };
             let id = s.id.clone();
-            let (toggle_id, run_id, history) = (id.clone(), id.clone(), format!("/schedules?history={id}"));
+            let (toggle_id, run_id, history) =
+                (id.clone(), id.clone(), format!("/schedules?history={id}"));
             let toggle = if s.enabled {
                 view! {
                     <ActionForm action=disable>

@@ -36,11 +36,12 @@ pub async fn save_selective(
 ) -> Result<(), FormError> {
     let api = Api::here();
     let (user_id, device_id) = split_device(&device)?;
-    let folder = |path: String, include_subfolders: bool| configure_selective_sync::SyncFolderInput {
-        path,
-        enabled: true,
-        include_subfolders,
-    };
+    let folder =
+        |path: String, include_subfolders: bool| configure_selective_sync::SyncFolderInput {
+            path,
+            enabled: true,
+            include_subfolders,
+        };
     let folders = lines(&with_subfolders)
         .map(|p| folder(p, true))
         .chain(lines(&folder_only).map(|p| folder(p, false)))
@@ -218,7 +219,12 @@ fn chooser(all: &devices::ResponseData, current: &str) -> impl IntoView + use<> 
 fn check_panel(
     device: &str,
     check: &str,
-    decisions: Option<Result<Vec<selective_sync_check::SelectiveSyncCheckSelectiveSyncCheck>, crate::client::ApiError>>,
+    decisions: Option<
+        Result<
+            Vec<selective_sync_check::SelectiveSyncCheckSelectiveSyncCheck>,
+            crate::client::ApiError,
+        >,
+    >,
 ) -> impl IntoView + use<> {
     let results = match decisions {
         None => None,

@@ -184,7 +184,15 @@ async fn main() -> anyhow::Result<()> {
         let cpu_before = https_server.cpu_seconds();
         h2_secs.push(ferry_upload(&https_h2, &source, size, &sha, opts.streams, run).await?);
         h1_secs.push(
-            ferry_upload(&https_h1, &source, size, &sha, opts.streams, run + opts.runs).await?,
+            ferry_upload(
+                &https_h1,
+                &source,
+                size,
+                &sha,
+                opts.streams,
+                run + opts.runs,
+            )
+            .await?,
         );
         eprintln!(
             "  ferry HTTPS server CPU (both uploads): {:.2}s",
