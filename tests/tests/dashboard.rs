@@ -316,6 +316,52 @@ async fn an_admin_runs_every_page_in_a_real_browser() {
     );
     assert!(path_of(&browser).await.starts_with("/schedules?created="));
     screenshot(&browser, "schedules").await;
+    // Run now: the history shows the manual run.
+    click(&browser, "#schedules button[data-action='run']").await;
+    text_with(&browser, "#history", "manual").await;
+    assert!(path_of(&browser).await.starts_with("/schedules?history="));
+    // The overview's run feed hears the next run live, without a reload.
+    browser.goto(&server.url("/")).await.expect("goto");
+    let feed = "document.querySelectorAll('#run-feed li').length";
+    let before = until(&browser, feed).await.as_u64().expect("count");
+    browser
+        .execute("window.__sameDocument = true;", vec![])
+        .await
+        .expect("marker");
+    until(
+        &browser,
+        "document.documentElement.dataset.live === 'connected'",
+    )
+    .await;
+    let schedule_id = admin.graphql("{ schedules { id } }", json!({})).await["data"]["schedules"]
+        [0]["id"]
+        .as_str()
+        .expect("schedule id")
+        .to_owned();
+    let ran = admin
+        .graphql(
+            "mutation($id: ID!) { runScheduleNow(id: $id) { id } }",
+            json!({ "id": schedule_id }),
+        )
+        .await;
+    let run_id = ran["data"]["runScheduleNow"]["id"]
+        .as_str()
+        .expect("run")
+        .to_owned();
+    until(&browser, &format!("{feed} > {before}")).await;
+    until(
+        &browser,
+        &format!("document.querySelector(\"#run-feed li[data-run-id='{run_id}']\") !== null"),
+    )
+    .await;
+    assert_eq!(
+        browser
+            .execute("return window.__sameDocument === true;", vec![])
+            .await
+            .expect("marker"),
+        Value::Bool(true)
+    );
+    browser.goto(&server.url("/schedules")).await.expect("goto");
     click(&browser, "#schedules button[data-action='disable']").await;
     text_with(&browser, "#schedules .state", "disabled").await;
     let answer = admin
