@@ -195,7 +195,8 @@ impl Services {
             let Some(device) = devices.get(&schedule.device_id) else {
                 continue;
             };
-            let run_id = Uuid::new_v4();
+            // Time-ordered: a batch of runs appends to the key index, not random pages.
+            let run_id = Uuid::now_v7();
             let since = device.synced_until;
             let plan = match &spec.error {
                 Some(_) => Vec::new(),

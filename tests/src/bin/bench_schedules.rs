@@ -2,6 +2,10 @@
 //! (claimed, run recorded with its plan and audit entry, next slot computed,
 //! event published), on SQLite and on PostgreSQL. Target ≤ 1 s.
 //!
+//! For scale, the same run also times the database's floor: the same writes (every
+//! due row moved a day on, one run row and one audit row each) as three plain SQL
+//! statements in one transaction, with nothing computed or sent by Ferry.
+//!
 //! Run: `cargo build --release --bins && FERRY_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres $CARGO_TARGET_DIR/release/bench-schedules [count]`
 #![forbid(unsafe_code)]
 
@@ -20,11 +24,15 @@ use api::{
 };
 use chrono::{DateTime, Duration, Utc};
 use entity::{schedule_run, sync_schedule};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, PaginatorTrait, QueryFilter, Set,
+    TransactionTrait,
+};
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
-async fn seed(services: &Services, count: usize, slot: DateTime<Utc>) -> anyhow::Result<()> {
+/// The bench user and its one device.
+async fn seed_owner(services: &Services) -> anyhow::Result<(Uuid, Uuid)> {
     services
         .create_user(None, "bench", "bench-password", Role::User)
         .await?;
@@ -43,6 +51,16 @@ async fn seed(services: &Services, count: usize, slot: DateTime<Utc>) -> anyhow:
         .await?
         .context("the device")?
         .id;
+    Ok((user, device))
+}
+
+/// `count` enabled daily schedules of `owner`'s device, all due at `slot`.
+async fn seed_schedules(
+    services: &Services,
+    (user, device): (Uuid, Uuid),
+    count: usize,
+    slot: DateTime<Utc>,
+) -> anyhow::Result<()> {
     let rows: Vec<sync_schedule::ActiveModel> = (0..count)
         .map(|_| sync_schedule::ActiveModel {
             id: Set(Uuid::new_v4()),
@@ -71,11 +89,69 @@ async fn seed(services: &Services, count: usize, slot: DateTime<Utc>) -> anyhow:
     Ok(())
 }
 
+/// The database's own cost of the engine's writes for `count` due schedules: the
+/// three statements a run needs, set-based in SQL, one transaction.
+async fn floor(services: &Services, slot: DateTime<Utc>) -> anyhow::Result<f64> {
+    let postgres = services.db().get_database_backend() == DatabaseBackend::Postgres;
+    let (new_id, object, next, target) = if postgres {
+        (
+            "gen_random_uuid()",
+            "json_build_object",
+            "next_run_at + interval '1 day'",
+            "id::text",
+        )
+    } else {
+        (
+            "randomblob(16)",
+            "json_object",
+            "datetime(next_run_at, '+1 day')",
+            "lower(hex(id))",
+        )
+    };
+    let now = if postgres {
+        format!("'{}'::timestamptz", slot.to_rfc3339())
+    } else {
+        format!("'{}'", slot.to_rfc3339())
+    };
+    // Exactly this slot: the engine's own rows have moved to later slots by now.
+    let due = format!(
+        "enabled = {} AND next_run_at = {now}",
+        if postgres { "true" } else { "1" }
+    );
+    let statements = [
+        format!(
+            "INSERT INTO schedule_runs (id, schedule_id, user_id, device_id, \"trigger\", \
+             scheduled_for, status, started_at, finished_at, changes_since, changes_until, \
+             change_count, deletion_count, acknowledged_at, error) SELECT {new_id}, id, user_id, \
+             device_id, 'time', next_run_at, 'requested', {now}, {now}, NULL, {now}, 0, 0, NULL, \
+             NULL FROM sync_schedules WHERE {due}"
+        ),
+        format!(
+            "INSERT INTO audit_log (at, actor_user_id, actor, action, target_type, target_id, \
+             before, after) SELECT {now}, NULL, 'system', 'schedule.run', 'schedule', {target}, NULL, \
+             {object}('trigger', 'time', 'status', 'requested', 'change_count', 0) \
+             FROM sync_schedules WHERE {due}"
+        ),
+        format!(
+            "UPDATE sync_schedules SET next_run_at = {next}, last_run_at = {now}, \
+             updated_at = {now} WHERE {due}"
+        ),
+    ];
+    let began = Instant::now();
+    let txn = services.db().begin().await?;
+    for sql in &statements {
+        txn.execute_unprepared(sql).await?;
+    }
+    txn.commit().await?;
+    Ok(began.elapsed().as_secs_f64())
+}
+
 async fn measure(name: &str, settings: Settings, count: usize) -> anyhow::Result<()> {
     let services = api::open_services(&settings, Clock::system()).await?;
     let slot: DateTime<Utc> = "2026-06-01T04:00:00Z".parse()?;
     services.clock().set(slot - Duration::hours(1));
-    seed(&services, count, slot).await?;
+    let owner = seed_owner(&services).await?;
+    seed_schedules(&services, owner, count, slot).await?;
     services.clock().set(slot + Duration::seconds(1));
 
     // A subscriber draining the event bus, as a GraphQL subscription would.
@@ -111,6 +187,22 @@ async fn measure(name: &str, settings: Settings, count: usize) -> anyhow::Result
         elapsed.as_secs_f64(),
         count as f64 / elapsed.as_secs_f64(),
         published.load(Ordering::Relaxed)
+    );
+
+    // The floor, on a second set of the same schedules due at the same slot.
+    let floor_slot = slot + Duration::days(30);
+    services.clock().set(floor_slot - Duration::hours(1));
+    seed_schedules(&services, owner, count, floor_slot).await?;
+    let floor_secs = floor(&services, floor_slot).await?;
+    let floor_runs = schedule_run::Entity::find().count(services.db()).await? - count as u64;
+    anyhow::ensure!(
+        floor_runs == count as u64,
+        "{name}: floor wrote {floor_runs} runs"
+    );
+    println!(
+        "{name:<10} {count} schedules, database floor (3 SQL statements): {floor_secs:.3} s; \
+         engine / floor = {:.2}x",
+        elapsed.as_secs_f64() / floor_secs
     );
     Ok(())
 }
