@@ -240,23 +240,12 @@ pub(crate) async fn insert_system_audits(
     }
     const INSERT: &str = "INSERT INTO audit_log (at, actor_user_id, actor, action, target_type, target_id, before, after)";
     if is_postgres(txn) {
+        let texts = |f: fn(&SystemAudit) -> String| array(ArrayType::String, entries.iter().map(f));
         let values = vec![
-            array(
-                ArrayType::String,
-                entries.iter().map(|e| e.action.to_owned()),
-            ),
-            array(
-                ArrayType::String,
-                entries.iter().map(|e| e.target_type.to_owned()),
-            ),
-            array(
-                ArrayType::String,
-                entries.iter().map(|e| e.target_id.clone()),
-            ),
-            array(
-                ArrayType::String,
-                entries.iter().map(|e| e.after.to_string()),
-            ),
+            texts(|e| e.action.to_owned()),
+            texts(|e| e.target_type.to_owned()),
+            texts(|e| e.target_id.clone()),
+            texts(|e| e.after.to_string()),
             at.into(),
         ];
         let sql = format!(

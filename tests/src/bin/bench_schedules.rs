@@ -89,8 +89,8 @@ async fn seed_schedules(
     Ok(())
 }
 
-/// The database's own cost of the engine's writes for `count` due schedules: the
-/// three statements a run needs, set-based in SQL, one transaction.
+/// The database's own cost of the engine's writes for the schedules due exactly at
+/// `slot`: the three statements their runs need, set-based in SQL, one transaction.
 async fn floor(services: &Services, slot: DateTime<Utc>) -> anyhow::Result<f64> {
     let postgres = services.db().get_database_backend() == DatabaseBackend::Postgres;
     let (new_id, object, next, target) = if postgres {
@@ -189,7 +189,7 @@ async fn measure(name: &str, settings: Settings, count: usize) -> anyhow::Result
         published.load(Ordering::Relaxed)
     );
 
-    // The floor, on a second set of the same schedules due at the same slot.
+    // The floor, on a second set of the same schedules, due at a slot of their own.
     let floor_slot = slot + Duration::days(30);
     services.clock().set(floor_slot - Duration::hours(1));
     seed_schedules(&services, owner, count, floor_slot).await?;
