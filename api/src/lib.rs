@@ -16,7 +16,9 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod graphql;
+pub mod http_guard;
 pub mod jobs;
+pub mod listen;
 pub mod rest;
 pub mod service;
 pub mod tls;
@@ -27,17 +29,29 @@ use service::{Clock, Services, metrics::Metrics};
 
 /// Create the data directory if needed, open the database and migrate it.
 pub async fn open_database(settings: &Settings) -> anyhow::Result<sea_orm::DatabaseConnection> {
-    tokio::fs::create_dir_all(&settings.data_dir)
-        .await
-        .with_context(|| {
-            format!(
-                "while creating the data directory {}",
-                settings.data_dir.display()
-            )
-        })?;
+    private_data_dir(&settings.data_dir).with_context(|| {
+        format!(
+            "while creating the data directory {}",
+            settings.data_dir.display()
+        )
+    })?;
     service::db::connect_and_migrate(&settings.effective_database_url())
         .await
         .context("while opening and migrating the database")
+}
+
+/// Create the data directory readable by its owner only (0700), and make every
+/// file and folder this process creates from now on owner-only too (umask 077:
+/// files 0600, folders 0700): the data directory holds every user's files and
+/// the password hashes. An existing data directory is tightened to 0700.
+pub fn private_data_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
 }
 
 /// Open the database (migrating it) and the data directory, and build the services.
@@ -91,6 +105,7 @@ pub async fn launch_with_clock(
         .context("while starting background jobs")?;
 
     let schema = graphql::schema(Some(services.clone()));
+    let bounds = settings.bounds.clone();
     let dashboard = dashboard::router(
         std::sync::Arc::new(graphql::DashboardApi {
             services: services.clone(),
@@ -102,11 +117,20 @@ pub async fn launch_with_clock(
         rest::AppState {
             services,
             schema,
-            webdav: webdav::WebDav::default(),
+            webdav: webdav::WebDav::new(&bounds),
+            sockets: graphql::Sockets::new(&bounds),
         },
         &settings,
     )
     .merge(dashboard)
+    .layer(axum::middleware::from_fn_with_state(
+        http_guard::BodyBounds::from(&bounds),
+        http_guard::bound_bodies,
+    ))
+    .layer(axum::middleware::from_fn_with_state(
+        std::sync::Arc::new(settings.trusted_proxies.clone()),
+        rest::rate_limit::remember_client,
+    ))
     .layer(TraceLayer::new_for_http())
     // A bug (ours or a dependency's) answers 500 on its request, never takes
     // the connection or the process down.
@@ -126,16 +150,11 @@ pub async fn launch_with_clock(
         stopper.cancel();
     });
     let address = listener.local_addr()?;
+    let header_timeout = std::time::Duration::from_secs(bounds.header_timeout_secs);
     let served = match tls {
         None => {
             tracing::info!(%address, scheme = "http", "ferry is listening");
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-            )
-            .with_graceful_shutdown(stop.cancelled_owned())
-            .await
-            .context("while serving")
+            listen::serve(listener, None, app, header_timeout, stop.cancelled_owned()).await
         }
         Some((config, files)) => {
             files.reload_on_sighup(config.clone())?;
@@ -144,8 +163,13 @@ pub async fn launch_with_clock(
                     .await
                     .with_context(|| format!("while binding {bind} (HTTP redirect)"))?;
                 tracing::info!(address = %plain.local_addr()?, "redirecting plain HTTP to HTTPS");
-                let redirect = axum::serve(plain, tls::redirect_app(address.port()))
-                    .with_graceful_shutdown(stop.clone().cancelled_owned());
+                let redirect = listen::serve(
+                    plain,
+                    None,
+                    tls::redirect_app(address.port()),
+                    header_timeout,
+                    stop.clone().cancelled_owned(),
+                );
                 tokio::spawn(async move {
                     if let Err(err) = redirect.await {
                         tracing::error!(%err, "the HTTP redirect listener stopped");
@@ -158,7 +182,14 @@ pub async fn launch_with_clock(
                 HeaderValue::from_static("max-age=31536000"),
             ));
             tracing::info!(%address, scheme = "https", "ferry is listening");
-            tls::serve(listener, config, app, stop.cancelled_owned()).await
+            listen::serve(
+                listener,
+                Some(config),
+                app,
+                header_timeout,
+                stop.cancelled_owned(),
+            )
+            .await
         }
     };
     if let Err(err) = scheduler.shutdown().await {

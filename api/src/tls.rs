@@ -2,7 +2,6 @@
 //! offered by ALPN), its reload on SIGHUP, the plain-HTTP redirect listener and
 //! `ferry cert self-signed`.
 use std::{
-    net::SocketAddr,
     path::{Path, PathBuf},
     sync::Arc,
 };
@@ -141,28 +140,6 @@ fn redirect_to_https(headers: &HeaderMap, uri: &Uri, https_port: u16) -> Respons
     };
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
     Redirect::permanent(&format!("https://{}{port}{path}", host.host())).into_response()
-}
-
-/// Serve `app` over TLS on `listener` until `shutdown` resolves; then let requests in
-/// flight finish (bounded) before returning.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    config: RustlsConfig,
-    app: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    let handle = axum_server::Handle::new();
-    let stopper = handle.clone();
-    tokio::spawn(async move {
-        shutdown.await;
-        stopper.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
-    });
-    let listener = listener.into_std()?;
-    axum_server::from_tcp_rustls(listener, config)?
-        .handle(handle)
-        .serve(app.into_make_service_with_connect_info::<SocketAddr>())
-        .await
-        .context("while serving HTTPS")
 }
 
 /// A self-signed certificate for `hosts` (names or IP addresses): `(cert PEM, key PEM)`.

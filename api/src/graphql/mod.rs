@@ -1,11 +1,11 @@
 //! The GraphQL adapter: one schema over the same services as REST, resolvers
 //! hold no rule of their own. Authentication: the Bearer header.
-use async_graphql::{Context, Data, Schema};
-use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
+use async_graphql::{Context, Schema};
+use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::{
-    extract::{State, WebSocketUpgrade},
+    extract::State,
     http::HeaderMap,
-    response::{Html, IntoResponse, Response},
+    response::{Html, IntoResponse},
 };
 
 use crate::{
@@ -13,10 +13,15 @@ use crate::{
     service::{Caller, Services},
 };
 
+pub mod guard;
 mod mutation;
 mod query;
+mod socket;
 mod subscription;
 mod types;
+
+pub use crate::rest::rate_limit::ClientAddress;
+pub use socket::{Sockets, websocket};
 
 pub use mutation::MutationRoot;
 pub use query::QueryRoot;
@@ -34,7 +39,8 @@ const MAX_COMPLEXITY: usize = 5_000;
 pub fn schema(services: Option<Services>) -> FerrySchema {
     let builder = Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
         .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY);
+        .limit_complexity(MAX_COMPLEXITY)
+        .extension(guard::Guard);
     match services {
         Some(services) => builder.data(services).finish(),
         None => builder.finish(),
@@ -115,66 +121,26 @@ pub(crate) fn context<'a>(ctx: &'a Context<'_>) -> Result<(&'a Services, &'a Cal
     Ok((services, caller))
 }
 
-/// `POST /graphql`: the Bearer header, when present, must be valid.
+/// `POST /graphql`: the Bearer header, when present, must be valid. (The body
+/// was bounded in size and time before it reached here.)
 pub async fn execute(
     State(state): State<crate::rest::AppState>,
     headers: HeaderMap,
+    address: Option<axum::Extension<ClientAddress>>,
     request: GraphQLRequest,
 ) -> std::result::Result<GraphQLResponse, Error> {
     let token = crate::rest::bearer_from_headers(&headers);
-    Ok(
-        execute_as(&state.services, &state.schema, token, request.into_inner())
-            .await?
-            .into(),
-    )
-}
-
-/// `GET /graphql/ws`: subscriptions over `graphql-transport-ws`; the
-/// `connection_init` payload `{"authorization": "Bearer …"}` authenticates. Without
-/// it, the dashboard's session cookie does, but only for a same-origin handshake
-/// (`Origin` names this host), so another site's page cannot ride on the cookie.
-pub async fn websocket(
-    State(state): State<crate::rest::AppState>,
-    headers: HeaderMap,
-    protocol: GraphQLProtocol,
-    upgrade: WebSocketUpgrade,
-) -> Response {
-    let crate::rest::AppState {
-        services, schema, ..
-    } = state;
-    let session = same_origin_session(&headers);
-    upgrade
-        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| {
-            GraphQLWebSocket::new(socket, schema, protocol)
-                .on_connection_init(move |payload| async move {
-                    let token = payload
-                        .get("authorization")
-                        .or_else(|| payload.get("Authorization"))
-                        .and_then(|v| v.as_str())
-                        .and_then(|v| v.split_once(' '))
-                        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-                        .map(|(_, token)| token.trim().to_owned())
-                        .or(session);
-                    let caller = match token {
-                        Some(token) => Some(
-                            services
-                                .authenticate(&token)
-                                .await
-                                .map_err(Error::graphql)?,
-                        ),
-                        None => None,
-                    };
-                    let mut data = Data::default();
-                    data.insert(caller);
-                    Ok(data)
-                })
-                .serve()
-        })
+    let mut request = request.into_inner();
+    if let Some(axum::Extension(address)) = address {
+        request = request.data(address);
+    }
+    Ok(execute_as(&state.services, &state.schema, token, request)
+        .await?
+        .into())
 }
 
 /// The dashboard session cookie of a same-origin request.
-fn same_origin_session(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn same_origin_session(headers: &HeaderMap) -> Option<String> {
     let host = headers.get(axum::http::header::HOST)?.to_str().ok()?;
     let origin = headers.get(axum::http::header::ORIGIN)?.to_str().ok()?;
     let origin_host = origin.split_once("://").map(|(_, rest)| rest)?;

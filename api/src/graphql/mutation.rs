@@ -95,6 +95,7 @@ impl MutationRoot {
                 device_id,
                 device_name,
                 platform: None,
+                address: ctx.data_opt::<super::ClientAddress>().map(|a| a.0),
             })
             .await
             .gql()?;
@@ -305,7 +306,23 @@ impl MutationRoot {
         Ok(true)
     }
 
-    /// Revoke an API token (one's own; admins: anyone's).
+    /// Disable a user (their tokens stop working, their open sockets close) or
+    /// enable them again (admins).
+    async fn set_user_disabled(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        disabled: bool,
+    ) -> async_graphql::Result<User> {
+        let (services, caller) = context(ctx).gql()?;
+        Ok(services
+            .set_user_disabled(caller, uuid_of(&id, "user")?, disabled)
+            .await
+            .gql()?
+            .into())
+    }
+
+    /// Revoke a token (one's own; admins: anyone's).
     async fn revoke_token(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
         let (services, caller) = context(ctx).gql()?;
         services

@@ -229,4 +229,27 @@ mod tests {
             Err(Error::RangeNotSatisfiable { .. })
         ));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_range_header_is_a_range_inside_the_file_or_a_documented_answer(
+            value in proptest::prop_oneof![
+                proptest::prelude::any::<String>(),
+                "bytes=[0-9]{0,21}-[0-9]{0,21}",
+                "bytes= ?-?[0-9]{0,3}(,-?[0-9]{0,3}-?){0,4}",
+            ],
+            size in proptest::prop_oneof![0u64..4, proptest::prelude::any::<u64>()],
+        ) {
+            match parse_range(&value, size) {
+                Ok(None) => {}
+                Ok(Some(ByteRange { start, end })) => {
+                    proptest::prop_assert!(start <= end && end < size);
+                }
+                Err(Error::RangeNotSatisfiable { size: reported }) => {
+                    proptest::prop_assert_eq!(reported, size);
+                }
+                Err(other) => proptest::prop_assert!(false, "undocumented error {other:?}"),
+            }
+        }
+    }
 }

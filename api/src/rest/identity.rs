@@ -20,6 +20,7 @@ pub struct LoginBody {
 /// `POST /api/auth/login`
 pub async fn login(
     State(services): State<Services>,
+    address: Option<axum::Extension<super::rate_limit::ClientAddress>>,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<impl IntoResponse> {
     let result = services
@@ -29,6 +30,7 @@ pub async fn login(
             device_id: body.device_id,
             device_name: body.device_name,
             platform: body.platform,
+            address: address.map(|a| a.0.0),
         })
         .await?;
     Ok(axum::Json(result))

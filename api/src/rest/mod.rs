@@ -29,6 +29,7 @@ pub struct AppState {
     pub services: Services,
     pub schema: crate::graphql::FerrySchema,
     pub webdav: crate::webdav::WebDav,
+    pub sockets: crate::graphql::Sockets,
 }
 
 impl std::fmt::Debug for AppState {

@@ -44,30 +44,51 @@ pub struct ClientKeyExtractor {
 }
 
 impl ClientKeyExtractor {
-    /// The client's address: the peer, or — when the peer is a trusted proxy —
-    /// the right-most address of `X-Forwarded-For` that is not a trusted proxy.
     fn client_ip<T>(&self, req: &HttpRequest<T>) -> Option<IpAddr> {
-        let peer = req
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip())?;
-        if !self.trusted_proxies.contains(&peer) {
-            return Some(peer);
-        }
-        let forwarded = req
-            .headers()
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|ip| ip.trim().parse::<IpAddr>().ok())
-            .collect::<Vec<_>>();
-        forwarded
-            .into_iter()
-            .rev()
-            .find(|ip| !self.trusted_proxies.contains(ip))
-            .or(Some(peer))
+        client_ip(req, &self.trusted_proxies)
     }
+}
+
+/// The client's address: the peer, or — when the peer is a trusted proxy —
+/// the right-most address of `X-Forwarded-For` that is not a trusted proxy.
+pub(crate) fn client_ip<T>(req: &HttpRequest<T>, trusted_proxies: &[IpAddr]) -> Option<IpAddr> {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())?;
+    if !trusted_proxies.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|ip| ip.trim().parse::<IpAddr>().ok())
+        .collect::<Vec<_>>();
+    forwarded
+        .into_iter()
+        .rev()
+        .find(|ip| !trusted_proxies.contains(ip))
+        .or(Some(peer))
+}
+
+/// The address a request came from (see [`client_ip`]), put in every request's
+/// extensions by [`remember_client`]: sign-ins count failures against it.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddress(pub IpAddr);
+
+/// Middleware: record the [`ClientAddress`] of each request.
+pub async fn remember_client(
+    State(trusted): State<Arc<Vec<IpAddr>>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    if let Some(ip) = client_ip(&req, &trusted) {
+        req.extensions_mut().insert(ClientAddress(ip));
+    }
+    next.run(req).await
 }
 
 impl KeyExtractor for ClientKeyExtractor {

@@ -15,6 +15,8 @@ use crate::{
 
 /// Longest accepted `chunk_hash` field.
 const MAX_HASH_FIELD: usize = 256;
+/// Most multipart fields a chunk request may carry (two are used).
+const MAX_FIELDS: usize = 8;
 
 #[derive(Debug, Deserialize)]
 pub struct StartBody {
@@ -79,9 +81,24 @@ pub async fn put_chunk(
         Error::bad_request("invalid_input", e.body_text())
     };
 
+    let idle = services.limits().chunk_idle_timeout;
     let mut writer = None;
     let mut claimed_hash: Option<String> = None;
-    while let Some(mut field) = multipart.next_field().await.map_err(malformed)? {
+    let mut fields = 0;
+    // Every wait on the body — for the next field, and for each piece of every
+    // field — ends after the idle timeout with 408, which frees the chunk.
+    while let Some(mut field) = tokio::time::timeout(idle, multipart.next_field())
+        .await
+        .map_err(|_| Error::Timeout("the chunk body stalled"))?
+        .map_err(malformed)?
+    {
+        fields += 1;
+        if fields > MAX_FIELDS {
+            return Err(Error::bad_request(
+                "invalid_input",
+                format!("a chunk request carries at most {MAX_FIELDS} fields"),
+            ));
+        }
         match field.name() {
             Some("chunk_file") => {
                 if writer.is_some() {
@@ -94,7 +111,6 @@ pub async fn put_chunk(
                 // chunk a client may send), so the client sees the answer rather
                 // than a connection reset in the middle of its upload.
                 let drain_limit = services.limits().max_chunk_size;
-                let idle = services.limits().chunk_idle_timeout;
                 let mut chunk = match services.begin_chunk(&caller, id, number).await {
                     Ok(chunk) => chunk,
                     Err(err) => {
@@ -112,7 +128,7 @@ pub async fn put_chunk(
             }
             Some("chunk_hash") => {
                 let mut text = Vec::new();
-                while let Some(bytes) = field.chunk().await.map_err(malformed)? {
+                while let Some(bytes) = next_piece(&mut field, idle).await? {
                     text.extend_from_slice(&bytes);
                     if text.len() > MAX_HASH_FIELD {
                         return Err(Error::invalid(
@@ -123,14 +139,7 @@ pub async fn put_chunk(
                 }
                 claimed_hash = Some(String::from_utf8_lossy(&text).into_owned());
             }
-            _ => {
-                drain(
-                    &mut field,
-                    MAX_HASH_FIELD as u64,
-                    services.limits().chunk_idle_timeout,
-                )
-                .await
-            }
+            _ => drain(&mut field, MAX_HASH_FIELD as u64, idle).await,
         }
     }
     let writer = writer

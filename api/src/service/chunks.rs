@@ -246,6 +246,9 @@ impl Services {
                 .await?;
         }
         txn.commit().await?;
+        self.inner
+            .stored_chunks
+            .stored(upload_id, writer.chunk_number);
         self.metrics().bytes_received.inc_by(writer.expected);
         let chunk_number = writer.chunk_number;
         drop(writer);
@@ -288,13 +291,16 @@ impl Services {
         chunk_number: i32,
         file: Option<FileInfo>,
     ) -> Result<ChunkOutcome> {
-        let progress = self.progress_of(self.db(), upload).await?;
+        // From the upload row alone: no per-chunk scan of the stored chunks.
         Ok(ChunkOutcome {
             chunk_number,
-            status: progress.status,
-            completed_chunks: progress.completed_chunks,
-            total_chunks: progress.total_chunks,
-            progress_percent: progress.progress_percent,
+            status: super::uploads::public_status(&upload.status),
+            completed_chunks: upload.completed_chunks,
+            total_chunks: upload.total_chunks,
+            progress_percent: super::uploads::progress_percent(
+                upload.completed_chunks,
+                upload.total_chunks,
+            ),
             file,
             conflict: upload
                 .conflict

@@ -66,6 +66,9 @@ impl Services {
 
     /// Publish the current state of an upload (no subscriber is fine).
     pub(crate) async fn publish_upload(&self, upload_id: Uuid) {
+        if self.inner.events.uploads.receiver_count() == 0 {
+            return;
+        }
         let Ok(Some(upload)) = entity::chunked_upload::Entity::find_by_id(upload_id)
             .one(self.db())
             .await

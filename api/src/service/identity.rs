@@ -1,8 +1,4 @@
 //! Users, passwords, login and bearer tokens; [`Caller`] is who a request acts as.
-use argon2::{
-    Argon2,
-    password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash},
-};
 use chrono::{DateTime, Duration, Utc};
 use entity::{api_token, device, user};
 use rand::RngCore;
@@ -129,6 +125,8 @@ pub struct LoginRequest {
     pub device_id: Option<String>,
     pub device_name: Option<String>,
     pub platform: Option<String>,
+    /// The client's address (failed attempts are counted against it).
+    pub address: Option<std::net::IpAddr>,
 }
 
 /// Lowercase hex SHA-256 of a secret (tokens, resume tokens).
@@ -141,31 +139,6 @@ pub(crate) fn new_secret() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     hex::encode(bytes)
-}
-
-async fn hash_password(password: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || {
-        Argon2::default()
-            .hash_password(password.as_bytes())
-            .map(|h| h.to_string())
-            .map_err(|e| Error::Internal(format!("hashing password: {e}")))
-    })
-    .await
-    .map_err(|e| Error::Internal(format!("hashing task failed: {e}")))?
-}
-
-async fn verify_password(password: String, phc: String) -> bool {
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&phc)
-            .map(|hash| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &hash)
-                    .is_ok()
-            })
-            .unwrap_or(false)
-    })
-    .await
-    .unwrap_or(false)
 }
 
 fn validate_username(name: &str) -> Result<()> {
@@ -206,7 +179,7 @@ impl Services {
         }
         validate_username(username)?;
         validate_password(password)?;
-        let password_hash = hash_password(password.to_owned()).await?;
+        let password_hash = self.inner.passwords.hash(password.to_owned()).await?;
         let now = self.clock().now();
         let txn = self.db().begin().await?;
         if user::Entity::find()
@@ -253,6 +226,46 @@ impl Services {
         Ok(users.into_iter().map(UserInfo::from).collect())
     }
 
+    /// Disable a user (every token of theirs stops working at once, open sockets
+    /// close) or enable them again. Admins only; an admin cannot disable themself.
+    pub async fn set_user_disabled(
+        &self,
+        caller: &Caller,
+        user_id: Uuid,
+        disabled: bool,
+    ) -> Result<UserInfo> {
+        caller.require_admin()?;
+        if disabled && user_id == caller.user_id {
+            return Err(Error::conflict(
+                "cannot_disable_self",
+                "an admin cannot disable their own account",
+            ));
+        }
+        let found = user::Entity::find_by_id(user_id)
+            .one(self.db())
+            .await?
+            .ok_or(Error::NotFound("user"))?;
+        let before = found.disabled;
+        let mut active = sea_orm::IntoActiveModel::into_active_model(found);
+        active.disabled = Set(disabled);
+        active.updated_at = Set(self.clock().now());
+        let updated = active.update(self.db()).await?;
+        self.access_changed(user_id);
+        let entry = AuditEntry {
+            action: if disabled {
+                "user.disabled"
+            } else {
+                "user.enabled"
+            },
+            target_type: "user",
+            target_id: Some(user_id.to_string()),
+            before: Some(serde_json::json!({ "disabled": before })),
+            after: Some(serde_json::json!({ "disabled": disabled })),
+        };
+        self.audit(self.db(), Some(caller), entry).await?;
+        Ok(UserInfo::from(updated))
+    }
+
     /// Create the configured admin when there is no user at all yet.
     pub async fn bootstrap_admin(&self, username: &str, password: &str) -> Result<bool> {
         if user::Entity::find().count(self.db()).await? > 0 {
@@ -267,18 +280,10 @@ impl Services {
     /// Check a username and password; issue a token (bound to the device, if named).
     pub async fn login(&self, request: LoginRequest) -> Result<LoginResult> {
         const BAD: Error = Error::Unauthorized("invalid username or password");
-        let found = user::Entity::find()
-            .filter(user::Column::Username.eq(&request.username))
-            .one(self.db())
-            .await?;
-        let Some(found) = found else {
-            // Spend the same time as a real check, so names cannot be probed by timing.
-            let _ = hash_password(request.password).await;
-            return Err(BAD);
-        };
-        if !verify_password(request.password, found.password_hash.clone()).await || found.disabled {
-            return Err(BAD);
-        }
+        let found = self
+            .check_password(&request.username, request.password, request.address)
+            .await?
+            .ok_or(BAD)?;
         let device = match request.device_id.as_deref() {
             Some(device_id) => Some(
                 self.register_device(
@@ -399,7 +404,8 @@ impl Services {
         }
         let mut active = sea_orm::IntoActiveModel::into_active_model(token);
         active.revoked_at = Set(Some(self.clock().now()));
-        active.update(self.db()).await?;
+        let revoked = active.update(self.db()).await?;
+        self.access_changed(revoked.user_id);
         let entry = AuditEntry {
             action: "token.revoked",
             target_type: "token",
@@ -461,6 +467,8 @@ impl Services {
 const BASIC_TRUST: std::time::Duration = std::time::Duration::from_secs(300);
 /// Entries the Basic cache holds before expired ones are swept.
 const BASIC_CACHE_SWEEP: usize = 1024;
+/// Entries the Basic cache never grows past (new ones wait for old ones to expire).
+const BASIC_CACHE_MAX: usize = 10_000;
 
 /// Recently checked Basic credentials: SHA-256 of (username, password) → user.
 #[derive(Debug, Default)]
@@ -482,6 +490,9 @@ impl BasicCache {
             if entries.len() >= BASIC_CACHE_SWEEP {
                 entries.retain(|_, (_, at)| at.elapsed() < BASIC_TRUST);
             }
+            if entries.len() >= BASIC_CACHE_MAX {
+                return;
+            }
             entries.insert(key, (user_id, std::time::Instant::now()));
         }
     }
@@ -490,7 +501,12 @@ impl BasicCache {
 impl Services {
     /// Who HTTP Basic credentials act as: `secret` is the user's password or one
     /// of their tokens (a token of another user is refused). 401 otherwise.
-    pub async fn authenticate_basic(&self, username: &str, secret: &str) -> Result<Caller> {
+    pub async fn authenticate_basic(
+        &self,
+        username: &str,
+        secret: &str,
+        address: Option<std::net::IpAddr>,
+    ) -> Result<Caller> {
         const BAD: Error = Error::Unauthorized("invalid username or password");
         if let Ok(caller) = self.authenticate(secret).await {
             return if caller.username == username {
@@ -503,25 +519,13 @@ impl Services {
         let found = match self.inner.basic_cache.get(&key) {
             Some(user_id) => user::Entity::find_by_id(user_id).one(self.db()).await?,
             None => {
-                let found = user::Entity::find()
-                    .filter(user::Column::Username.eq(username))
-                    .one(self.db())
+                let found = self
+                    .check_password(username, secret.to_owned(), address)
                     .await?;
-                match found {
-                    Some(found)
-                        if verify_password(secret.to_owned(), found.password_hash.clone())
-                            .await =>
-                    {
-                        self.inner.basic_cache.put(key, found.id);
-                        Some(found)
-                    }
-                    Some(_) => None,
-                    None => {
-                        // Spend the time of a real check, so names cannot be probed.
-                        let _ = hash_password(secret.to_owned()).await;
-                        None
-                    }
+                if let Some(found) = &found {
+                    self.inner.basic_cache.put(key, found.id);
                 }
+                found
             }
         };
         match found {

@@ -28,14 +28,18 @@ pub mod events;
 pub mod file_writer;
 pub mod files;
 pub mod identity;
+pub mod login_guard;
 pub mod metrics;
 pub mod monitor;
+pub mod passwords;
 pub mod paths;
 mod prefix_hash;
 pub mod recurrence;
 pub mod schedules;
 pub mod selective;
+mod sign_in;
 mod staging;
+pub mod stored_chunks;
 pub mod sync_engine;
 pub mod sync_runs;
 pub mod throttle;
@@ -95,6 +99,8 @@ struct Inner {
     chunks_in_flight: Mutex<HashSet<(Uuid, i32)>>,
     /// Uploads being assembled by a task of this process.
     assemblies_running: Mutex<HashSet<Uuid>>,
+    /// Which chunks of uploads in progress are stored (progress in O(log n) a chunk).
+    stored_chunks: stored_chunks::StoredChunks,
     /// Upload events for subscriptions.
     events: events::EventBus,
     /// Background whole-file hashes of uploads in progress (an accelerator only).
@@ -108,6 +114,12 @@ struct Inner {
     throttles: throttle::Throttles,
     /// HTTP Basic passwords checked recently (WebDAV sends one per request).
     basic_cache: identity::BasicCache,
+    /// Argon2 on a fixed pool of threads with reused memory.
+    passwords: passwords::PasswordPool,
+    /// Failed sign-ins per client address and per username.
+    login_guard: login_guard::LoginGuard,
+    /// Who must re-check their open sockets now (a token revoked, a user disabled).
+    access_changes: tokio::sync::broadcast::Sender<Uuid>,
     /// Testing hook: block forever when this step is reached.
     debug_pause_at: Option<String>,
 }
@@ -133,8 +145,25 @@ impl Services {
                 chunks_in_flight: Mutex::new(HashSet::new()),
                 assemblies_running: Mutex::new(HashSet::new()),
                 prefix_hashes: Mutex::default(),
+                stored_chunks: stored_chunks::StoredChunks::default(),
                 events: events::EventBus::default(),
                 basic_cache: identity::BasicCache::default(),
+                passwords: passwords::PasswordPool::new(settings.bounds.hash_concurrency())?,
+                login_guard: login_guard::LoginGuard::new(
+                    login_guard::Budget {
+                        burst: settings.bounds.login_failures_per_ip.max(1),
+                        refill: std::time::Duration::from_secs(
+                            settings.bounds.login_ip_refill_secs.max(1),
+                        ),
+                    },
+                    login_guard::Budget {
+                        burst: settings.bounds.login_failures_per_user.max(1),
+                        refill: std::time::Duration::from_secs(
+                            settings.bounds.login_user_refill_secs.max(1),
+                        ),
+                    },
+                ),
+                access_changes: tokio::sync::broadcast::channel(256).0,
                 throttles: throttle::Throttles::default(),
                 debug_pause_at: settings.debug_pause_at.clone(),
             }),
@@ -154,6 +183,17 @@ impl Services {
     /// The counters behind `/metrics`.
     pub fn metrics(&self) -> &metrics::Metrics {
         &self.inner.metrics
+    }
+
+    /// Listen for users whose access changed (token revoked, user disabled):
+    /// open sockets of theirs re-check their token at once.
+    pub fn subscribe_access_changes(&self) -> tokio::sync::broadcast::Receiver<Uuid> {
+        self.inner.access_changes.subscribe()
+    }
+
+    /// Tell open sockets of `user_id` to re-check their token.
+    pub(crate) fn access_changed(&self, user_id: Uuid) {
+        let _ = self.inner.access_changes.send(user_id);
     }
 
     /// The limits in force.

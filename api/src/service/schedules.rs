@@ -139,6 +139,13 @@ pub fn preview(
             format!("count must be at most {MAX_PREVIEW}"),
         ));
     }
+    let years = chrono::Datelike::year(&after);
+    if !(1970..=9999).contains(&years) {
+        return Err(Error::invalid(
+            "invalid_date",
+            "after must lie between the years 1970 and 9999",
+        ));
+    }
     validate(req)?;
     let recurrence = build_recurrence(
         &req.schedule_type,

@@ -184,6 +184,7 @@ macro_rules! on_both {
     };
 }
 
+mod inputs;
 mod sync;
 mod tree;
 

@@ -326,19 +326,31 @@ impl Services {
         conn: &impl ConnectionTrait,
         upload: &chunked_upload::Model,
     ) -> Result<UploadProgress> {
-        let stored: Vec<i32> = if upload.status == status::COMPLETED {
-            (0..upload.total_chunks).collect()
+        let missing_chunks = if upload.status == status::COMPLETED {
+            self.inner.stored_chunks.forget(upload.id);
+            Vec::new()
+        } else if let Some(missing) = self.inner.stored_chunks.missing(
+            upload.id,
+            upload.completed_chunks,
+            upload.total_chunks,
+        ) {
+            missing
         } else {
-            upload_chunk::Entity::find()
+            let stored: Vec<i32> = upload_chunk::Entity::find()
                 .select_only()
                 .column(upload_chunk::Column::ChunkNumber)
                 .filter(upload_chunk::Column::UploadId.eq(upload.id))
                 .order_by_asc(upload_chunk::Column::ChunkNumber)
                 .into_tuple()
                 .all(conn)
-                .await?
+                .await?;
+            let missing = missing_ranges(&stored, upload.total_chunks);
+            self.inner.stored_chunks.load(
+                upload.id,
+                super::stored_chunks::ChunkSet::from_numbers(stored),
+            );
+            missing
         };
-        let missing_chunks = missing_ranges(&stored, upload.total_chunks);
         Ok(UploadProgress {
             upload_id: upload.id,
             status: public_status(&upload.status),

@@ -16,12 +16,13 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use base64::Engine;
-use dav_server::{DavHandler, memls::MemLs};
+use dav_server::DavHandler;
 use uuid::Uuid;
 
 use crate::{
+    config::Bounds,
     error::Error,
-    rest::AppState,
+    rest::{AppState, rate_limit::ClientAddress},
     service::{
         Caller, Services,
         throttle::{Direction, paced},
@@ -30,16 +31,21 @@ use crate::{
 
 mod file;
 mod fs;
+mod locks;
+pub mod requests;
 
 /// Where the tree is mounted.
 pub const PREFIX: &str = "/webdav";
 /// Bytes read from a blob per response frame on GET.
 const READ_BUFFER: usize = 1 << 20;
 
-/// One `dav-server` handler per user, each with its own lock table.
-#[derive(Clone, Default)]
+/// One `dav-server` handler per user, each with its own bounded lock table.
+#[derive(Clone)]
 pub struct WebDav {
-    handlers: Arc<Mutex<HashMap<Uuid, DavHandler<Caller>>>>,
+    handlers: Arc<Mutex<HashMap<Uuid, (DavHandler<Caller>, locks::BoundedLocks)>>>,
+    max_locks: usize,
+    max_lock_time: std::time::Duration,
+    max_ranges: usize,
 }
 
 impl std::fmt::Debug for WebDav {
@@ -49,7 +55,20 @@ impl std::fmt::Debug for WebDav {
 }
 
 impl WebDav {
-    fn handler_for(&self, services: &Services, user_id: Uuid) -> DavHandler<Caller> {
+    pub fn new(bounds: &Bounds) -> Self {
+        Self {
+            handlers: Arc::default(),
+            max_locks: bounds.webdav_max_locks,
+            max_lock_time: std::time::Duration::from_secs(bounds.webdav_max_lock_secs),
+            max_ranges: bounds.max_ranges.max(1),
+        }
+    }
+
+    fn handler_for(
+        &self,
+        services: &Services,
+        user_id: Uuid,
+    ) -> (DavHandler<Caller>, locks::BoundedLocks) {
         let mut handlers = self
             .handlers
             .lock()
@@ -57,12 +76,14 @@ impl WebDav {
         handlers
             .entry(user_id)
             .or_insert_with(|| {
-                DavHandler::builder()
+                let locks = locks::BoundedLocks::new(self.max_locks, self.max_lock_time);
+                let handler = DavHandler::builder()
                     .filesystem(Box::new(fs::FerryFs::new(services.clone())))
-                    .locksystem(MemLs::new())
+                    .locksystem(Box::new(locks.clone()))
                     .strip_prefix(PREFIX)
                     .read_buf_size(READ_BUFFER)
-                    .build_handler()
+                    .build_handler();
+                (handler, locks)
             })
             .clone()
     }
@@ -70,14 +91,19 @@ impl WebDav {
 
 /// Every method on `/webdav`, `/webdav/` and below.
 pub async fn serve(State(state): State<AppState>, request: Request) -> Response {
-    let caller = match authenticate(&state.services, request.headers()).await {
+    let address = request.extensions().get::<ClientAddress>().map(|a| a.0);
+    let caller = match authenticate(&state.services, request.headers(), address).await {
         Ok(caller) => caller,
         Err(err) => return challenge(err),
     };
     if !if_header_is_well_formed(request.headers()) {
         return Error::bad_request("invalid_input", "malformed If header").into_response();
     }
-    let handler = state.webdav.handler_for(&state.services, caller.user_id);
+    let (handler, locks) = state.webdav.handler_for(&state.services, caller.user_id);
+    let request = match checked(request, &state.webdav, &locks).await {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
     // Bandwidth limits: the body read (PUT) and the body sent (GET) are paced
     // by the user's buckets.
     let services = &state.services;
@@ -95,7 +121,11 @@ pub async fn serve(State(state): State<AppState>, request: Request) -> Response 
 }
 
 /// The caller named by `Authorization: Basic …` or `Bearer …`.
-async fn authenticate(services: &Services, headers: &HeaderMap) -> Result<Caller, Error> {
+async fn authenticate(
+    services: &Services,
+    headers: &HeaderMap,
+    address: Option<std::net::IpAddr>,
+) -> Result<Caller, Error> {
     const MISSING: Error = Error::Unauthorized("credentials required");
     if let Some(token) = crate::rest::bearer_from_headers(headers) {
         return services.authenticate(token).await;
@@ -116,7 +146,64 @@ async fn authenticate(services: &Services, headers: &HeaderMap) -> Result<Caller
     let (username, secret) = decoded
         .split_once(':')
         .ok_or(Error::Unauthorized("malformed basic credentials"))?;
-    services.authenticate_basic(username, secret).await
+    services.authenticate_basic(username, secret, address).await
+}
+
+/// The request after the checks `dav-server` does not make (see [`requests`]):
+/// its XML body, its `Range`, its `Destination`, and the lock cap.
+async fn checked(
+    request: Request,
+    webdav: &WebDav,
+    locks: &locks::BoundedLocks,
+) -> Result<Request, Response> {
+    let method = request.method().as_str().to_owned();
+    let (mut parts, body) = request.into_parts();
+    if matches!(method.as_str(), "GET" | "HEAD") {
+        requests::bound_ranges(&mut parts.headers, webdav.max_ranges);
+    }
+    if matches!(method.as_str(), "COPY" | "MOVE")
+        && requests::foreign_destination(&parts.headers, parts.uri.authority().map(|a| a.as_str()))
+    {
+        return Err(bad_gateway());
+    }
+    if method == "PUT" {
+        return Ok(Request::from_parts(parts, body));
+    }
+    // Every other body was read whole (and bounded) by `http_guard` already.
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .map_err(|e| Error::bad_request("invalid_input", e.to_string()).into_response())?;
+    if method == "LOCK" {
+        if bytes.len() > requests::MAX_LOCK_BODY {
+            let message = format!(
+                "a LOCK body holds at most {} bytes",
+                requests::MAX_LOCK_BODY
+            );
+            return Err(Error::too_large("payload_too_large", message).into_response());
+        }
+        // A LOCK with a body asks for a new lock (a refresh has none).
+        if !bytes.is_empty() && !locks.has_room() {
+            return Err(Error::RateLimited {
+                code: "too_many_locks",
+                message: format!("at most {} WebDAV locks per user", webdav.max_locks),
+                retry_after_secs: 60,
+            }
+            .into_response());
+        }
+    }
+    if let Err(why) = requests::check_xml(&bytes) {
+        return Err(Error::bad_request("invalid_input", why).into_response());
+    }
+    Ok(Request::from_parts(parts, axum::body::Body::from(bytes)))
+}
+
+/// 502: RFC 4918 §9.9.4's answer to a `Destination` on another server.
+fn bad_gateway() -> Response {
+    let body = serde_json::json!({ "error": {
+        "code": "foreign_destination",
+        "message": "the Destination names another server",
+    }});
+    (axum::http::StatusCode::BAD_GATEWAY, axum::Json(body)).into_response()
 }
 
 /// Whether every `<…>`, `[…]` and quoted string of the `If:` header (RFC 4918

@@ -43,6 +43,7 @@ async fn seed_owner(services: &Services) -> anyhow::Result<(Uuid, Uuid)> {
             device_id: Some("laptop".into()),
             device_name: None,
             platform: None,
+            address: None,
         })
         .await?;
     let user = login.user.id;

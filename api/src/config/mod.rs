@@ -3,6 +3,9 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 
+mod bounds;
+pub use bounds::Bounds;
+
 /// `ferry`: a self-hosted file-sync server.
 #[derive(Debug, Parser)]
 #[command(name = "ferry", version, about)]
@@ -216,6 +219,9 @@ pub struct Settings {
     /// Testing hook: block forever when the named step is reached (for crash tests).
     #[arg(long, env = "FERRY_DEBUG_PAUSE_AT", hide = true, global = true)]
     pub debug_pause_at: Option<String>,
+    /// Bounds on what one client may make the server do (README: Security).
+    #[command(flatten)]
+    pub bounds: Bounds,
 }
 
 impl Settings {
