@@ -11,7 +11,7 @@ use super::{
 };
 use crate::{
     error::GraphQLResult,
-    service::{Caller, Role, events::UploadEvent, sync_runs::RunEvent},
+    service::{Caller, events::UploadEvent, sync_runs::RunEvent},
 };
 
 /// The root of every subscription.
@@ -72,7 +72,7 @@ fn run_events(
 }
 
 fn owns(caller: &Caller, event: &UploadEvent) -> bool {
-    caller.role == Role::Admin || event.user_id == caller.user_id
+    caller.sees_device(event.user_id, event.device)
 }
 
 #[Subscription]
@@ -139,7 +139,7 @@ impl SubscriptionRoot {
         let receiver = services.subscribe_runs();
         let caller = caller.clone();
         Ok(run_events(receiver, move |e| {
-            caller.can_access(e.run.user_id)
+            caller.sees_device_named(e.run.user_id, &e.run.device_id)
         }))
     }
 

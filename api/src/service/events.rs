@@ -15,6 +15,8 @@ const CAPACITY: usize = 4_096;
 pub struct UploadEvent {
     /// The upload's owner (subscriptions filter on it).
     pub user_id: Uuid,
+    /// The upload's device (`devices.id`): device-bound tokens see only their own.
+    pub device: Uuid,
     pub progress: UploadProgress,
 }
 
@@ -78,6 +80,7 @@ impl Services {
         if let Ok(progress) = self.progress_of(self.db(), &upload).await {
             let _ = self.inner.events.uploads.send(UploadEvent {
                 user_id: upload.user_id,
+                device: upload.device_id,
                 progress,
             });
         }

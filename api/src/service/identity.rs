@@ -57,6 +57,27 @@ impl Caller {
         self.role == Role::Admin || self.user_id == owner
     }
 
+    /// The device a device-bound token of a non-admin is confined to:
+    /// (`devices.id`, client `device_id`). Such a token sees and changes its own
+    /// device's uploads, schedules, runs and tokens (and the user's unbound
+    /// tokens), never its sibling devices'.
+    pub fn confined_to(&self) -> Option<&(Uuid, String)> {
+        match self.role {
+            Role::Admin => None,
+            Role::User => self.device.as_ref(),
+        }
+    }
+
+    /// Whether this caller may see something of `owner`'s device `device` (`devices.id`).
+    pub fn sees_device(&self, owner: Uuid, device: Uuid) -> bool {
+        self.can_access(owner) && self.confined_to().is_none_or(|(id, _)| *id == device)
+    }
+
+    /// [`Caller::sees_device`] by the client's `device_id`.
+    pub fn sees_device_named(&self, owner: Uuid, device_id: &str) -> bool {
+        self.can_access(owner) && self.confined_to().is_none_or(|(_, name)| name == device_id)
+    }
+
     /// Fail with 403 unless an admin.
     pub fn require_admin(&self) -> Result<()> {
         match self.role {
@@ -373,11 +394,18 @@ impl Services {
         if !caller.can_access(owner) {
             return Err(Error::NotFound("user"));
         }
-        let rows = api_token::Entity::find()
+        let mut query = api_token::Entity::find()
             .filter(api_token::Column::UserId.eq(owner))
-            .order_by_desc(api_token::Column::CreatedAt)
-            .all(self.db())
-            .await?;
+            .order_by_desc(api_token::Column::CreatedAt);
+        if let Some((device, _)) = caller.confined_to() {
+            // Not the tokens of sibling devices.
+            query = query.filter(
+                sea_orm::Condition::any()
+                    .add(api_token::Column::DeviceId.is_null())
+                    .add(api_token::Column::DeviceId.eq(*device)),
+            );
+        }
+        let rows = query.all(self.db()).await?;
         Ok(rows
             .into_iter()
             .map(|t| TokenInfo {
@@ -397,7 +425,12 @@ impl Services {
         let token = api_token::Entity::find_by_id(token_id)
             .one(self.db())
             .await?
-            .filter(|t| caller.can_access(t.user_id))
+            .filter(|t| match caller.confined_to() {
+                Some((device, _)) => {
+                    t.user_id == caller.user_id && t.device_id.is_none_or(|d| d == *device)
+                }
+                None => caller.can_access(t.user_id),
+            })
             .ok_or(Error::NotFound("token"))?;
         if token.revoked_at.is_some() {
             return Ok(());

@@ -1,9 +1,11 @@
 //! Failed sign-ins, counted per client address and per username: past a burst,
 //! each key earns one more attempt per refill interval (a GCRA bucket), and an
 //! attempt over the limit is refused with 429 before any password is hashed.
-//! Only failures count, so a user who types their password right is never
-//! slowed, and a stranger's failures lock a username for at most one refill
-//! interval after they stop.
+//! Every attempt is charged when it is admitted (so a burst of concurrent
+//! attempts cannot all slip in before the first failure is recorded) and
+//! refunded when the password was right: only failures count, a user who types
+//! their password right is never slowed, and a stranger's failures lock a
+//! username for at most one refill interval after they stop.
 use std::{
     collections::HashMap,
     hash::Hash,
@@ -50,7 +52,16 @@ impl<K: Hash + Eq + Clone> Buckets<K> {
         owed.checked_sub(allowance).filter(|d| !d.is_zero())
     }
 
-    fn fail(&self, key: K, now: Instant) {
+    /// Give back one charged attempt of `key`.
+    fn refund(&self, key: &K) {
+        if let Ok(mut table) = self.full_at.lock()
+            && let Some(full_at) = table.get_mut(key)
+        {
+            *full_at = full_at.checked_sub(self.budget.refill).unwrap_or(*full_at);
+        }
+    }
+
+    fn charge(&self, key: K, now: Instant) {
         let Ok(mut table) = self.full_at.lock() else {
             return;
         };
@@ -74,6 +85,8 @@ impl<K: Hash + Eq + Clone> Buckets<K> {
 pub struct LoginGuard {
     by_address: Buckets<IpAddr>,
     by_username: Buckets<String>,
+    /// Checking and charging both tables is one step.
+    admitting: Mutex<()>,
 }
 
 impl LoginGuard {
@@ -81,31 +94,38 @@ impl LoginGuard {
         Self {
             by_address: Buckets::new(per_address),
             by_username: Buckets::new(per_username),
+            admitting: Mutex::new(()),
         }
     }
 
-    /// 429 with `Retry-After` when the address or the username has used its failures up.
+    /// Charge an attempt to the address and the username, or refuse it with
+    /// 429 and `Retry-After` when either has used its failures up.
     pub fn admit(&self, address: Option<IpAddr>, username: &str) -> Result<()> {
+        let _one_at_a_time = self.admitting.lock();
         let now = Instant::now();
+        let username = username.to_lowercase();
         let by_address = address.and_then(|a| self.by_address.wait(&a, now));
-        let by_username = self.by_username.wait(&username.to_lowercase(), now);
-        match by_address.max(by_username) {
-            None => Ok(()),
-            Some(wait) => Err(Error::RateLimited {
+        let by_username = self.by_username.wait(&username, now);
+        if let Some(wait) = by_address.max(by_username) {
+            return Err(Error::RateLimited {
                 code: "too_many_attempts",
                 message: "too many failed sign-ins; wait before trying again".into(),
                 retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
-            }),
+            });
         }
+        if let Some(address) = address {
+            self.by_address.charge(address, now);
+        }
+        self.by_username.charge(username, now);
+        Ok(())
     }
 
-    /// Count a failed attempt against both.
-    pub fn failed(&self, address: Option<IpAddr>, username: &str) {
-        let now = Instant::now();
+    /// The admitted attempt was right: give its charge back.
+    pub fn succeeded(&self, address: Option<IpAddr>, username: &str) {
         if let Some(address) = address {
-            self.by_address.fail(address, now);
+            self.by_address.refund(&address);
         }
-        self.by_username.fail(username.to_lowercase(), now);
+        self.by_username.refund(&username.to_lowercase());
     }
 }
 
@@ -127,7 +147,6 @@ mod tests {
         let ip: IpAddr = "192.0.2.1".parse().expect("ip");
         for _ in 0..3 {
             guard.admit(Some(ip), "alice").expect("within the burst");
-            guard.failed(Some(ip), "alice");
         }
         let err = guard.admit(Some(ip), "alice").expect_err("over the burst");
         assert_eq!(err.code(), "too_many_attempts");
@@ -149,10 +168,19 @@ mod tests {
     fn failures_are_given_back_over_time() {
         let guard = guard(2, 20);
         for _ in 0..2 {
-            guard.failed(None, "carol");
+            guard.admit(None, "carol").expect("within the burst");
         }
         guard.admit(None, "carol").expect_err("used up");
         std::thread::sleep(Duration::from_millis(30));
         guard.admit(None, "carol").expect("one given back");
+    }
+
+    #[test]
+    fn right_passwords_are_refunded() {
+        let guard = guard(2, 60_000);
+        for _ in 0..10 {
+            guard.admit(None, "dora").expect("never used up");
+            guard.succeeded(None, "dora");
+        }
     }
 }

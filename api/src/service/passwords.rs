@@ -1,8 +1,9 @@
 //! Password hashing behind a small fixed pool: argon2 needs 19 MiB a hash, so
 //! a flood of logins must never run more hashes at once than there are cores,
-//! nor leave a fresh 19 MiB in every thread that ever hashed. Each worker
-//! thread owns one working memory and reuses it for every hash it computes;
-//! work waiting for a worker is bounded too (past it: 429, try again).
+//! nor leave a fresh 19 MiB in every thread that ever hashed. The workers share
+//! a few working memories, reused hash after hash: one exists while hashes
+//! come one at a time, at most one per worker under load. Work waiting for a
+//! worker is bounded too (past it: 429, try again).
 use std::sync::{Arc, Mutex, mpsc};
 
 use argon2::{
@@ -27,16 +28,21 @@ pub struct PasswordPool {
     waiting: Arc<Semaphore>,
 }
 
+/// Working memories not in use right now.
+type Memories = Arc<Mutex<Vec<Vec<Block>>>>;
+
 impl PasswordPool {
     /// Start `workers` hashing threads (at least one).
     pub fn new(workers: usize) -> std::io::Result<Self> {
         let (sender, receiver) = mpsc::channel::<Job>();
         let receiver = Arc::new(Mutex::new(receiver));
+        let memories = Memories::default();
         for n in 0..workers.max(1) {
             let receiver = receiver.clone();
+            let memories = memories.clone();
             std::thread::Builder::new()
                 .name(format!("ferry-argon2-{n}"))
-                .spawn(move || work(&receiver))?;
+                .spawn(move || work(&receiver, &memories))?;
         }
         Ok(Self {
             jobs: Mutex::new(sender),
@@ -88,16 +94,23 @@ fn busy() -> Error {
     }
 }
 
-fn work(receiver: &Mutex<mpsc::Receiver<Job>>) {
-    let mut memory = Vec::new();
+fn work(receiver: &Mutex<mpsc::Receiver<Job>>, memories: &Mutex<Vec<Vec<Block>>>) {
     loop {
         let job = match receiver.lock() {
             Ok(receiver) => receiver.recv(),
             Err(_) => return,
         };
-        match job {
-            Ok(job) => job(&mut memory),
-            Err(_) => return,
+        let Ok(job) = job else {
+            return;
+        };
+        let mut memory = memories
+            .lock()
+            .ok()
+            .and_then(|mut free| free.pop())
+            .unwrap_or_default();
+        job(&mut memory);
+        if let Ok(mut free) = memories.lock() {
+            free.push(memory);
         }
     }
 }

@@ -288,6 +288,9 @@ impl Services {
         if caller.role != super::Role::Admin {
             devices = devices.filter(device::Column::UserId.eq(caller.user_id));
         }
+        if let Some((bound, _)) = caller.confined_to() {
+            devices = devices.filter(device::Column::Id.eq(*bound));
+        }
         if let Some(device_id) = device_id {
             devices = devices.filter(device::Column::DeviceId.eq(device_id));
         }

@@ -38,9 +38,15 @@ impl Services {
             }
         };
         match found {
-            Some(found) if matches && !found.disabled => Ok(Some(found)),
+            Some(found) if matches && !found.disabled => {
+                self.inner.login_guard.succeeded(address, username);
+                Ok(Some(found))
+            }
             // The right password of a disabled user: refused, but not a guess.
-            Some(_) if matches => Ok(None),
+            Some(_) if matches => {
+                self.inner.login_guard.succeeded(address, username);
+                Ok(None)
+            }
             found => {
                 self.sign_in_failed(username, found.as_ref(), address).await;
                 Ok(None)
@@ -54,7 +60,6 @@ impl Services {
         found: Option<&user::Model>,
         address: Option<IpAddr>,
     ) {
-        self.inner.login_guard.failed(address, username);
         let peer = address.map_or_else(|| "unknown".to_owned(), |a| a.to_string());
         tracing::warn!(%peer, username, "failed sign-in");
         let entry = AuditEntry {

@@ -300,6 +300,9 @@ impl Services {
         if caller.role != super::Role::Admin {
             query = query.filter(chunked_upload::Column::UserId.eq(caller.user_id));
         }
+        if let Some((device, _)) = caller.confined_to() {
+            query = query.filter(chunked_upload::Column::DeviceId.eq(*device));
+        }
         let mut out = Vec::new();
         for upload in query.all(self.db()).await? {
             out.push(self.progress_of(self.db(), &upload).await?);
