@@ -113,7 +113,7 @@ async fn a_login_flood_stays_small_and_leaves_signed_in_users_fast() {
     // The failures are audited with the client's address.
     let audit = api
         .graphql(
-            "{ auditLog(first: 5) { edges { node { action after } } } }",
+            "{ auditLog(first: 5) { nodes { action after } } }",
             json!({}),
         )
         .await;

@@ -232,11 +232,13 @@ async fn a_device_token_sees_only_its_own_device() {
             )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        for (device, api) in [("laptop", &laptop_api), ("phone", &phone_api)] {
-            let (status, body) = api
+        let admin = server.api(&server.admin_token().await);
+        let bob = laptop_api.get("/api/me").await.1["id"].clone();
+        for device in ["laptop", "phone"] {
+            let (status, body) = admin
                 .post(
                     "/api/sync/schedule/create",
-                    json!({ "device_id": device, "schedule_type": "daily", "time_of_day": "03:00" }),
+                    json!({ "device_id": device, "user_id": bob, "schedule_type": "daily", "time_of_day": "03:00" }),
                 )
                 .await;
             assert!(status.is_success(), "{body}");
@@ -246,9 +248,12 @@ async fn a_device_token_sees_only_its_own_device() {
         assert_eq!(uploads.len(), 1, "{seen}");
         assert_eq!(uploads[0]["filePath"], "/phone.bin");
         let schedules = seen["data"]["schedules"].as_array().unwrap();
-        assert!(schedules.iter().all(|s| s["deviceId"] == "phone"), "{seen}");
+        assert_eq!(schedules.len(), 1, "{seen}");
+        assert_eq!(schedules[0]["deviceId"], "phone", "{seen}");
         let (_, listed) = phone_api.get("/api/sync/schedule/list?device_id=laptop").await;
-        assert_eq!(listed.as_array().map(Vec::len), Some(0), "{listed}");
+        assert_eq!(listed["schedules"].as_array().map(Vec::len), Some(0), "{listed}");
+        let (_, listed) = laptop_api.get("/api/sync/schedule/list?device_id=laptop").await;
+        assert_eq!(listed["schedules"].as_array().map(Vec::len), Some(1), "{listed}");
         // The laptop's token cannot be revoked (or seen) by the phone.
         let tokens = laptop_api.graphql("{ tokens { id device } }", json!({})).await;
         let listed = tokens["data"]["tokens"].as_array().unwrap();

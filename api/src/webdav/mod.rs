@@ -39,10 +39,13 @@ pub const PREFIX: &str = "/webdav";
 /// Bytes read from a blob per response frame on GET.
 const READ_BUFFER: usize = 1 << 20;
 
+/// A user's `dav-server` handler and its lock table.
+type UserDav = (DavHandler<Caller>, locks::BoundedLocks);
+
 /// One `dav-server` handler per user, each with its own bounded lock table.
 #[derive(Clone)]
 pub struct WebDav {
-    handlers: Arc<Mutex<HashMap<Uuid, (DavHandler<Caller>, locks::BoundedLocks)>>>,
+    handlers: Arc<Mutex<HashMap<Uuid, UserDav>>>,
     max_locks: usize,
     max_lock_time: std::time::Duration,
     max_ranges: usize,
@@ -64,11 +67,7 @@ impl WebDav {
         }
     }
 
-    fn handler_for(
-        &self,
-        services: &Services,
-        user_id: Uuid,
-    ) -> (DavHandler<Caller>, locks::BoundedLocks) {
+    fn handler_for(&self, services: &Services, user_id: Uuid) -> UserDav {
         let mut handlers = self
             .handlers
             .lock()
