@@ -1,15 +1,15 @@
-//! Request bodies, bounded before any handler reads them. Every route takes a
-//! small body (JSON, GraphQL, WebDAV XML, dashboard forms), read whole here
-//! under a size limit and a deadline, except the two that stream: a chunk
-//! upload (bounded by its upload's chunk size and idle timeout in its handler)
-//! and a WebDAV `PUT` (bounded by the free-space check, and here by an idle
-//! timeout on every piece).
+//! Request bodies, bounded before any handler reads them. Each route group
+//! states its policy where the router is built: JSON, GraphQL and dashboard
+//! routes take [`small_bodies`] (read whole under a size limit and a deadline);
+//! the chunk route bounds its streamed body itself (the upload's chunk size and
+//! idle timeout); WebDAV reads its XML bodies with [`read_small`] and streams a
+//! `PUT` through [`idle_bounded`], after authenticating the caller.
 use std::time::Duration;
 
 use axum::{
     body::{Body, Bytes},
     extract::{Request, State},
-    http::{Method, header},
+    http::{HeaderMap, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -38,51 +38,19 @@ impl From<&Bounds> for BodyBounds {
     }
 }
 
-/// How a request's body is bounded.
-#[derive(Debug, PartialEq, Eq)]
-enum Kind {
-    /// The chunk handler bounds it itself.
-    Chunk,
-    /// WebDAV `PUT`: streamed, with an idle timeout.
-    Stream,
-    /// Everything else: read whole, under the size limit and the deadline.
-    Small,
-}
-
-fn kind(method: &Method, path: &str) -> Kind {
-    let webdav =
-        path == crate::webdav::PREFIX || path.starts_with(&format!("{}/", crate::webdav::PREFIX));
-    if webdav && method == Method::PUT {
-        return Kind::Stream;
-    }
-    let mut parts = path.trim_start_matches('/').split('/');
-    let is_chunk = method == Method::POST
-        && parts.next() == Some("api")
-        && parts.next() == Some("sync")
-        && parts.next() == Some("upload")
-        && parts.next().is_some()
-        && parts.next() == Some("chunk")
-        && parts.next().is_some()
-        && parts.next().is_none();
-    if is_chunk { Kind::Chunk } else { Kind::Small }
-}
-
-/// Middleware bounding every request body (see the module comment).
-pub async fn bound_bodies(
+/// Middleware: the request's body read whole (see [`read_small`]) before the handler runs.
+pub async fn small_bodies(
     State(bounds): State<BodyBounds>,
     request: Request,
     next: Next,
 ) -> Response {
-    match kind(request.method(), request.uri().path()) {
-        Kind::Chunk => next.run(request).await,
-        Kind::Stream => {
-            let request = request.map(|body| idle_bounded(body, bounds.idle));
-            next.run(request).await
+    let (parts, body) = request.into_parts();
+    match read_small(&parts.headers, body, bounds).await {
+        Ok(bytes) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
         }
-        Kind::Small => match read_small(request, bounds).await {
-            Ok(request) => next.run(request).await,
-            Err(err) => err.into_response(),
-        },
+        Err(err) => err.into_response(),
     }
 }
 
@@ -93,11 +61,14 @@ fn too_large(max: u64) -> Error {
     )
 }
 
-/// The request with its body read whole: 413 past the limit (at once when the
-/// `Content-Length` says so, before reading anything), 408 past the deadline.
-async fn read_small(request: Request, bounds: BodyBounds) -> Result<Request, Error> {
-    let declared = request
-        .headers()
+/// A body read whole: 413 past the limit (at once when the `Content-Length`
+/// says so, before reading anything), 408 past the deadline.
+pub async fn read_small(
+    headers: &HeaderMap,
+    body: Body,
+    bounds: BodyBounds,
+) -> Result<Bytes, Error> {
+    let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
@@ -105,9 +76,8 @@ async fn read_small(request: Request, bounds: BodyBounds) -> Result<Request, Err
         return Err(too_large(bounds.max_small));
     }
     if declared == Some(0) {
-        return Ok(request);
+        return Ok(Bytes::new());
     }
-    let (parts, body) = request.into_parts();
     let read = async {
         let mut stream = body.into_data_stream();
         let mut buffer = Vec::new();
@@ -121,10 +91,9 @@ async fn read_small(request: Request, bounds: BodyBounds) -> Result<Request, Err
         }
         Ok(Bytes::from(buffer))
     };
-    let bytes = tokio::time::timeout(bounds.small_deadline, read)
+    tokio::time::timeout(bounds.small_deadline, read)
         .await
-        .map_err(|_| Error::Timeout("the request body did not arrive in time"))??;
-    Ok(Request::from_parts(parts, Body::from(bytes)))
+        .map_err(|_| Error::Timeout("the request body did not arrive in time"))?
 }
 
 /// The body's error when a piece does not come within the idle timeout.
@@ -148,29 +117,4 @@ pub fn idle_bounded(body: Body, idle: Duration) -> Body {
         },
     );
     Body::from_stream(stream)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_chunks_and_webdav_puts_stream() {
-        assert_eq!(
-            kind(&Method::POST, "/api/sync/upload/abc/chunk/3"),
-            Kind::Chunk
-        );
-        assert_eq!(kind(&Method::PUT, "/webdav/a/b.txt"), Kind::Stream);
-        assert_eq!(kind(&Method::PUT, "/webdavx/a"), Kind::Small);
-        assert_eq!(kind(&Method::POST, "/graphql"), Kind::Small);
-        assert_eq!(kind(&Method::POST, "/api/sync/upload/start"), Kind::Small);
-        assert_eq!(
-            kind(&Method::POST, "/api/sync/upload/abc/chunk/3/x"),
-            Kind::Small
-        );
-        assert_eq!(
-            kind(&Method::from_bytes(b"PROPFIND").expect("m"), "/webdav/"),
-            Kind::Small
-        );
-    }
 }

@@ -122,11 +122,11 @@ pub async fn launch_with_clock(
         },
         &settings,
     )
-    .merge(dashboard)
-    .layer(axum::middleware::from_fn_with_state(
+    // The dashboard's forms are small bodies, bounded as the API's are.
+    .merge(dashboard.layer(axum::middleware::from_fn_with_state(
         http_guard::BodyBounds::from(&bounds),
-        http_guard::bound_bodies,
-    ))
+        http_guard::small_bodies,
+    )))
     .layer(axum::middleware::from_fn_with_state(
         std::sync::Arc::new(settings.trusted_proxies.clone()),
         rest::rate_limit::remember_client,

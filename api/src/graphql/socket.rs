@@ -221,8 +221,6 @@ fn bearer_of(payload: &serde_json::Value) -> Option<String> {
         .get("authorization")
         .or_else(|| payload.get("Authorization"))
         .and_then(|v| v.as_str())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim().to_owned())
-        .filter(|token| !token.is_empty())
+        .and_then(crate::rest::parse_bearer)
+        .map(str::to_owned)
 }

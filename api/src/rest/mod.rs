@@ -40,21 +40,29 @@ impl std::fmt::Debug for AppState {
 
 /// Every REST route, plus the health and metrics endpoints.
 pub fn router(state: AppState, settings: &crate::config::Settings) -> Router {
+    // Every route reads a small body whole, under a size limit and a deadline
+    // (`http_guard`), except the chunk route and WebDAV, which bound their own.
+    let small = axum::middleware::from_fn_with_state(
+        crate::http_guard::BodyBounds::from(&settings.bounds),
+        crate::http_guard::small_bodies,
+    );
     // The upload endpoints: callers identified first, then rate-limited.
     let mut uploads = Router::new()
         .route("/api/sync/upload/start", post(uploads::start))
-        .route(
-            "/api/sync/upload/{upload_id}/chunk/{chunk_number}",
-            // Chunk bodies are bounded while streaming, by the upload's own chunk size.
-            post(uploads::put_chunk).layer(DefaultBodyLimit::disable()),
-        )
         .route(
             "/api/sync/upload/{upload_id}/progress",
             get(uploads::progress),
         )
         .route("/api/sync/upload/{upload_id}/pause", post(uploads::pause))
         .route("/api/sync/upload/{upload_id}/resume", post(uploads::resume))
-        .route("/api/sync/upload/{upload_id}", delete(uploads::cancel));
+        .route("/api/sync/upload/{upload_id}", delete(uploads::cancel))
+        .layer(small.clone())
+        .route(
+            "/api/sync/upload/{upload_id}/chunk/{chunk_number}",
+            // Chunk bodies are bounded while streaming, by the upload's own chunk
+            // size and the idle timeout of every wait.
+            post(uploads::put_chunk).layer(DefaultBodyLimit::disable()),
+        );
     if let Some(limit) = rate_limit::layer(settings) {
         uploads = uploads.layer(limit);
     }
@@ -69,7 +77,6 @@ pub fn router(state: AppState, settings: &crate::config::Settings) -> Router {
             "/api/users",
             get(identity::list_users).post(identity::create_user),
         )
-        .merge(uploads)
         .route(
             "/api/sync/bandwidth/limit",
             get(bandwidth::get).post(bandwidth::set),
@@ -90,12 +97,15 @@ pub fn router(state: AppState, settings: &crate::config::Settings) -> Router {
             get(crate::graphql::graphiql).post(crate::graphql::execute),
         )
         .route("/graphql/ws", get(crate::graphql::websocket))
-        .route("/webdav", any(crate::webdav::serve))
-        .route("/webdav/", any(crate::webdav::serve))
-        .route("/webdav/{*path}", any(crate::webdav::serve))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        .layer(small)
+        .merge(uploads)
+        // WebDAV bounds its bodies itself, once the caller is known.
+        .route("/webdav", any(crate::webdav::serve))
+        .route("/webdav/", any(crate::webdav::serve))
+        .route("/webdav/{*path}", any(crate::webdav::serve))
         .fallback(|| async { Error::NotFound("route") })
         .with_state(state)
 }
@@ -111,6 +121,12 @@ pub(crate) fn bearer_from_headers(headers: &axum::http::HeaderMap) -> Option<&st
         .get(axum::http::header::AUTHORIZATION)?
         .to_str()
         .ok()?;
+    parse_bearer(value)
+}
+
+/// The token of an authorization value `Bearer …` (scheme in any case), if any:
+/// the one parser for headers and WebSocket `connection_init` payloads alike.
+pub(crate) fn parse_bearer(value: &str) -> Option<&str> {
     let (scheme, token) = value.split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")

@@ -78,6 +78,15 @@ impl Caller {
         self.can_access(owner) && self.confined_to().is_none_or(|(_, name)| name == device_id)
     }
 
+    /// Whether this caller may see or revoke a token of `owner` bound to `device`:
+    /// a confined caller, its own device's and the user's unbound tokens only.
+    pub fn sees_token(&self, owner: Uuid, device: Option<Uuid>) -> bool {
+        self.can_access(owner)
+            && self
+                .confined_to()
+                .is_none_or(|(id, _)| device.is_none_or(|d| d == *id))
+    }
+
     /// Fail with 403 unless an admin.
     pub fn require_admin(&self) -> Result<()> {
         match self.role {
@@ -398,7 +407,7 @@ impl Services {
             .filter(api_token::Column::UserId.eq(owner))
             .order_by_desc(api_token::Column::CreatedAt);
         if let Some((device, _)) = caller.confined_to() {
-            // Not the tokens of sibling devices.
+            // As `sees_token`: not the tokens of sibling devices.
             query = query.filter(
                 sea_orm::Condition::any()
                     .add(api_token::Column::DeviceId.is_null())
@@ -425,12 +434,7 @@ impl Services {
         let token = api_token::Entity::find_by_id(token_id)
             .one(self.db())
             .await?
-            .filter(|t| match caller.confined_to() {
-                Some((device, _)) => {
-                    t.user_id == caller.user_id && t.device_id.is_none_or(|d| d == *device)
-                }
-                None => caller.can_access(t.user_id),
-            })
+            .filter(|t| caller.sees_token(t.user_id, t.device_id))
             .ok_or(Error::NotFound("token"))?;
         if token.revoked_at.is_some() {
             return Ok(());

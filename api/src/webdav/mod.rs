@@ -49,6 +49,7 @@ pub struct WebDav {
     max_locks: usize,
     max_lock_time: std::time::Duration,
     max_ranges: usize,
+    bodies: crate::http_guard::BodyBounds,
 }
 
 impl std::fmt::Debug for WebDav {
@@ -64,6 +65,7 @@ impl WebDav {
             max_locks: bounds.webdav_max_locks,
             max_lock_time: std::time::Duration::from_secs(bounds.webdav_max_lock_secs),
             max_ranges: bounds.max_ranges.max(1),
+            bodies: crate::http_guard::BodyBounds::from(bounds),
         }
     }
 
@@ -166,12 +168,13 @@ async fn checked(
         return Err(bad_gateway());
     }
     if method == "PUT" {
+        let body = crate::http_guard::idle_bounded(body, webdav.bodies.idle);
         return Ok(Request::from_parts(parts, body));
     }
-    // Every other body was read whole (and bounded) by `http_guard` already.
-    let bytes = axum::body::to_bytes(body, usize::MAX)
+    // Every other body is XML (or nothing): read whole under the small-body bounds.
+    let bytes = crate::http_guard::read_small(&parts.headers, body, webdav.bodies)
         .await
-        .map_err(|e| Error::bad_request("invalid_input", e.to_string()).into_response())?;
+        .map_err(IntoResponse::into_response)?;
     if method == "LOCK" {
         if bytes.len() > requests::MAX_LOCK_BODY {
             let message = format!(
