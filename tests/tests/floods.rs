@@ -5,15 +5,16 @@
 
 use std::time::{Duration, Instant};
 
+use ferry_tests::socket::GraphqlSocket as Socket;
 use ferry_tests::{
     ADMIN, ADMIN_PASSWORD, Backend, PASSWORD, ProcessServer, TestServer, parts, random_bytes,
     sha256_hex,
 };
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
-use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
+use tokio_tungstenite::tungstenite::Message;
 
 const MIB: u64 = 1 << 20;
 
@@ -284,27 +285,8 @@ async fn a_stalled_webdav_put_is_given_up_and_leaves_nothing() {
     );
 }
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
 async fn socket(server: &TestServer, token: Option<&str>) -> Socket {
-    let url = format!("{}/graphql/ws", server.base.replacen("http", "ws", 1));
-    let mut request = url.into_client_request().unwrap();
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        "graphql-transport-ws".parse().unwrap(),
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    if let Some(token) = token {
-        let init = json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } });
-        socket
-            .send(Message::Text(init.to_string().into()))
-            .await
-            .unwrap();
-        let ack = socket.next().await.unwrap().unwrap();
-        assert!(ack.to_text().unwrap().contains("connection_ack"), "{ack:?}");
-    }
-    socket
+    ferry_tests::socket::connect(&server.base, token).await
 }
 
 /// Seconds until the server closes `socket` (panics after `limit`), and its close code.
@@ -324,6 +306,62 @@ async fn closed_within(socket: &mut Socket, limit: Duration) -> (Duration, Optio
     }
 }
 
+/// The ways a signed-in socket can lose its access.
+#[derive(Clone, Copy, Debug)]
+enum LostAccess {
+    Logout,
+    TokenRevoked,
+    UserDisabled,
+}
+
+/// Make `token` (of `user`) stop working in the way `how`.
+async fn revoke(server: &TestServer, admin: &ferry_tests::Api, token: &str, how: LostAccess) {
+    let user = user_id(server, token).await;
+    let answer = match how {
+        LostAccess::Logout => {
+            server
+                .api(token)
+                .graphql("mutation { logout }", json!({}))
+                .await
+        }
+        LostAccess::TokenRevoked => {
+            let tokens = admin
+                .graphql(
+                    "query($u: ID) { tokens(userId: $u) { id revokedAt } }",
+                    json!({ "u": user }),
+                )
+                .await;
+            let live = tokens["data"]["tokens"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|t| t["revokedAt"].is_null())
+                .unwrap()["id"]
+                .clone();
+            admin
+                .graphql(
+                    "mutation($id: ID!) { revokeToken(id: $id) }",
+                    json!({ "id": live }),
+                )
+                .await
+        }
+        LostAccess::UserDisabled => {
+            let answer = admin
+                .graphql(
+                    "mutation($id: ID!) { setUserDisabled(id: $id, disabled: true) { disabled } }",
+                    json!({ "id": user }),
+                )
+                .await;
+            assert_eq!(
+                answer["data"]["setUserDisabled"]["disabled"], true,
+                "{answer}"
+            );
+            answer
+        }
+    };
+    assert!(answer["errors"].is_null(), "{how:?}: {answer}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoked_tokens_and_disabled_users_lose_their_open_sockets() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
@@ -333,57 +371,22 @@ async fn revoked_tokens_and_disabled_users_lose_their_open_sockets() {
             continue;
         };
         let admin = server.api(&server.admin_token().await);
-        let token = server.user_token("gil").await;
-        let api = server.api(&token);
-        // logout
-        let mut open = socket(&server, Some(&token)).await;
-        assert!(api.graphql("mutation { logout }", json!({})).await["errors"].is_null());
-        let (after, close) = closed_within(&mut open, Duration::from_secs(5)).await;
-        assert_eq!(close, Some(4403), "{after:?}");
-        // revokeToken by an admin
-        let token = server.login("gil", PASSWORD, Some("laptop")).await;
-        let mut open = socket(&server, Some(&token)).await;
-        let tokens = admin
-            .graphql(
-                "query($u: ID) { tokens(userId: $u) { id revokedAt } }",
-                json!({ "u": user_id(&server, &token).await }),
-            )
-            .await;
-        let live = tokens["data"]["tokens"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["revokedAt"].is_null())
-            .unwrap()["id"]
-            .clone();
-        admin
-            .graphql(
-                "mutation($id: ID!) { revokeToken(id: $id) }",
-                json!({ "id": live }),
-            )
-            .await;
-        assert_eq!(
-            closed_within(&mut open, Duration::from_secs(5)).await.1,
-            Some(4403)
-        );
-        // the user disabled
-        let token = server.login("gil", PASSWORD, Some("laptop")).await;
-        let mut open = socket(&server, Some(&token)).await;
-        let disabled = admin
-            .graphql(
-                "mutation($id: ID!) { setUserDisabled(id: $id, disabled: true) { disabled } }",
-                json!({ "id": user_id(&server, &token).await }),
-            )
-            .await;
-        assert_eq!(
-            disabled["data"]["setUserDisabled"]["disabled"], true,
-            "{disabled}"
-        );
-        assert_eq!(
-            closed_within(&mut open, Duration::from_secs(5)).await.1,
-            Some(4403)
-        );
-        assert_eq!(api.get("/api/me").await.0, StatusCode::UNAUTHORIZED);
+        server.user_token("gil").await;
+        for how in [
+            LostAccess::Logout,
+            LostAccess::TokenRevoked,
+            LostAccess::UserDisabled,
+        ] {
+            let token = server.login("gil", PASSWORD, Some("laptop")).await;
+            let mut open = socket(&server, Some(&token)).await;
+            revoke(&server, &admin, &token, how).await;
+            let (after, close) = closed_within(&mut open, Duration::from_secs(5)).await;
+            assert_eq!(close, Some(4403), "{how:?} after {after:?}");
+            assert_eq!(
+                server.api(&token).get("/api/me").await.0,
+                StatusCode::UNAUTHORIZED
+            );
+        }
         // A socket that never sends connection_init is closed too.
         let mut silent = socket(&server, None).await;
         assert_eq!(
@@ -408,17 +411,10 @@ async fn a_socket_runs_a_bounded_number_of_subscriptions() {
     let token = server.user_token("hal").await;
     let mut open = socket(&server, Some(&token)).await;
     for id in ["1", "2", "3"] {
-        let message = json!({ "id": id, "type": "subscribe", "payload": { "query": "subscription { scheduleRuns { id } }" } });
-        open.send(Message::Text(message.to_string().into()))
-            .await
-            .unwrap();
+        let query = "subscription { scheduleRuns { id } }";
+        ferry_tests::socket::subscribe(&mut open, id, query, json!({})).await;
     }
-    let refused = tokio::time::timeout(Duration::from_secs(5), open.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    let refused: Value = serde_json::from_str(refused.to_text().unwrap()).unwrap();
+    let refused = ferry_tests::socket::next_json(&mut open).await;
     assert_eq!(refused["id"], "3", "{refused}");
     assert_eq!(
         refused["payload"]["errors"][0]["extensions"]["code"], "rate_limited",

@@ -26,61 +26,66 @@ async fn alive(server: &TestServer) {
     );
 }
 
+/// `POST /graphql` of a raw JSON body, without credentials.
+async fn post_graphql(server: &TestServer, body: String) -> (StatusCode, serde_json::Value) {
+    let response = server
+        .client
+        .post(server.url("/graphql"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    parts(response).await
+}
+
+/// `{ me(x: OPEN…1…CLOSE) { id } }`, nested `depth` times.
+fn deep_query(open: &str, close: &str, depth: usize) -> String {
+    format!(
+        "{{ me(x: {}1{}) {{ id }} }}",
+        open.repeat(depth),
+        close.repeat(depth)
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deep_graphql_literals_are_refused_before_parsing() {
     let server = TestServer::start().await;
-    // Unauthenticated, 4 KB: a list literal 2,000 levels deep (it used to overflow the stack).
-    let deep = format!(
-        "{{ me(x: {}1{}) {{ id }} }}",
-        "[".repeat(2000),
-        "]".repeat(2000)
-    );
-    let response = server
-        .client
-        .post(server.url("/graphql"))
-        .json(&json!({ "query": deep }))
-        .send()
-        .await
-        .unwrap();
-    let (status, body) = parts(response).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(
-        body["errors"][0]["extensions"]["code"], "invalid_input",
-        "{body}"
-    );
-    // An object literal, and deep variables (serde_json's own limit).
-    let object = format!(
-        "{{ me(x: {}1{}) {{ id }} }}",
-        "{a: ".repeat(2000),
-        "}".repeat(2000)
-    );
-    let response = server
-        .client
-        .post(server.url("/graphql"))
-        .json(&json!({ "query": object }))
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        parts(response).await.1["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("nests")
-    );
+    // Unauthenticated, 4 KB: a list literal 2,000 levels deep (it used to overflow
+    // the stack), and an object literal.
+    for deep in [deep_query("[", "]", 2000), deep_query("{a: ", "}", 2000)] {
+        let (status, body) = post_graphql(&server, json!({ "query": deep }).to_string()).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "invalid_input",
+            "{body}"
+        );
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("nests"),
+            "{body}"
+        );
+    }
+    // Deep variables: serde_json's own limit refuses them.
     let variables = format!(
         "{{\"query\": \"query($v: String) {{ me {{ id }} }}\", \"variables\": {{\"v\": {}1{}}}}}",
         "[".repeat(5000),
         "]".repeat(5000)
     );
-    let response = server
-        .client
-        .post(server.url("/graphql"))
-        .header("content-type", "application/json")
-        .body(variables)
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_client_error(), "{}", response.status());
+    let (status, body) = post_graphql(&server, variables).await;
+    assert!(status.is_client_error(), "{status} {body}");
+    // The same over the WebSocket.
+    let token = server.user_token("ivy").await;
+    let mut socket = ferry_tests::socket::connect(&server.base, Some(&token)).await;
+    let deep = deep_query("[", "]", 2000);
+    ferry_tests::socket::subscribe(&mut socket, "1", &deep, json!({})).await;
+    let answer = ferry_tests::socket::next_json(&mut socket).await;
+    assert_eq!(
+        answer["payload"]["errors"][0]["extensions"]["code"], "invalid_input",
+        "{answer}"
+    );
     alive(&server).await;
 }
 

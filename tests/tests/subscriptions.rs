@@ -4,49 +4,12 @@
 use std::time::Duration;
 
 use ferry_tests::{PASSWORD, TestServer, random_bytes, sha256_hex};
-use futures_util::{SinkExt, StreamExt};
-use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
+use serde_json::json;
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+use ferry_tests::socket::{GraphqlSocket as Socket, next_json, subscribe};
 
 async fn connect(server: &TestServer, token: &str) -> Socket {
-    let url = format!("{}/graphql/ws", server.base.replacen("http", "ws", 1));
-    let mut request = url.into_client_request().unwrap();
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        "graphql-transport-ws".parse().unwrap(),
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    let init = json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } });
-    socket
-        .send(Message::Text(init.to_string().into()))
-        .await
-        .unwrap();
-    assert_eq!(next_json(&mut socket).await["type"], "connection_ack");
-    socket
-}
-
-async fn next_json(socket: &mut Socket) -> Value {
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
-            .await
-            .expect("a message in time");
-        match message.unwrap().unwrap() {
-            Message::Text(text) => return serde_json::from_str(&text).unwrap(),
-            Message::Ping(_) | Message::Pong(_) => {}
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-}
-
-async fn subscribe(socket: &mut Socket, id: &str, query: &str, variables: Value) {
-    let message = json!({ "id": id, "type": "subscribe", "payload": { "query": query, "variables": variables } });
-    socket
-        .send(Message::Text(message.to_string().into()))
-        .await
-        .unwrap();
+    ferry_tests::socket::connect(&server.base, Some(token)).await
 }
 
 const PROGRESS: &str = "subscription($id: ID!) { uploadProgress(uploadId: $id) { uploadId status completedChunks totalChunks progressPercent } }";

@@ -6,13 +6,10 @@ use std::{path::Path, process::Stdio, sync::Arc, time::Duration};
 
 use api::tls::{TlsFiles, write_self_signed};
 use ferry_tests::{Backend, ProcessServer, TestServer, random_bytes, tls_client};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use reqwest::{Client, Method, StatusCode, Version, redirect::Policy};
-use serde_json::{Value, json};
-use tokio_tungstenite::{
-    Connector,
-    tungstenite::{Message, client::IntoClientRequest},
-};
+use serde_json::json;
+use tokio_tungstenite::{Connector, tungstenite::Message};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ferry-under-test");
 const HOSTS: [&str; 2] = ["localhost", "127.0.0.1"];
@@ -27,11 +24,7 @@ fn client_for(files: &TlsFiles) -> Client {
 }
 
 /// A `wss://` graphql-transport-ws connection that trusts only `cert`, initialised with `token`.
-async fn wss_connect(
-    base: &str,
-    cert: &Path,
-    token: &str,
-) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+async fn wss_connect(base: &str, cert: &Path, token: &str) -> ferry_tests::socket::GraphqlSocket {
     use rustls::pki_types::{CertificateDer, pem::PemObject};
     let mut roots = rustls::RootCertStore::empty();
     for der in CertificateDer::pem_file_iter(cert).expect("pem") {
@@ -44,13 +37,8 @@ async fn wss_connect(
     .expect("versions")
     .with_root_certificates(roots)
     .with_no_client_auth();
-    let url = format!("{}/graphql/ws", base.replacen("https", "wss", 1));
-    assert!(url.starts_with("wss://"), "{url}");
-    let mut request = url.into_client_request().expect("request");
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
+    let request = ferry_tests::socket::request(base);
+    assert_eq!(request.uri().scheme_str(), Some("wss"), "{base}");
     let (mut socket, _) = tokio_tungstenite::connect_async_tls_with_config(
         request,
         None,
@@ -59,33 +47,8 @@ async fn wss_connect(
     )
     .await
     .expect("wss connect");
-    let init = json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } });
+    ferry_tests::socket::init(&mut socket, token).await;
     socket
-        .send(Message::Text(init.to_string().into()))
-        .await
-        .expect("init");
-    let ack = next_json(&mut socket).await;
-    assert_eq!(ack["type"], "connection_ack", "{ack}");
-    socket
-}
-
-async fn next_json(
-    socket: &mut tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
-) -> Value {
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
-            .await
-            .expect("a message in time")
-            .expect("open")
-            .expect("message");
-        match message {
-            Message::Text(text) => return serde_json::from_str(&text).expect("json"),
-            Message::Ping(_) | Message::Pong(_) => {}
-            other => panic!("unexpected {other:?}"),
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -196,7 +159,7 @@ async fn https_serves_uploads_graphql_subscriptions_and_webdav_over_http2() {
         .await;
     assert_eq!(done["status"], "completed", "{done}");
     assert_eq!(api.download("docs/over-tls.bin").await, data);
-    let event = next_json(&mut socket).await;
+    let event = ferry_tests::socket::next_json(&mut socket).await;
     assert_eq!(event["type"], "next", "{event}");
     assert!(
         event["payload"]["data"]["uploads"]["uploadId"].is_string(),
