@@ -8,12 +8,15 @@ use crate::{Dashboard, form::FormError, session::Session};
 
 /// Runs one GraphQL request against Ferry's schema as the holder of `token`
 /// (`None`: anonymous, for `login`). An invalid token answers a GraphQL error with
-/// `extensions.code = "unauthorized"`.
+/// `extensions.code = "unauthorized"`. `http` holds the extensions of the HTTP
+/// request being served (the server finds the client's address there, so a
+/// failed sign-in on the dashboard counts against it as one on the API does).
 pub trait GraphqlApi: Send + Sync + 'static {
     fn execute(
         &self,
         token: Option<String>,
         request: async_graphql::Request,
+        http: axum::http::Extensions,
     ) -> BoxFuture<'static, async_graphql::Response>;
 }
 
@@ -48,13 +51,14 @@ fn internal(message: String) -> ApiError {
 pub(crate) async fn execute<Q: GraphQLQuery>(
     api: &dyn GraphqlApi,
     token: Option<String>,
+    http: axum::http::Extensions,
     variables: Q::Variables,
 ) -> Result<Q::ResponseData, ApiError> {
     let body = serde_json::to_value(Q::build_query(variables))
         .map_err(|e| internal(format!("encoding a GraphQL request: {e}")))?;
     let request: async_graphql::Request = serde_json::from_value(body)
         .map_err(|e| internal(format!("encoding a GraphQL request: {e}")))?;
-    let response = api.execute(token, request).await;
+    let response = api.execute(token, request, http).await;
     if let Some(error) = response.errors.first() {
         let code = error
             .extensions
@@ -78,6 +82,8 @@ pub(crate) async fn execute<Q: GraphQLQuery>(
 pub(crate) struct Api {
     dashboard: Option<Dashboard>,
     token: Option<String>,
+    /// The extensions of the HTTP request being served.
+    http: axum::http::Extensions,
 }
 
 impl Api {
@@ -86,6 +92,9 @@ impl Api {
         Self {
             dashboard: use_context::<Dashboard>(),
             token: Session::current().map(|s| s.token),
+            http: use_context::<axum::http::request::Parts>()
+                .map(|parts| parts.extensions)
+                .unwrap_or_default(),
         }
     }
 
@@ -94,6 +103,7 @@ impl Api {
         Self {
             dashboard: self.dashboard.clone(),
             token: Some(token),
+            http: self.http.clone(),
         }
     }
 
@@ -111,6 +121,12 @@ impl Api {
             .dashboard
             .as_ref()
             .ok_or_else(|| internal("the dashboard runs without its API".into()))?;
-        execute::<Q>(dashboard.api.as_ref(), self.token.clone(), variables).await
+        execute::<Q>(
+            dashboard.api.as_ref(),
+            self.token.clone(),
+            self.http.clone(),
+            variables,
+        )
+        .await
     }
 }

@@ -100,6 +100,7 @@ pub(crate) async fn require_admin(
             let me = client::execute::<operations::Me>(
                 dashboard.api.as_ref(),
                 Some(token.clone()),
+                request.extensions().clone(),
                 operations::me::Variables,
             )
             .await;

@@ -421,3 +421,44 @@ async fn a_socket_runs_a_bounded_number_of_subscriptions() {
         "{refused}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_dashboard_sign_ins_count_against_the_address_too() {
+    let server = TestServer::start().await;
+    let admin = server.api(&server.admin_token().await);
+    // The dashboard's sign-in form, posted as a browser would (same origin).
+    for n in 0..10 {
+        let response = server
+            .client
+            .post(server.url("/dashboard/fn/login"))
+            .header("origin", &server.base)
+            .form(&[("username", "admin"), ("password", &format!("wrong-{n}"))])
+            .send()
+            .await
+            .unwrap();
+        // Leptos carries a server function's error with status 500; the error is the form's.
+        let body = response.text().await.unwrap();
+        assert!(body.contains("Wrong username or password."), "{body}");
+    }
+    let audit = admin
+        .graphql(
+            "{ auditLog(first: 1) { nodes { action after } } }",
+            json!({}),
+        )
+        .await;
+    let last = &audit["data"]["auditLog"]["nodes"][0];
+    assert_eq!(last["action"], "login.failed", "{audit}");
+    assert_eq!(last["after"]["peer"], "127.0.0.1", "{audit}");
+    // The address has used its failures up: the API refuses the next guess from it.
+    let (status, body) = parts(
+        server
+            .client
+            .post(server.url("/api/auth/login"))
+            .json(&json!({ "username": "admin", "password": "wrong-again" }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+}

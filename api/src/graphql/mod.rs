@@ -94,8 +94,13 @@ impl dashboard::GraphqlApi for DashboardApi {
         &self,
         token: Option<String>,
         request: async_graphql::Request,
+        http: axum::http::Extensions,
     ) -> futures_util::future::BoxFuture<'static, async_graphql::Response> {
         let this = self.clone();
+        let request = match http.get::<ClientAddress>() {
+            Some(address) => request.data(*address),
+            None => request,
+        };
         Box::pin(async move {
             match execute_as(&this.services, &this.schema, token.as_deref(), request).await {
                 Ok(response) => response,
