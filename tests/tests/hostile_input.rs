@@ -228,17 +228,20 @@ async fn a_device_token_sees_only_its_own_device() {
         let (laptop_api, phone_api) = (server.api(&laptop), server.api(&phone));
         let data = random_bytes(2048, 9);
         let hash = sha256_hex(&data);
-        laptop_api.start_upload("/laptop.bin", 2048, Some(1024), Some(&hash)).await;
-        let (status, body) = phone_api
+        let (_, laptop_upload) = laptop_api
+            .start_upload("/laptop.bin", 2048, Some(1024), Some(&hash))
+            .await;
+        let (status, phone_upload) = phone_api
             .post(
                 "/api/sync/upload/start",
                 json!({ "device_id": "phone", "file_path": "/phone.bin", "file_name": "phone.bin",
                         "total_size": 2048, "chunk_size": 1024, "file_hash": hash }),
             )
             .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(status, StatusCode::OK, "{phone_upload}");
         let admin = server.api(&server.admin_token().await);
         let bob = laptop_api.get("/api/me").await.1["id"].clone();
+        let mut schedule_ids = Vec::new();
         for device in ["laptop", "phone"] {
             let (status, body) = admin
                 .post(
@@ -247,7 +250,33 @@ async fn a_device_token_sees_only_its_own_device() {
                 )
                 .await;
             assert!(status.is_success(), "{body}");
+            schedule_ids.push(body["schedule_id"].clone());
         }
+        // Subscriptions: the phone hears its own upload and run, never the laptop's
+        // (the laptop's events are sent first, so a leak would arrive first).
+        let mut socket = ferry_tests::socket::connect(&server.base, Some(&phone)).await;
+        let subscribe = ferry_tests::socket::subscribe;
+        subscribe(&mut socket, "u", "subscription { uploads { filePath } }", json!({})).await;
+        subscribe(&mut socket, "r", "subscription { scheduleRuns { deviceId } }", json!({})).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        for (api, upload) in [(&laptop_api, &laptop_upload), (&phone_api, &phone_upload)] {
+            let (status, body) = api
+                .put_chunk(upload["upload_id"].as_str().unwrap(), 0, &data[..1024])
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+        let event = ferry_tests::socket::next_json(&mut socket).await;
+        assert_eq!(event["id"], "u", "{event}");
+        assert_eq!(event["payload"]["data"]["uploads"]["filePath"], "/phone.bin", "{event}");
+        for id in &schedule_ids {
+            let ran = admin
+                .graphql("mutation($id: ID!) { runScheduleNow(id: $id) { id } }", json!({ "id": id }))
+                .await;
+            assert!(ran["errors"].is_null(), "{ran}");
+        }
+        let event = ferry_tests::socket::next_json(&mut socket).await;
+        assert_eq!(event["id"], "r", "{event}");
+        assert_eq!(event["payload"]["data"]["scheduleRuns"]["deviceId"], "phone", "{event}");
         let seen = phone_api.graphql(DEVICE_VIEW, json!({})).await;
         let uploads = seen["data"]["uploads"].as_array().unwrap();
         assert_eq!(uploads.len(), 1, "{seen}");
