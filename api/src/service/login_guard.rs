@@ -120,8 +120,8 @@ impl LoginGuard {
         Ok(())
     }
 
-    /// The admitted attempt was right: give its charge back.
-    pub fn succeeded(&self, address: Option<IpAddr>, username: &str) {
+    /// The admitted attempt was right, or could not be checked: give its charge back.
+    pub fn refund(&self, address: Option<IpAddr>, username: &str) {
         if let Some(address) = address {
             self.by_address.refund(&address);
         }
@@ -180,7 +180,7 @@ mod tests {
         let guard = guard(2, 60_000);
         for _ in 0..10 {
             guard.admit(None, "dora").expect("never used up");
-            guard.succeeded(None, "dora");
+            guard.refund(None, "dora");
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Checking a username and password, the one way every sign-in (REST login,
-//! GraphQL `login`, WebDAV Basic) does it: refused up front when the address
+//! GraphQL `login` — the dashboard's form included — and WebDAV Basic) does it: refused up front when the address
 //! or the username has failed too often, hashed on the bounded pool, and every
 //! failure logged with the client's address (for fail2ban) and audited.
 use std::net::IpAddr;
@@ -19,7 +19,39 @@ impl Services {
         password: String,
         address: Option<IpAddr>,
     ) -> Result<Option<user::Model>> {
-        self.inner.login_guard.admit(address, username)?;
+        let guard = &self.inner.login_guard;
+        guard.admit(address, username)?;
+        let (found, matches) = match self.find_and_verify(username, password).await {
+            Ok(checked) => checked,
+            Err(err) => {
+                // Never checked (the pool is busy, the database away): not a guess.
+                guard.refund(address, username);
+                return Err(err);
+            }
+        };
+        match found {
+            Some(found) if matches && !found.disabled => {
+                guard.refund(address, username);
+                Ok(Some(found))
+            }
+            // The right password of a disabled user: refused, but not a guess.
+            Some(_) if matches => {
+                guard.refund(address, username);
+                Ok(None)
+            }
+            found => {
+                self.sign_in_failed(username, found.as_ref(), address).await;
+                Ok(None)
+            }
+        }
+    }
+
+    /// The user `username` names, and whether `password` is theirs.
+    async fn find_and_verify(
+        &self,
+        username: &str,
+        password: String,
+    ) -> Result<(Option<user::Model>, bool)> {
         let found = user::Entity::find()
             .filter(user::Column::Username.eq(username))
             .one(self.db())
@@ -37,21 +69,7 @@ impl Services {
                 false
             }
         };
-        match found {
-            Some(found) if matches && !found.disabled => {
-                self.inner.login_guard.succeeded(address, username);
-                Ok(Some(found))
-            }
-            // The right password of a disabled user: refused, but not a guess.
-            Some(_) if matches => {
-                self.inner.login_guard.succeeded(address, username);
-                Ok(None)
-            }
-            found => {
-                self.sign_in_failed(username, found.as_ref(), address).await;
-                Ok(None)
-            }
-        }
+        Ok((found, matches))
     }
 
     async fn sign_in_failed(
