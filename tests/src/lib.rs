@@ -500,6 +500,14 @@ impl ProcessServer {
         Self::spawn_with_client(bin, data_dir, env, &Client::new()).await
     }
 
+    /// [`Self::spawn`] over a fresh temporary data directory (deleted with the
+    /// returned [`TempDir`], which must outlive the server).
+    pub async fn spawn_fresh(bin: &str) -> (TempDir, Self) {
+        let dir = TempDir::new().expect("temp dir");
+        let server = Self::spawn(bin, &dir.path().join("data"), &[]).await;
+        (dir, server)
+    }
+
     /// [`Self::spawn`], waiting for health with `client` (an HTTPS client when the
     /// environment sets `FERRY_TLS_CERT`).
     pub async fn spawn_with_client(

@@ -41,15 +41,19 @@ async fn wrong_password(client: &reqwest::Client, base: &str, n: usize) -> Statu
     }
 }
 
+/// The admin signing in with the real password.
+async fn sign_in(client: &reqwest::Client, base: &str) -> reqwest::Response {
+    client
+        .post(format!("{base}/api/auth/login"))
+        .json(&json!({ "username": ADMIN, "password": ADMIN_PASSWORD }))
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_login_flood_stays_small_and_leaves_signed_in_users_fast() {
-    let dir = tempfile::TempDir::new().unwrap();
-    let server = ProcessServer::spawn(
-        env!("CARGO_BIN_EXE_ferry-under-test"),
-        &dir.path().join("data"),
-        &[],
-    )
-    .await;
+    let (_dir, server) = ProcessServer::spawn_fresh(env!("CARGO_BIN_EXE_ferry-under-test")).await;
     let api = server.admin_api().await;
     let before = server.peak_rss();
 
@@ -127,12 +131,7 @@ async fn a_login_flood_stays_small_and_leaves_signed_in_users_fast() {
     );
 
     // The real password works again once the address's wait is over.
-    let response = client
-        .post(format!("{}/api/auth/login", server.base))
-        .json(&json!({ "username": ADMIN, "password": ADMIN_PASSWORD }))
-        .send()
-        .await
-        .unwrap();
+    let response = sign_in(&client, &server.base).await;
     let status = response.status();
     let retry: u64 = match status {
         StatusCode::OK => 0,
@@ -145,11 +144,6 @@ async fn a_login_flood_stays_small_and_leaves_signed_in_users_fast() {
     };
     assert!(retry <= 6, "a short wait, not a lock-out: {retry} s");
     tokio::time::sleep(Duration::from_secs(retry)).await;
-    let response = client
-        .post(format!("{}/api/auth/login", server.base))
-        .json(&json!({ "username": ADMIN, "password": ADMIN_PASSWORD }))
-        .send()
-        .await
-        .unwrap();
+    let response = sign_in(&client, &server.base).await;
     assert_eq!(response.status(), StatusCode::OK);
 }

@@ -5,7 +5,6 @@ use ferry_tests::{ProcessServer, sha256_hex};
 use futures_util::StreamExt;
 use reqwest::{StatusCode, multipart};
 use sha2::{Digest, Sha256};
-use tempfile::TempDir;
 
 const MIB: usize = 1 << 20;
 const CHUNK: usize = 100 * MIB;
@@ -21,13 +20,7 @@ fn piece(i: usize) -> bytes::Bytes {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_100_mib_chunk_streams_in_bounded_memory() {
-    let dir = TempDir::new().unwrap();
-    let server = ProcessServer::spawn(
-        env!("CARGO_BIN_EXE_ferry-under-test"),
-        &dir.path().join("data"),
-        &[],
-    )
-    .await;
+    let (_dir, server) = ProcessServer::spawn_fresh(env!("CARGO_BIN_EXE_ferry-under-test")).await;
     let api = server.admin_api().await;
     let mut hasher = Sha256::new();
     for i in 0..CHUNK / MIB {

@@ -73,13 +73,7 @@ async fn main() -> anyhow::Result<()> {
         Some(path) => path,
         None => ferry_binary()?,
     };
-    let dir = tempfile::TempDir::new()?;
-    let server = ProcessServer::spawn(
-        binary.to_str().unwrap_or_default(),
-        &dir.path().join("data"),
-        &[],
-    )
-    .await;
+    let (_dir, server) = ProcessServer::spawn_fresh(binary.to_str().unwrap_or_default()).await;
     let api = server.admin_api().await;
     let before = server.peak_rss();
     let stop = Arc::new(AtomicBool::new(false));
