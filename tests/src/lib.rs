@@ -502,9 +502,9 @@ impl ProcessServer {
 
     /// [`Self::spawn`] over a fresh temporary data directory (deleted with the
     /// returned [`TempDir`], which must outlive the server).
-    pub async fn spawn_fresh(bin: &str) -> (TempDir, Self) {
+    pub async fn spawn_fresh(bin: &str, env: &[(&str, &str)]) -> (TempDir, Self) {
         let dir = TempDir::new().expect("temp dir");
-        let server = Self::spawn(bin, &dir.path().join("data"), &[]).await;
+        let server = Self::spawn(bin, &dir.path().join("data"), env).await;
         (dir, server)
     }
 

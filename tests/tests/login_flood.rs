@@ -53,7 +53,8 @@ async fn sign_in(client: &reqwest::Client, base: &str) -> reqwest::Response {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_login_flood_stays_small_and_leaves_signed_in_users_fast() {
-    let (_dir, server) = ProcessServer::spawn_fresh(env!("CARGO_BIN_EXE_ferry-under-test")).await;
+    let (_dir, server) =
+        ProcessServer::spawn_fresh(env!("CARGO_BIN_EXE_ferry-under-test"), &[]).await;
     let api = server.admin_api().await;
     let before = server.peak_rss();
 

@@ -20,7 +20,8 @@ fn piece(i: usize) -> bytes::Bytes {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_100_mib_chunk_streams_in_bounded_memory() {
-    let (_dir, server) = ProcessServer::spawn_fresh(env!("CARGO_BIN_EXE_ferry-under-test")).await;
+    let (_dir, server) =
+        ProcessServer::spawn_fresh(env!("CARGO_BIN_EXE_ferry-under-test"), &[]).await;
     let api = server.admin_api().await;
     let mut hasher = Sha256::new();
     for i in 0..CHUNK / MIB {

@@ -1,6 +1,6 @@
 //! Benchmark: a login flood — 600 wrong passwords over REST, GraphQL and WebDAV
 //! Basic, 96 at a time, from one address — against a real `ferry` process,
-//! while a signed-in user lists their schedules every 20 ms. Reports the
+//! while a signed-in user keeps four requests going (list schedules, pause 5 ms). Reports the
 //! server's peak RSS, the signed-in user's p95 latency, and how many attempts
 //! were refused (429) or checked (401) per second.
 //!
@@ -31,6 +31,12 @@ struct Options {
     /// Attempts in flight at once.
     #[arg(long, default_value_t = 96)]
     concurrency: usize,
+    /// Lift the per-address and per-username failure limits (every attempt is hashed).
+    #[arg(long)]
+    no_failure_limits: bool,
+    /// Signed-in requests in flight at once (each: list schedules, pause 5 ms, again).
+    #[arg(long, default_value_t = 4)]
+    users: usize,
 }
 
 async fn attempt(client: &reqwest::Client, base: &str, n: usize) -> u16 {
@@ -73,22 +79,36 @@ async fn main() -> anyhow::Result<()> {
         Some(path) => path,
         None => ferry_binary()?,
     };
-    let (_dir, server) = ProcessServer::spawn_fresh(binary.to_str().unwrap_or_default()).await;
+    // Without the failure limits every attempt is hashed: what a flood from many
+    // addresses against many usernames costs.
+    let unlimited = [
+        ("FERRY_LOGIN_FAILURES_PER_IP", "1000000"),
+        ("FERRY_LOGIN_FAILURES_PER_USER", "1000000"),
+    ];
+    let env: &[(&str, &str)] = if options.no_failure_limits {
+        &unlimited
+    } else {
+        &[]
+    };
+    let (_dir, server) = ProcessServer::spawn_fresh(binary.to_str().unwrap_or_default(), env).await;
     let api = server.admin_api().await;
     let before = server.peak_rss();
     let stop = Arc::new(AtomicBool::new(false));
-    let watching = stop.clone();
-    let user = api.clone();
-    let latencies = tokio::spawn(async move {
-        let mut seen = Vec::new();
-        while !watching.load(Ordering::Relaxed) {
-            let started = Instant::now();
-            let _ = user.get("/api/sync/schedule/list").await;
-            seen.push(started.elapsed());
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        seen
-    });
+    let watchers: Vec<_> = (0..options.users)
+        .map(|_| {
+            let (user, watching) = (api.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                while !watching.load(Ordering::Relaxed) {
+                    let started = Instant::now();
+                    let _ = user.get("/api/sync/schedule/list").await;
+                    seen.push(started.elapsed());
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                seen
+            })
+        })
+        .collect();
     let client = reqwest::Client::new();
     let started = Instant::now();
     let statuses: Vec<u16> = futures_util::stream::iter(0..options.attempts)
@@ -101,7 +121,10 @@ async fn main() -> anyhow::Result<()> {
         .await;
     let seconds = started.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
-    let mut latencies = latencies.await?;
+    let mut latencies = Vec::new();
+    for watcher in watchers {
+        latencies.extend(watcher.await?);
+    }
     latencies.sort();
     let p95 = latencies[latencies.len().saturating_sub(1) * 95 / 100];
     let refused = statuses.iter().filter(|s| **s == 429).count();
