@@ -168,7 +168,9 @@ async fn bandwidth_usage_reports_the_live_rate_of_a_limited_download() {
     let server = TestServer::start().await;
     let token = server.user_token("viewer").await;
     let api = server.api(&token);
-    let data = random_bytes(4 << 20, 9);
+    // 8 s at the limit: the third moving sample falls well inside the transfer
+    // (with 4 MiB it could be the tail's partial second under load).
+    let data = random_bytes(8 << 20, 9);
     api.upload_file("/movie.bin", &data, 1 << 20).await;
     let (status, _) = api
         .post(
