@@ -97,12 +97,13 @@ pub struct Bounds {
         global = true
     )]
     pub socket_init_timeout_secs: u64,
-    /// Seconds between re-checks of an open WebSocket's token (revocation, expiry,
-    /// a disabled user); changes made through this server are seen at once.
+    /// Seconds between re-checks of an open WebSocket's token, for changes made
+    /// elsewhere; changes made through this server, and the token's expiry, are
+    /// acted on at once.
     #[arg(
         long,
         env = "FERRY_SOCKET_RECHECK_SECS",
-        default_value_t = 4,
+        default_value_t = 60,
         global = true
     )]
     pub socket_recheck_secs: u64,

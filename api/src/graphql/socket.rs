@@ -184,7 +184,10 @@ async fn run(
 }
 
 /// Resolves when the socket must close: no `connection_init` in time, or its
-/// token no longer authenticates. Returns the close code and reason.
+/// token no longer authenticates. The token is re-checked when an access change
+/// for its user is made through this server (logout, revocation, disabling), when
+/// it expires, and every `recheck` in any case (changes made elsewhere). Returns
+/// the close code and reason.
 async fn watch(
     services: &Services,
     sockets: &Sockets,
@@ -198,9 +201,12 @@ async fn watch(
     let mut changes = services.subscribe_access_changes();
     let mut every = tokio::time::interval(sockets.recheck);
     every.tick().await;
+    let expiry = tokio::time::sleep(until_expiry(services, &session.token).await);
+    tokio::pin!(expiry);
     loop {
         tokio::select! {
             _ = every.tick() => {}
+            () = &mut expiry => expiry.as_mut().reset(tokio::time::Instant::now() + FAR),
             changed = changes.recv() => match changed {
                 Ok(user) if user != session.caller.user_id => continue,
                 Ok(_) | Err(RecvError::Lagged(_)) => {}
@@ -211,6 +217,24 @@ async fn watch(
             Ok(_) => {}
             Err(Error::Unauthorized(_)) => return (4403, "Forbidden: access revoked"),
             Err(err) => tracing::warn!(%err, "re-checking a socket's token"),
+        }
+    }
+}
+
+/// Far enough to mean "not in this socket's life".
+const FAR: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// How long until `token` expires (by the services' clock), or [`FAR`].
+async fn until_expiry(services: &Services, token: &str) -> Duration {
+    match services.token_expires_at(token).await {
+        Ok(Some(at)) => (at - services.clock().now())
+            .to_std()
+            .unwrap_or_default()
+            .min(FAR),
+        Ok(None) => FAR,
+        Err(err) => {
+            tracing::warn!(%err, "reading a socket token's expiry");
+            FAR
         }
     }
 }

@@ -464,6 +464,15 @@ impl Services {
         self.revoke_token(&caller, row.id).await
     }
 
+    /// When a bearer token expires (`None`: never, or no such token).
+    pub async fn token_expires_at(&self, token: &str) -> Result<Option<DateTime<Utc>>> {
+        Ok(api_token::Entity::find()
+            .filter(api_token::Column::TokenHash.eq(hash_secret(token)))
+            .one(self.db())
+            .await?
+            .and_then(|row| row.expires_at))
+    }
+
     /// Who a bearer token acts as; 401 for unknown, expired, revoked or disabled.
     pub async fn authenticate(&self, token: &str) -> Result<Caller> {
         const BAD: Error = Error::Unauthorized("invalid or expired token");
