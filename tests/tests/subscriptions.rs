@@ -168,14 +168,17 @@ async fn bandwidth_usage_reports_the_live_rate_of_a_limited_download() {
     let server = TestServer::start().await;
     let token = server.user_token("viewer").await;
     let api = server.api(&token);
-    // 8 s at the limit: the third moving sample falls well inside the transfer
-    // (with 4 MiB it could be the tail's partial second under load).
-    let data = random_bytes(8 << 20, 9);
+    // Downloads are paced in 256 KiB pieces, so a one-second sample sees a whole
+    // number of them: at 4 MiB/s that is 16 ± 1 (±6 %); at 1 MiB/s it was 4 ± 1,
+    // and a sample of 3 pieces (-25 %) failed the check by phase alone.
+    // 16 MiB: about 4 s at the limit, so the third moving sample is mid-transfer.
+    let limit = 4u64 << 20;
+    let data = random_bytes(16 << 20, 9);
     api.upload_file("/movie.bin", &data, 1 << 20).await;
     let (status, _) = api
         .post(
             "/api/sync/bandwidth/limit",
-            json!({ "download_speed_limit": 1 << 20, "throttle_enabled": true }),
+            json!({ "download_speed_limit": limit, "throttle_enabled": true }),
         )
         .await;
     assert_eq!(status, reqwest::StatusCode::OK);
@@ -191,7 +194,7 @@ async fn bandwidth_usage_reports_the_live_rate_of_a_limited_download() {
         let api = api.clone();
         tokio::spawn(async move { api.download("/movie.bin").await })
     };
-    // Skip the first samples (the transfer ramping up); a later one shows ~1 MiB/s.
+    // Skip the first samples (the transfer ramping up); a later one shows the limit.
     let mut rates = Vec::new();
     while rates.len() < 3 {
         let event = next_json(&mut socket).await;
@@ -200,9 +203,9 @@ async fn bandwidth_usage_reports_the_live_rate_of_a_limited_download() {
             rates.push(usage["bytesPerSecond"].as_u64().unwrap());
         }
     }
-    let rate = rates[2] as f64;
+    let (rate, limit) = (rates[2] as f64, limit as f64);
     assert!(
-        (rate - 1_048_576.0).abs() < 1_048_576.0 * 0.25,
+        (rate - limit).abs() < limit * 0.25,
         "live download rate {rate} (samples {rates:?})"
     );
     let metrics = reqwest::get(server.url("/metrics"))
