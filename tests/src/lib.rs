@@ -10,6 +10,7 @@ use std::{
 };
 
 pub mod bench;
+pub mod flood;
 pub mod socket;
 
 use api::{config::Settings, service::Clock};

@@ -8,17 +8,8 @@
 //! (`--ferry PATH` measures another build, e.g. an older commit's, in the same way).
 #![forbid(unsafe_code)]
 
-use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
-    time::{Duration, Instant},
-};
-
-use ferry_tests::{ADMIN, ProcessServer, bench::ferry_binary};
-use futures_util::StreamExt;
-use serde_json::json;
+use ferry_tests::{ProcessServer, bench::ferry_binary, flood};
+use reqwest::StatusCode;
 
 #[derive(Debug, clap::Parser)]
 struct Options {
@@ -37,39 +28,6 @@ struct Options {
     /// Signed-in requests in flight at once (each: list schedules, pause 5 ms, again).
     #[arg(long, default_value_t = 4)]
     users: usize,
-}
-
-async fn attempt(client: &reqwest::Client, base: &str, n: usize) -> u16 {
-    let wrong = format!("wrong-{n}");
-    let request = match n % 3 {
-        0 => client
-            .post(format!("{base}/api/auth/login"))
-            .json(&json!({ "username": ADMIN, "password": wrong })),
-        1 => client.post(format!("{base}/graphql")).json(&json!({
-            "query": "mutation($p: String!) { login(username: \"admin\", password: $p) { token } }",
-            "variables": { "p": wrong },
-        })),
-        _ => client
-            .request(
-                reqwest::Method::from_bytes(b"PROPFIND").expect("method"),
-                format!("{base}/webdav/"),
-            )
-            .basic_auth(ADMIN, Some(wrong)),
-    };
-    match request.send().await {
-        Ok(response) => {
-            let status = response.status().as_u16();
-            let body = response.text().await.unwrap_or_default();
-            if body.contains("too_many_attempts") {
-                429
-            } else if status == 200 && body.contains("unauthorized") {
-                401
-            } else {
-                status
-            }
-        }
-        Err(_) => 0,
-    }
 }
 
 #[tokio::main]
@@ -93,55 +51,30 @@ async fn main() -> anyhow::Result<()> {
     let (_dir, server) = ProcessServer::spawn_fresh(binary.to_str().unwrap_or_default(), env).await;
     let api = server.admin_api().await;
     let before = server.peak_rss();
-    let stop = Arc::new(AtomicBool::new(false));
-    let watchers: Vec<_> = (0..options.users)
-        .map(|_| {
-            let (user, watching) = (api.clone(), stop.clone());
-            tokio::spawn(async move {
-                let mut seen = Vec::new();
-                while !watching.load(Ordering::Relaxed) {
-                    let started = Instant::now();
-                    let _ = user.get("/api/sync/schedule/list").await;
-                    seen.push(started.elapsed());
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
-                seen
-            })
-        })
-        .collect();
-    let client = reqwest::Client::new();
-    let started = Instant::now();
-    let statuses: Vec<u16> = futures_util::stream::iter(0..options.attempts)
-        .map(|n| {
-            let (client, base) = (client.clone(), server.base.clone());
-            async move { attempt(&client, &base, n).await }
-        })
-        .buffer_unordered(options.concurrency)
-        .collect()
-        .await;
-    let seconds = started.elapsed().as_secs_f64();
-    stop.store(true, Ordering::Relaxed);
-    let mut latencies = Vec::new();
-    for watcher in watchers {
-        latencies.extend(watcher.await?);
-    }
-    latencies.sort();
-    let p95 = latencies[latencies.len().saturating_sub(1) * 95 / 100];
-    let refused = statuses.iter().filter(|s| **s == 429).count();
-    let checked = statuses.iter().filter(|s| **s == 401).count();
+    let outcome = flood::run(
+        &server.base,
+        &api,
+        options.attempts,
+        options.concurrency,
+        options.users,
+    )
+    .await;
+    let seconds = outcome.took.as_secs_f64();
+    let refused = outcome.count(StatusCode::TOO_MANY_REQUESTS);
+    let checked = outcome.count(StatusCode::UNAUTHORIZED);
     let peak = server.peak_rss();
     println!(
         "binary {}\nattempts {} in {seconds:.2} s: {refused} refused (429, {:.0}/s), {checked} checked (401, {:.0}/s), {} other\n\
          server peak RSS {} MiB (before the flood {} MiB)\nsigned-in user: p95 {:.0} ms over {} requests",
         binary.display(),
-        statuses.len(),
+        outcome.statuses.len(),
         refused as f64 / seconds,
         checked as f64 / seconds,
-        statuses.len() - refused - checked,
+        outcome.statuses.len() - refused - checked,
         peak >> 20,
         before >> 20,
-        p95.as_secs_f64() * 1000.0,
-        latencies.len()
+        outcome.p95().as_secs_f64() * 1000.0,
+        outcome.latencies.len()
     );
     Ok(())
 }
