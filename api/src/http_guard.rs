@@ -4,6 +4,7 @@
 //! the chunk route bounds its streamed body itself (the upload's chunk size and
 //! idle timeout); WebDAV reads its XML bodies with [`read_small`] and streams a
 //! `PUT` through [`idle_bounded`], after authenticating the caller.
+use crate::service::Code;
 use std::time::Duration;
 
 use axum::{
@@ -15,7 +16,7 @@ use axum::{
 };
 use futures_util::StreamExt;
 
-use crate::{config::Bounds, error::Error};
+use crate::{config::Bounds, service::error::Error};
 
 /// The body limits in force.
 #[derive(Clone, Copy, Debug)]
@@ -55,8 +56,8 @@ pub async fn small_bodies(
 }
 
 fn too_large(max: u64) -> Error {
-    Error::too_large(
-        "payload_too_large",
+    Error::new(
+        Code::PayloadTooLarge,
         format!("the request body is larger than {max} bytes"),
     )
 }
@@ -82,8 +83,7 @@ pub async fn read_small(
         let mut stream = body.into_data_stream();
         let mut buffer = Vec::new();
         while let Some(piece) = stream.next().await {
-            let piece =
-                piece.map_err(|e| Error::bad_request("invalid_input", format!("body: {e}")))?;
+            let piece = piece.map_err(|e| Error::new(Code::InvalidInput, format!("body: {e}")))?;
             if (buffer.len() + piece.len()) as u64 > bounds.max_small {
                 return Err(too_large(bounds.max_small));
             }
@@ -93,7 +93,7 @@ pub async fn read_small(
     };
     tokio::time::timeout(bounds.small_deadline, read)
         .await
-        .map_err(|_| Error::Timeout("the request body did not arrive in time"))?
+        .map_err(|_| Error::timeout("the request body did not arrive in time"))?
 }
 
 /// The body's error when a piece does not come within the idle timeout.

@@ -14,7 +14,6 @@ use tower_http::{
 
 pub mod cli;
 pub mod config;
-pub mod error;
 pub mod graphql;
 pub mod http_guard;
 pub mod jobs;
@@ -135,8 +134,8 @@ pub async fn launch_with_clock(
     // A bug (ours or a dependency's) answers 500 on its request, never takes
     // the connection or the process down.
     .layer(CatchPanicLayer::custom(|_panic| {
-        axum::response::IntoResponse::into_response(error::Error::Internal(
-            "a request handler panicked".into(),
+        axum::response::IntoResponse::into_response(service::Error::internal(
+            "a request handler panicked",
         ))
     }))
     .layer(SetResponseHeaderLayer::if_not_present(

@@ -1,6 +1,7 @@
 //! HTTPS: the rustls server configuration read from PEM files (HTTP/2 and HTTP/1.1
 //! offered by ALPN), its reload on SIGHUP, the plain-HTTP redirect listener and
 //! `ferry cert self-signed`.
+use crate::service::Code;
 use std::{
     path::{Path, PathBuf},
     sync::Arc,
@@ -16,7 +17,7 @@ use axum_server::tls_rustls::RustlsConfig;
 use rustls::ServerConfig;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
 
-use crate::error::Error;
+use crate::service::error::Error;
 
 /// The certificate chain and private key files HTTPS is served with.
 #[derive(Clone, Debug)]
@@ -127,8 +128,8 @@ fn redirect_to_https(headers: &HeaderMap, uri: &Uri, https_port: u16) -> Respons
         .and_then(|h| h.to_str().ok())
         .and_then(|h| h.parse::<axum::http::uri::Authority>().ok())
     else {
-        return Error::bad_request(
-            "missing_host",
+        return Error::new(
+            Code::MissingHost,
             "a Host header is required to redirect to HTTPS",
         )
         .into_response();

@@ -25,6 +25,8 @@ pub trait GraphqlApi: Send + Sync + 'static {
 pub(crate) struct ApiError {
     pub code: String,
     pub message: String,
+    /// The input the error is about (`extensions.field`), if any.
+    pub field: Option<String>,
 }
 
 impl std::fmt::Display for ApiError {
@@ -35,7 +37,10 @@ impl std::fmt::Display for ApiError {
 
 impl From<ApiError> for FormError {
     fn from(error: ApiError) -> Self {
-        FormError::from_api(&error.code, &error.message)
+        FormError {
+            field: error.field,
+            message: error.message,
+        }
     }
 }
 
@@ -43,6 +48,7 @@ fn internal(message: String) -> ApiError {
     ApiError {
         code: "internal".into(),
         message,
+        field: None,
     }
 }
 
@@ -60,15 +66,20 @@ pub(crate) async fn execute<Q: GraphQLQuery>(
         .map_err(|e| internal(format!("encoding a GraphQL request: {e}")))?;
     let response = api.execute(token, request, http).await;
     if let Some(error) = response.errors.first() {
-        let code = error
-            .extensions
-            .as_ref()
-            .and_then(|ext| ext.get("code"))
-            .map(|code| code.to_string().trim_matches('"').to_owned())
-            .unwrap_or_else(|| "invalid_input".into());
+        let extension = |name: &str| {
+            error
+                .extensions
+                .as_ref()
+                .and_then(|ext| ext.get(name))
+                .and_then(|value| match value {
+                    async_graphql::Value::String(s) => Some(s.clone()),
+                    _ => None,
+                })
+        };
         return Err(ApiError {
-            code,
+            code: extension("code").unwrap_or_else(|| "invalid_input".into()),
             message: error.message.clone(),
+            field: extension("field"),
         });
     }
     let data = serde_json::to_value(&response.data)

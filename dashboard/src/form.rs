@@ -33,40 +33,7 @@ impl FormError {
             message: message.into(),
         }
     }
-
-    /// An API error: the field is the one its message names (`throttle_start_hour must
-    /// be 0–23`) or its code names (`invalid_time_of_day`).
-    pub fn from_api(code: &str, message: &str) -> Self {
-        let named = message
-            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .find(|word| word.contains('_') && FIELDS.contains(word));
-        let from_code = code.strip_prefix("invalid_").filter(|f| FIELDS.contains(f));
-        Self {
-            field: named.or(from_code).map(str::to_owned),
-            message: message.to_owned(),
-        }
-    }
 }
-
-/// Form fields errors may name (the API's snake_case field names are the inputs' names).
-const FIELDS: &[&str] = &[
-    "time_of_day",
-    "day_of_week",
-    "day_of_month",
-    "timezone",
-    "schedule_type",
-    "debounce_seconds",
-    "resolve_conflicts",
-    "upload_speed_limit",
-    "download_speed_limit",
-    "throttle_start_hour",
-    "throttle_end_hour",
-    "path",
-    "paths",
-    "folders",
-    "username",
-    "password",
-];
 
 impl std::fmt::Display for FormError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -140,16 +107,6 @@ pub fn optional_number(field: &str, raw: &str) -> Result<Option<i64>, FormError>
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn api_errors_find_their_field_by_message_or_code() {
-        let e = FormError::from_api("invalid_throttle_hour", "throttle_end_hour must be 0–23");
-        assert_eq!(e.field.as_deref(), Some("throttle_end_hour"));
-        let e = FormError::from_api("invalid_time_of_day", "expected HH:MM");
-        assert_eq!(e.field.as_deref(), Some("time_of_day"));
-        let e = FormError::from_api("not_found", "device not found");
-        assert_eq!(e.field, None);
-    }
 
     #[test]
     fn numbers_are_optional_but_must_be_numbers() {

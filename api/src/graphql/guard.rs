@@ -2,6 +2,7 @@
 //! async-graphql parses it: its parser recurses on every `{`, `[` and `(`, and
 //! a few thousand of them overflow a worker's stack. Also caps the
 //! subscriptions one WebSocket may keep running.
+use crate::service::Code;
 use std::sync::{
     Arc,
     atomic::{AtomicUsize, Ordering},
@@ -116,10 +117,10 @@ impl ExtensionFactory for Guard {
     }
 }
 
-fn refused(code: &'static str, message: String) -> ServerError {
+fn refused(code: Code, message: String) -> ServerError {
     let mut error = ServerError::new(message, None);
     let mut extensions = async_graphql::ErrorExtensionValues::default();
-    extensions.set("code", code);
+    extensions.set("code", code.as_str());
     error.extensions = Some(extensions);
     error
 }
@@ -132,7 +133,7 @@ impl Extension for Guard {
         request: Request,
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
-        check_document(&request.query).map_err(|message| refused("invalid_input", message))?;
+        check_document(&request.query).map_err(|message| refused(Code::InvalidInput, message))?;
         next.run(ctx, request).await
     }
 
@@ -148,7 +149,7 @@ impl Extension for Guard {
         if slots.running.fetch_add(1, Ordering::AcqRel) >= slots.max {
             slots.running.fetch_sub(1, Ordering::AcqRel);
             let error = refused(
-                "rate_limited",
+                Code::RateLimited,
                 format!(
                     "at most {} subscriptions may run on one connection",
                     slots.max

@@ -1,5 +1,6 @@
 //! The GraphQL adapter: one schema over the same services as REST, resolvers
 //! hold no rule of their own. Authentication: the Bearer header.
+use crate::graphql::errors::ToGraphql;
 use async_graphql::{Context, Schema};
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::{
@@ -9,10 +10,11 @@ use axum::{
 };
 
 use crate::{
-    error::{Error, Result},
+    service::error::{Error, Result},
     service::{Caller, Services},
 };
 
+pub mod errors;
 pub mod guard;
 mod mutation;
 mod query;
@@ -118,11 +120,11 @@ impl dashboard::GraphqlApi for DashboardApi {
 pub(crate) fn context<'a>(ctx: &'a Context<'_>) -> Result<(&'a Services, &'a Caller)> {
     let services = ctx
         .data::<Services>()
-        .map_err(|_| Error::Internal("schema without services".into()))?;
+        .map_err(|_| Error::internal("schema without services"))?;
     let caller = ctx
         .data_opt::<Option<Caller>>()
         .and_then(Option::as_ref)
-        .ok_or(Error::Unauthorized("missing bearer token"))?;
+        .ok_or(Error::unauthorized("missing bearer token"))?;
     Ok((services, caller))
 }
 

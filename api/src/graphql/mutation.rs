@@ -7,7 +7,7 @@ use super::{
     types::*,
 };
 use crate::{
-    error::GraphQLResult,
+    graphql::errors::GraphQLResult,
     service::{
         bandwidth::SetLimit,
         schedules::{NewSchedule, SchedulePatch},
@@ -86,7 +86,7 @@ impl MutationRoot {
     ) -> async_graphql::Result<LoginPayload> {
         let services = ctx
             .data::<crate::service::Services>()
-            .map_err(|_| crate::error::Error::Internal("schema without services".into()))
+            .map_err(|_| crate::service::error::Error::internal("schema without services"))
             .gql()?;
         let result = services
             .login(crate::service::identity::LoginRequest {
@@ -116,7 +116,9 @@ impl MutationRoot {
         let (services, _) = context(ctx).gql()?;
         let token = ctx
             .data_opt::<super::BearerToken>()
-            .ok_or(crate::error::Error::Unauthorized("missing bearer token"))
+            .ok_or(crate::service::error::Error::unauthorized(
+                "missing bearer token",
+            ))
             .gql()?;
         services.revoke_bearer(&token.0).await.gql()?;
         Ok(true)

@@ -1,17 +1,20 @@
 //! Queries.
+use crate::graphql::errors::ToGraphql;
+use crate::service::Code;
 use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{context, types::*};
 use crate::{
-    error::{Error, GraphQLResult},
+    graphql::errors::GraphQLResult,
+    service::error::Error,
     service::schedules::{NewSchedule, preview},
 };
 
 /// Parse an `ID` that names a UUID; anything else is unknown (404).
 pub(crate) fn uuid_of(id: &ID, what: &'static str) -> async_graphql::Result<Uuid> {
-    Uuid::parse_str(id).map_err(|_| Error::NotFound(what).graphql())
+    Uuid::parse_str(id).map_err(|_| Error::not_found(what).graphql())
 }
 
 /// An optional user `ID` argument (admins naming another user).
@@ -129,11 +132,11 @@ impl QueryRoot {
         let after = after
             .map(|cursor| {
                 uuid::Uuid::parse_str(&cursor)
-                    .map_err(|_| Error::invalid("invalid_cursor", "unknown cursor").graphql())
+                    .map_err(|_| Error::new(Code::InvalidCursor, "unknown cursor").graphql())
             })
             .transpose()?;
         let first = u64::try_from(first)
-            .map_err(|_| Error::invalid("invalid_count", "first must not be negative").graphql())?;
+            .map_err(|_| Error::new(Code::InvalidCount, "first must not be negative").graphql())?;
         let (runs, has_next_page) = services
             .list_sync_runs(caller, schedule_id, device_id.as_deref(), after, first)
             .await
@@ -166,7 +169,7 @@ impl QueryRoot {
             ..Default::default()
         };
         let count = usize::try_from(count)
-            .map_err(|_| Error::invalid("invalid_count", "count must not be negative").graphql())?;
+            .map_err(|_| Error::new(Code::InvalidCount, "count must not be negative").graphql())?;
         preview(&request, after, count).gql()
     }
 
@@ -279,12 +282,12 @@ impl QueryRoot {
             Some(cursor) => Some(
                 cursor
                     .parse::<i64>()
-                    .map_err(|_| Error::invalid("invalid_cursor", "unknown cursor").graphql())?,
+                    .map_err(|_| Error::new(Code::InvalidCursor, "unknown cursor").graphql())?,
             ),
             None => None,
         };
         let first = u64::try_from(first)
-            .map_err(|_| Error::invalid("invalid_count", "first must not be negative").graphql())?;
+            .map_err(|_| Error::new(Code::InvalidCount, "first must not be negative").graphql())?;
         let (records, has_next_page) = services.audit_log(caller, before_id, first).await.gql()?;
         let end_cursor = records.last().map(|r| r.id.to_string());
         Ok(AuditLogConnection {

@@ -3,6 +3,8 @@
 //! carry credentials, a user holds a limited number of sockets, each socket a
 //! limited number of subscriptions, and a socket whose token is revoked or
 //! expires, or whose user is disabled, is closed (code 4403) within seconds.
+use crate::graphql::errors::ToGraphql;
+use crate::service::Code;
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
@@ -26,7 +28,7 @@ use uuid::Uuid;
 use super::{FerrySchema, guard::SubscriptionSlots};
 use crate::{
     config::Bounds,
-    error::Error,
+    service::error::Error,
     service::{Caller, Services},
 };
 
@@ -59,11 +61,11 @@ impl Sockets {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         let count = open.entry(user).or_insert(0);
         if *count >= self.max_per_user {
-            return Err(Error::RateLimited {
-                code: "rate_limited",
-                message: format!("at most {} open sockets per user", self.max_per_user),
-                retry_after_secs: 1,
-            });
+            return Err(Error::new(
+                Code::RateLimited,
+                format!("at most {} open sockets per user", self.max_per_user),
+            )
+            .retry_after(1));
         }
         *count += 1;
         Ok(Place {
@@ -145,7 +147,7 @@ async fn run(
     .on_connection_init(move |payload| async move {
         let token = bearer_of(&payload)
             .or(cookie)
-            .ok_or(Error::Unauthorized("missing bearer token"))
+            .ok_or(Error::unauthorized("missing bearer token"))
             .map_err(Error::graphql)?;
         let caller = init_services
             .authenticate(&token)
@@ -215,7 +217,9 @@ async fn watch(
         }
         match services.authenticate(&session.token).await {
             Ok(_) => {}
-            Err(Error::Unauthorized(_)) => return (4403, "Forbidden: access revoked"),
+            Err(err) if err.code() == Code::Unauthorized => {
+                return (4403, "Forbidden: access revoked");
+            }
             Err(err) => tracing::warn!(%err, "re-checking a socket's token"),
         }
     }

@@ -1,4 +1,5 @@
 //! Subscriptions, fed by the services' event bus.
+use crate::graphql::errors::ToGraphql;
 use async_graphql::{Context, ID, Subscription};
 use futures_util::{Stream, StreamExt, stream};
 use tokio::sync::broadcast::error::RecvError;
@@ -10,7 +11,7 @@ use super::{
     types::{BandwidthUsage, SyncRun, UploadProgress},
 };
 use crate::{
-    error::GraphQLResult,
+    graphql::errors::GraphQLResult,
     service::{Caller, events::UploadEvent, sync_runs::RunEvent},
 };
 
@@ -153,7 +154,7 @@ impl SubscriptionRoot {
         let (services, caller) = context(ctx).gql()?;
         let only = user_of(user_id)?;
         if only.is_some_and(|u| !caller.can_access(u)) {
-            return Err(crate::error::Error::NotFound("user").graphql());
+            return Err(crate::service::error::Error::not_found("user").graphql());
         }
         let caller = caller.clone();
         let receiver = services.subscribe_bandwidth();

@@ -452,7 +452,7 @@ impl SyncRun {
         &self,
         ctx: &async_graphql::Context<'_>,
     ) -> async_graphql::Result<Vec<SyncChange>> {
-        use crate::error::GraphQLResult;
+        use crate::graphql::errors::GraphQLResult;
         let (services, caller) = super::context(ctx).gql()?;
         Ok(services
             .sync_run_changes(caller, self.run_id)

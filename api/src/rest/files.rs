@@ -12,7 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
 use crate::{
-    error::{Error, Result},
+    service::error::{Error, Result},
     service::{
         Caller, Services,
         throttle::{Direction, paced},
@@ -80,7 +80,7 @@ fn parse_range(value: &str, size: u64) -> Result<Option<ByteRange>> {
     let Some((first, last)) = spec.trim().split_once('-') else {
         return Ok(None);
     };
-    let unsatisfiable = Error::RangeNotSatisfiable { size };
+    let unsatisfiable = Error::range_not_satisfiable(size);
     let range = match (first.trim(), last.trim()) {
         ("", "") => return Ok(None),
         ("", suffix) => {
@@ -187,7 +187,7 @@ pub async fn download(
 }
 
 fn internal(err: axum::http::Error) -> Error {
-    Error::Internal(format!("building a response: {err}"))
+    Error::internal(format!("building a response: {err}"))
 }
 
 #[cfg(test)]
@@ -220,14 +220,8 @@ mod tests {
         assert_eq!(r("bytes=0-1,5-6").unwrap(), None);
         assert_eq!(r("items=0-1").unwrap(), None);
         assert_eq!(r("bytes=9-3").unwrap(), None);
-        assert!(matches!(
-            r("bytes=100-"),
-            Err(Error::RangeNotSatisfiable { size: 100 })
-        ));
-        assert!(matches!(
-            r("bytes=-0"),
-            Err(Error::RangeNotSatisfiable { .. })
-        ));
+        assert_eq!(r("bytes=100-").unwrap_err().range_size(), Some(100));
+        assert_eq!(r("bytes=-0").unwrap_err().range_size(), Some(100));
     }
 
     proptest::proptest! {
@@ -245,8 +239,8 @@ mod tests {
                 Ok(Some(ByteRange { start, end })) => {
                     proptest::prop_assert!(start <= end && end < size);
                 }
-                Err(Error::RangeNotSatisfiable { size: reported }) => {
-                    proptest::prop_assert_eq!(reported, size);
+                Err(err) if err.range_size().is_some() => {
+                    proptest::prop_assert_eq!(err.range_size(), Some(size));
                 }
                 Err(other) => proptest::prop_assert!(false, "undocumented error {other:?}"),
             }

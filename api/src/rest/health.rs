@@ -1,11 +1,7 @@
 //! `/healthz`, `/readyz`, `/metrics`.
-use axum::{
-    extract::State,
-    http::{StatusCode, header},
-    response::IntoResponse,
-};
+use axum::{extract::State, http::header, response::IntoResponse};
 
-use crate::service::Services;
+use crate::service::{Code, Services};
 
 /// Liveness: the process answers.
 pub async fn healthz() -> impl IntoResponse {
@@ -13,16 +9,12 @@ pub async fn healthz() -> impl IntoResponse {
 }
 
 /// Readiness: the database answers.
-pub async fn readyz(State(services): State<Services>) -> impl IntoResponse {
+pub async fn readyz(State(services): State<Services>) -> axum::response::Response {
     match services.db().ping().await {
-        Ok(()) => (
-            StatusCode::OK,
-            axum::Json(serde_json::json!({ "status": "ready" })),
-        ),
+        Ok(()) => axum::Json(serde_json::json!({ "status": "ready" })).into_response(),
         Err(err) => {
             tracing::warn!(%err, "readiness check failed");
-            let body = serde_json::json!({ "error": { "code": "not_ready", "message": "database unavailable" } });
-            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body))
+            crate::service::Error::of(Code::NotReady).into_response()
         }
     }
 }

@@ -1,10 +1,11 @@
 //! Login, the caller, and user administration.
+use crate::service::Code;
 use axum::{extract::State, http::StatusCode, response::IntoResponse};
 use serde::Deserialize;
 
 use super::ApiJson;
 use crate::{
-    error::Result,
+    service::error::Result,
     service::{Caller, Role, Services, identity::LoginRequest},
 };
 
@@ -65,8 +66,8 @@ pub async fn create_user(
         None | Some("user") => Role::User,
         Some("admin") => Role::Admin,
         Some(_) => {
-            return Err(crate::error::Error::invalid(
-                "invalid_role",
+            return Err(crate::service::error::Error::new(
+                Code::InvalidRole,
                 "role must be admin or user",
             ));
         }

@@ -1,4 +1,5 @@
 //! The REST adapter: thin handlers over `service`, errors in the SPEC's format.
+use crate::service::Code;
 use axum::{
     Router,
     extract::{
@@ -10,11 +11,12 @@ use axum::{
 use serde::de::DeserializeOwned;
 
 use crate::{
-    error::Error,
+    service::error::Error,
     service::{Caller, Services},
 };
 
 mod bandwidth;
+pub mod error_response;
 mod files;
 mod health;
 mod identity;
@@ -106,7 +108,7 @@ pub fn router(state: AppState, settings: &crate::config::Settings) -> Router {
         .route("/webdav", any(crate::webdav::serve))
         .route("/webdav/", any(crate::webdav::serve))
         .route("/webdav/{*path}", any(crate::webdav::serve))
-        .fallback(|| async { Error::NotFound("route") })
+        .fallback(|| async { Error::not_found("route") })
         .with_state(state)
 }
 
@@ -145,7 +147,7 @@ where
         if let Some(caller) = parts.extensions.get::<Caller>() {
             return Ok(caller.clone());
         }
-        let token = bearer_token(parts).ok_or(Error::Unauthorized("missing bearer token"))?;
+        let token = bearer_token(parts).ok_or(Error::unauthorized("missing bearer token"))?;
         Services::from_ref(state).authenticate(token).await
     }
 }
@@ -170,5 +172,5 @@ where
 }
 
 fn json_error(rejection: JsonRejection) -> Error {
-    Error::bad_request("invalid_input", rejection.body_text())
+    Error::new(Code::InvalidInput, rejection.body_text())
 }

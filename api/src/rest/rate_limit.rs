@@ -2,6 +2,7 @@
 //! the authenticated user, or by the peer IP for anonymous requests (the
 //! client's address from `X-Forwarded-For` only when the peer is a trusted
 //! proxy). Over the limit: 429 `rate_limited` with `Retry-After`.
+use crate::service::Code;
 use std::{
     net::{IpAddr, SocketAddr},
     sync::Arc,
@@ -21,7 +22,7 @@ use uuid::Uuid;
 
 use crate::{
     config::Settings,
-    error::Error,
+    service::error::Error,
     service::{Caller, Services},
 };
 
@@ -135,13 +136,13 @@ pub fn layer(
     });
     Some(GovernorLayer::new(config).error_handler(|err| {
         match err {
-            GovernorError::TooManyRequests { wait_time, .. } => Error::RateLimited {
-                code: "rate_limited",
-                message: format!("too many upload requests: retry in {wait_time} s"),
-                retry_after_secs: wait_time.max(1),
-            }
+            GovernorError::TooManyRequests { wait_time, .. } => Error::new(
+                Code::RateLimited,
+                format!("too many upload requests: retry in {wait_time} s"),
+            )
+            .retry_after(wait_time.max(1))
             .into_response(),
-            other => Error::Internal(format!("rate limiter: {other}")).into_response(),
+            other => Error::internal(format!("rate limiter: {other}")).into_response(),
         }
     }))
 }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::ApiJson;
 use crate::{
-    error::{Error, Result},
+    service::error::{Error, Result},
     service::{Caller, Services, schedules::NewSchedule},
 };
 
@@ -76,7 +76,7 @@ pub async fn list(
 }
 
 fn schedule_id(raw: &str) -> Result<Uuid> {
-    Uuid::parse_str(raw).map_err(|_| Error::NotFound("schedule"))
+    Uuid::parse_str(raw).map_err(|_| Error::not_found("schedule"))
 }
 
 /// `POST /api/sync/schedule/{id}/enable`

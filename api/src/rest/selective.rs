@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::ApiJson;
 use crate::{
-    error::Result,
+    service::error::Result,
     service::{Caller, Services, selective::Folder},
 };
 

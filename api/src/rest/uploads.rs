@@ -1,4 +1,5 @@
 //! `/api/sync/upload/…`: start, chunk, progress, pause, resume, cancel.
+use crate::service::Code;
 use axum::{
     extract::{FromRequest, Multipart, Path, Request, State},
     response::IntoResponse,
@@ -9,7 +10,7 @@ use uuid::Uuid;
 
 use super::ApiJson;
 use crate::{
-    error::{Error, Result},
+    service::error::{Error, Result},
     service::{Caller, Services, uploads::StartUpload},
 };
 
@@ -56,7 +57,7 @@ pub async fn start(
 
 /// An upload id from the path; a malformed one is simply unknown.
 fn upload_id(raw: &str) -> Result<Uuid> {
-    Uuid::parse_str(raw).map_err(|_| Error::NotFound("upload"))
+    Uuid::parse_str(raw).map_err(|_| Error::not_found("upload"))
 }
 
 /// `POST /api/sync/upload/{upload_id}/chunk/{chunk_number}` — multipart with
@@ -68,18 +69,17 @@ pub async fn put_chunk(
     request: Request,
 ) -> Result<impl IntoResponse> {
     let id = upload_id(&raw_id)?;
-    let number: i64 = raw_number.parse().map_err(|_| {
-        Error::bad_request("invalid_chunk_number", "chunk_number must be an integer")
-    })?;
+    let number: i64 = raw_number
+        .parse()
+        .map_err(|_| Error::new(Code::InvalidChunkNumber, "chunk_number must be an integer"))?;
     let mut multipart = Multipart::from_request(request, &()).await.map_err(|e| {
-        Error::bad_request(
-            "invalid_input",
+        Error::new(
+            Code::InvalidInput,
             format!("expected a multipart/form-data body: {e}"),
         )
     })?;
-    let malformed = |e: axum::extract::multipart::MultipartError| {
-        Error::bad_request("invalid_input", e.body_text())
-    };
+    let malformed =
+        |e: axum::extract::multipart::MultipartError| Error::new(Code::InvalidInput, e.body_text());
 
     let idle = services.limits().chunk_idle_timeout;
     let mut writer = None;
@@ -89,23 +89,20 @@ pub async fn put_chunk(
     // field — ends after the idle timeout with 408, which frees the chunk.
     while let Some(mut field) = tokio::time::timeout(idle, multipart.next_field())
         .await
-        .map_err(|_| Error::Timeout("the chunk body stalled"))?
+        .map_err(|_| Error::timeout("the chunk body stalled"))?
         .map_err(malformed)?
     {
         fields += 1;
         if fields > MAX_FIELDS {
-            return Err(Error::bad_request(
-                "invalid_input",
+            return Err(Error::new(
+                Code::InvalidInput,
                 format!("a chunk request carries at most {MAX_FIELDS} fields"),
             ));
         }
         match field.name() {
             Some("chunk_file") => {
                 if writer.is_some() {
-                    return Err(Error::bad_request(
-                        "invalid_input",
-                        "chunk_file was sent twice",
-                    ));
+                    return Err(Error::new(Code::InvalidInput, "chunk_file was sent twice"));
                 }
                 // On a refusal the rest of the body is still read (up to the largest
                 // chunk a client may send), so the client sees the answer rather
@@ -131,10 +128,7 @@ pub async fn put_chunk(
                 while let Some(bytes) = next_piece(&mut field, idle).await? {
                     text.extend_from_slice(&bytes);
                     if text.len() > MAX_HASH_FIELD {
-                        return Err(Error::invalid(
-                            "invalid_chunk_hash",
-                            "chunk_hash is too long",
-                        ));
+                        return Err(Error::new(Code::InvalidChunkHash, "chunk_hash is too long"));
                     }
                 }
                 claimed_hash = Some(String::from_utf8_lossy(&text).into_owned());
@@ -142,10 +136,10 @@ pub async fn put_chunk(
             _ => drain(&mut field, MAX_HASH_FIELD as u64, idle).await,
         }
     }
-    let writer = writer
-        .ok_or_else(|| Error::bad_request("invalid_input", "the chunk_file field is missing"))?;
+    let writer =
+        writer.ok_or_else(|| Error::new(Code::InvalidInput, "the chunk_file field is missing"))?;
     let claimed_hash = claimed_hash
-        .ok_or_else(|| Error::bad_request("invalid_input", "the chunk_hash field is missing"))?;
+        .ok_or_else(|| Error::new(Code::InvalidInput, "the chunk_hash field is missing"))?;
     let outcome = services
         .finish_chunk(&caller, writer, &claimed_hash)
         .await?;
@@ -160,8 +154,8 @@ async fn next_piece(
 ) -> Result<Option<axum::body::Bytes>> {
     match tokio::time::timeout(idle, field.chunk()).await {
         Ok(Ok(piece)) => Ok(piece),
-        Ok(Err(e)) => Err(Error::bad_request("invalid_input", e.body_text())),
-        Err(_) => Err(Error::Timeout("the chunk body stalled")),
+        Ok(Err(e)) => Err(Error::new(Code::InvalidInput, e.body_text())),
+        Err(_) => Err(Error::timeout("the chunk body stalled")),
     }
 }
 
@@ -219,8 +213,7 @@ pub async fn resume(
     let body: ResumeBody = if body.iter().all(u8::is_ascii_whitespace) {
         ResumeBody::default()
     } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| Error::bad_request("invalid_input", e.to_string()))?
+        serde_json::from_slice(&body).map_err(|e| Error::new(Code::InvalidInput, e.to_string()))?
     };
     let progress = services
         .resume_upload(&caller, upload_id(&raw_id)?, body.resume_token.as_deref())

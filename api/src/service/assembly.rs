@@ -1,6 +1,7 @@
 //! Assembly and crash recovery. The part file already holds every chunk in
 //! place, so assembly is: hash it once, rename it into the blob store, and commit
 //! the new version in one transaction. Each step can be redone after a crash.
+use crate::service::Code;
 use std::collections::HashSet;
 
 use entity::chunked_upload;
@@ -13,7 +14,7 @@ use super::{
     files::{FileInfo, NewVersion},
     uploads::status,
 };
-use crate::error::{Error, Result};
+use crate::service::error::{Error, Result};
 
 /// Attempts at the commit transaction before giving up (a concurrent first
 /// commit of the same new path makes one attempt fail on the unique index).
@@ -47,10 +48,10 @@ impl Services {
                 .inner
                 .assemblies_running
                 .lock()
-                .map_err(|_| Error::Internal("assembly lock poisoned".into()))?;
+                .map_err(|_| Error::internal("assembly lock poisoned"))?;
             if !running.insert(upload_id) {
-                return Err(Error::conflict(
-                    "upload_assembling",
+                return Err(Error::new(
+                    Code::UploadAssembling,
                     "the upload is being assembled",
                 ));
             }
@@ -66,7 +67,7 @@ impl Services {
             result
         })
         .await
-        .map_err(|e| Error::Internal(format!("assembly task failed: {e}")))?
+        .map_err(|e| Error::internal(format!("assembly task failed: {e}")))?
     }
 
     /// Assemble every upload left in `assembling` that no task of this process is
@@ -84,7 +85,7 @@ impl Services {
                 Ok(file) => {
                     tracing::info!(upload_id = %id, path = %file.path, "finished an interrupted assembly")
                 }
-                Err(Error::Conflict { .. }) => continue,
+                Err(err) if err.kind() == crate::service::error::Kind::Conflict => continue,
                 Err(err) => {
                     tracing::warn!(upload_id = %id, %err, "an interrupted assembly could not be finished")
                 }
@@ -107,7 +108,7 @@ impl Services {
                 return self
                     .fail_upload(
                         &upload,
-                        "file_hash_mismatch",
+                        Code::FileHashMismatch,
                         "the assembled file's SHA-256 does not match file_hash",
                     )
                     .await;
@@ -134,7 +135,7 @@ impl Services {
                     return self
                         .fail_upload(
                             &upload,
-                            "staged_data_lost",
+                            Code::StagedDataLost,
                             "the upload's staged data is gone",
                         )
                         .await;
@@ -151,7 +152,7 @@ impl Services {
                     self.metrics().uploads_completed.inc();
                     return Ok(file);
                 }
-                Err(Error::Db(err)) if attempt < COMMIT_ATTEMPTS => {
+                Err(err) if err.is_db() && attempt < COMMIT_ATTEMPTS => {
                     tracing::warn!(%err, attempt, "commit of an assembled upload failed; retrying");
                 }
                 Err(err) => return Err(err),
@@ -214,8 +215,8 @@ impl Services {
             .exec(&txn)
             .await?;
         if marked.rows_affected == 0 {
-            return Err(Error::conflict(
-                "upload_assembling",
+            return Err(Error::new(
+                Code::UploadAssembling,
                 "the upload was assembled by another request",
             ));
         }
@@ -254,13 +255,16 @@ impl Services {
     async fn fail_upload(
         &self,
         upload: &chunked_upload::Model,
-        code: &'static str,
-        message: &str,
+        code: Code,
+        message: &'static str,
     ) -> Result<FileInfo> {
         let now = self.clock().now();
         chunked_upload::Entity::update_many()
             .col_expr(chunked_upload::Column::Status, Expr::value(status::FAILED))
-            .col_expr(chunked_upload::Column::ErrorCode, Expr::value(code))
+            .col_expr(
+                chunked_upload::Column::ErrorCode,
+                Expr::value(code.as_str()),
+            )
             .col_expr(chunked_upload::Column::UpdatedAt, Expr::value(now))
             .filter(chunked_upload::Column::Id.eq(upload.id))
             .exec(self.db())
@@ -272,10 +276,12 @@ impl Services {
             target_type: "upload",
             target_id: Some(upload.id.to_string()),
             before: None,
-            after: Some(serde_json::json!({ "status": status::FAILED, "error_code": code })),
+            after: Some(
+                serde_json::json!({ "status": status::FAILED, "error_code": code.as_str() }),
+            ),
         };
         self.audit(self.db(), None, entry).await?;
-        Err(Error::invalid(code, message))
+        Err(Error::new(code, message))
     }
 
     /// At start-up: finish or redo interrupted assemblies, and delete staged data

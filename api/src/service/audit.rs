@@ -9,7 +9,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::{Caller, Services};
-use crate::error::Result;
+use crate::service::error::Result;
 
 /// One change to record.
 #[derive(Debug)]

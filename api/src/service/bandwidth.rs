@@ -1,5 +1,6 @@
 //! Bandwidth limits (SPEC §5): storage, validation, and the one function that
 //! says whether a user's limit applies at an instant (the enforcement reads it).
+use crate::service::Code;
 use chrono::{DateTime, Timelike, Utc};
 use chrono_tz::Tz;
 use entity::sync_bandwidth_limit;
@@ -10,7 +11,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::{Caller, Services, audit::AuditEntry, recurrence::parse_zone};
-use crate::error::{Error, Result};
+use crate::service::error::{Error, Result};
 
 /// What a client asks to set.
 #[derive(Debug, Default)]
@@ -91,10 +92,11 @@ fn validate(req: &SetLimit) -> Result<String> {
         ("download_speed_limit", req.download_speed_limit),
     ] {
         if value.is_some_and(|v| v <= 0) {
-            return Err(Error::invalid(
-                "invalid_speed_limit",
+            return Err(Error::new(
+                Code::InvalidSpeedLimit,
                 format!("{name} must be a positive number of bytes per second, or null"),
-            ));
+            )
+            .on_field(name));
         }
     }
     for (name, value) in [
@@ -102,24 +104,26 @@ fn validate(req: &SetLimit) -> Result<String> {
         ("throttle_end_hour", req.throttle_end_hour),
     ] {
         if value.is_some_and(|h| !(0..=23).contains(&h)) {
-            return Err(Error::invalid(
-                "invalid_throttle_hour",
-                format!("{name} must be 0–23"),
-            ));
+            return Err(
+                Error::new(Code::InvalidThrottleHour, format!("{name} must be 0–23"))
+                    .on_field(name),
+            );
         }
     }
     match (req.throttle_start_hour, req.throttle_end_hour) {
         (Some(start), Some(end)) if start == end => {
-            return Err(Error::invalid(
-                "invalid_throttle_hour",
+            return Err(Error::new(
+                Code::InvalidThrottleHour,
                 "the throttle window must not be empty (start = end)",
-            ));
+            )
+            .on_field("throttle_end_hour"));
         }
         (Some(_), None) | (None, Some(_)) => {
-            return Err(Error::invalid(
-                "invalid_throttle_hour",
+            return Err(Error::new(
+                Code::InvalidThrottleHour,
                 "give both throttle_start_hour and throttle_end_hour, or neither",
-            ));
+            )
+            .on_field("throttle_start_hour"));
         }
         _ => {}
     }
@@ -181,7 +185,7 @@ impl Services {
     pub async fn bandwidth_limit(&self, caller: &Caller, user_id: Option<Uuid>) -> Result<Limit> {
         let user_id = user_id.unwrap_or(caller.user_id);
         if !caller.can_access(user_id) {
-            return Err(Error::NotFound("user"));
+            return Err(Error::not_found("user"));
         }
         self.user_exists(user_id).await?;
         let row = sync_bandwidth_limit::Entity::find()
@@ -220,7 +224,7 @@ impl Services {
             .one(self.db())
             .await?
             .map(|_| ())
-            .ok_or(Error::NotFound("user"))
+            .ok_or(Error::not_found("user"))
     }
 }
 
@@ -268,7 +272,7 @@ mod tests {
 
     #[test]
     fn validation_names_the_field() {
-        let bad = |req: SetLimit| validate(&req).expect_err("invalid").code();
+        let bad = |req: SetLimit| validate(&req).expect_err("invalid").code().as_str();
         assert_eq!(
             bad(SetLimit {
                 upload_speed_limit: Some(0),

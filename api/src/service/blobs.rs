@@ -6,7 +6,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use crate::error::{Error, Result};
+use crate::service::error::{Error, Result};
 
 /// Where committed file contents live.
 #[derive(Debug)]
@@ -46,7 +46,7 @@ impl BlobStore {
                 .bytes()
                 .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
         {
-            return Err(Error::Internal(format!("not a blob address: {sha256:?}")));
+            return Err(Error::internal(format!("not a blob address: {sha256:?}")));
         }
         Ok(self
             .root
@@ -99,7 +99,7 @@ impl BlobStore {
     /// Fail with 507 unless `needed` bytes fit while keeping `reserve` bytes free.
     pub async fn ensure_space(&self, needed: u64, reserve: u64) -> Result<()> {
         if self.available_space(reserve).await? < needed {
-            return Err(Error::StorageFull);
+            return Err(Error::storage_full());
         }
         Ok(())
     }
@@ -109,7 +109,7 @@ impl BlobStore {
         let root = self.root.clone();
         let available = tokio::task::spawn_blocking(move || fs4::available_space(root))
             .await
-            .map_err(|e| Error::Internal(format!("free-space check panicked: {e}")))??;
+            .map_err(|e| Error::internal(format!("free-space check panicked: {e}")))??;
         Ok(available.saturating_sub(reserve))
     }
 

@@ -21,7 +21,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::error::Result;
+use crate::service::error::Result;
 
 /// SQLite's limit on the parameters of one statement.
 const SQLITE_MAX_PARAMETERS: usize = 32_766;

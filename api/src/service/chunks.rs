@@ -1,5 +1,6 @@
 //! Chunk intake: a chunk's bytes are streamed into their place in the part file
 //! while hashed; only a chunk whose size and SHA-256 check out is recorded.
+use crate::service::Code;
 use std::sync::Arc;
 
 use entity::{chunked_upload, file_version, upload_chunk};
@@ -18,7 +19,7 @@ use super::{
     staging::RegionWriter,
     uploads::{parse_sha256, state_error, status},
 };
-use crate::error::{Error, Result};
+use crate::service::error::{Error, Result};
 
 /// The answer to a stored chunk.
 #[derive(Debug, Serialize)]
@@ -89,8 +90,8 @@ impl Services {
             .ok()
             .filter(|n| (0..upload.total_chunks).contains(n))
             .ok_or_else(|| {
-                Error::bad_request(
-                    "invalid_chunk_number",
+                Error::new(
+                    Code::InvalidChunkNumber,
                     format!(
                         "chunk_number must be between 0 and {}",
                         upload.total_chunks - 1
@@ -103,10 +104,10 @@ impl Services {
                 .inner
                 .chunks_in_flight
                 .lock()
-                .map_err(|_| Error::Internal("chunk claim lock poisoned".into()))?;
+                .map_err(|_| Error::internal("chunk claim lock poisoned"))?;
             if !set.insert(key) {
-                return Err(Error::conflict(
-                    "chunk_in_progress",
+                return Err(Error::new(
+                    Code::ChunkInProgress,
                     "this chunk is being received by another request",
                 ));
             }
@@ -162,10 +163,10 @@ impl Services {
         mut writer: ChunkWriter,
         claimed_hash: &str,
     ) -> Result<ChunkOutcome> {
-        let claimed = parse_sha256(claimed_hash, "invalid_chunk_hash")?;
+        let claimed = parse_sha256(claimed_hash, Code::InvalidChunkHash)?;
         if writer.received != writer.expected {
-            return Err(Error::invalid(
-                "chunk_size_mismatch",
+            return Err(Error::new(
+                Code::ChunkSizeMismatch,
                 format!(
                     "chunk {} must be {} bytes, got {}",
                     writer.chunk_number, writer.expected, writer.received
@@ -174,16 +175,16 @@ impl Services {
         }
         let actual = hex::encode(std::mem::take(&mut writer.hasher).finalize());
         if actual != claimed {
-            return Err(Error::invalid(
-                "hash_mismatch",
+            return Err(Error::new(
+                Code::HashMismatch,
                 "the chunk's SHA-256 does not match chunk_hash",
             ));
         }
         let upload_id = writer.upload.id;
         if let Some(stored) = &writer.stored_hash {
             if *stored != actual {
-                return Err(Error::conflict(
-                    "chunk_conflict",
+                return Err(Error::new(
+                    Code::ChunkConflict,
                     "this chunk was stored already with other content",
                 ));
             }
@@ -233,7 +234,7 @@ impl Services {
         let upload = chunked_upload::Entity::find_by_id(upload_id)
             .one(&txn)
             .await?
-            .ok_or(Error::NotFound("upload"))?;
+            .ok_or(Error::not_found("upload"))?;
         let last = upload.completed_chunks >= upload.total_chunks;
         if last {
             chunked_upload::Entity::update_many()
@@ -316,8 +317,8 @@ impl ChunkWriter {
     pub async fn write(&mut self, data: &[u8]) -> Result<()> {
         let len = data.len() as u64;
         if self.received + len > self.expected {
-            return Err(Error::too_large(
-                "chunk_too_large",
+            return Err(Error::new(
+                Code::ChunkTooLarge,
                 format!(
                     "chunk {} holds at most {} bytes",
                     self.chunk_number, self.expected

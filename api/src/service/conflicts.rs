@@ -15,7 +15,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use serde::{Deserialize, Serialize};
 
 use super::Services;
-use crate::error::Result;
+use crate::service::error::Result;
 
 /// How a conflict was resolved, as the completion response and the audit log say it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,7 +7,7 @@ use sea_orm::{
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
 
-use crate::error::Result;
+use crate::service::error::Result;
 
 /// Open the database at `url` and bring its schema up to date.
 pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection> {

@@ -8,7 +8,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{Caller, Services, paths};
-use crate::error::Result;
+use crate::service::error::Result;
 
 /// One dead property.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,4 +1,5 @@
 //! Devices: registered at login, named in requests, checked against the caller.
+use crate::service::Code;
 use entity::device;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
@@ -7,12 +8,12 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{Caller, Services};
-use crate::error::{Error, Result};
+use crate::service::error::{Error, Result};
 
 fn validate_device_id(device_id: &str) -> Result<()> {
     if device_id.is_empty() || device_id.len() > 128 || device_id.chars().any(char::is_control) {
-        return Err(Error::invalid(
-            "invalid_device_id",
+        return Err(Error::new(
+            Code::InvalidDeviceId,
             "device_id must be 1–128 printable characters",
         ));
     }
@@ -52,7 +53,7 @@ impl Services {
     ) -> Result<Vec<DeviceInfo>> {
         let owner = owner.unwrap_or(caller.user_id);
         if !caller.can_access(owner) {
-            return Err(Error::NotFound("user"));
+            return Err(Error::not_found("user"));
         }
         let rows = device::Entity::find()
             .filter(device::Column::UserId.eq(owner))
@@ -116,9 +117,7 @@ impl Services {
                 .filter(device::Column::DeviceId.eq(device_id))
                 .one(self.db())
                 .await?
-                .ok_or_else(|| {
-                    Error::Internal("device vanished after a conflicting insert".into())
-                }),
+                .ok_or_else(|| Error::internal("device vanished after a conflicting insert")),
         }
     }
 
@@ -132,8 +131,8 @@ impl Services {
     ) -> Result<DeviceInfo> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 128 || name.chars().any(char::is_control) {
-            return Err(Error::invalid(
-                "invalid_device_name",
+            return Err(Error::new(
+                Code::InvalidDeviceName,
                 "a device name must be 1–128 printable characters",
             ));
         }
@@ -202,12 +201,12 @@ impl Services {
         device_id: &str,
     ) -> Result<device::Model> {
         if !caller.can_access(owner) {
-            return Err(Error::NotFound("device"));
+            return Err(Error::not_found("device"));
         }
         if let Some((_, bound)) = &caller.device
             && bound != device_id
         {
-            return Err(Error::Forbidden(
+            return Err(Error::forbidden(
                 "this token may act only for its own device",
             ));
         }
@@ -216,6 +215,6 @@ impl Services {
             .filter(device::Column::DeviceId.eq(device_id))
             .one(self.db())
             .await?
-            .ok_or(Error::NotFound("device"))
+            .ok_or(Error::not_found("device"))
     }
 }

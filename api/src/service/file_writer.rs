@@ -2,6 +2,7 @@
 //! the blob store's directory, hashed on the way in large writes on the blocking
 //! pool, then is renamed into the store and committed as a new version — or is
 //! discarded whole. Nothing is visible before the commit.
+use crate::service::Code;
 use std::{io::Write, path::PathBuf};
 
 use bytes::Bytes;
@@ -15,7 +16,7 @@ use super::{
     paths,
     tree::{Entry, caller_device, parent_of},
 };
-use crate::error::{Error, Result};
+use crate::service::error::{Error, Result};
 
 /// Bytes gathered before one write on the blocking pool.
 const WRITE_BATCH: usize = 1 << 20;
@@ -38,8 +39,8 @@ impl<T: Send + 'static> Lent<T> {
             Lent::Here(value) => Ok(value),
             Lent::Away(task) => Ok(task
                 .await
-                .map_err(|e| Error::Internal(format!("blocking task failed: {e}")))??),
-            Lent::Gone => Err(Error::Internal("a file writer's part is gone".into())),
+                .map_err(|e| Error::internal(format!("blocking task failed: {e}")))??),
+            Lent::Gone => Err(Error::internal("a file writer's part is gone")),
         }
     }
 
@@ -84,15 +85,15 @@ impl Services {
         match self.entry_at(caller, parent_of(&path)).await? {
             Some(Entry::Folder(_)) => {}
             _ => {
-                return Err(Error::conflict(
-                    "parent_missing",
+                return Err(Error::new(
+                    Code::ParentMissing,
                     format!("the folder holding {path} does not exist"),
                 ));
             }
         }
         if let Some(Entry::Folder(_)) = self.entry_at(caller, &path).await? {
-            return Err(Error::conflict(
-                "already_exists",
+            return Err(Error::new(
+                Code::AlreadyExists,
                 format!("{path} is a folder"),
             ));
         }
@@ -113,7 +114,7 @@ impl Services {
                     .open(temp)
             })
             .await
-            .map_err(|e| Error::Internal(format!("open task failed: {e}")))??
+            .map_err(|e| Error::internal(format!("open task failed: {e}")))??
         };
         Ok(FileWriter {
             services: self.clone(),
@@ -135,8 +136,8 @@ impl Services {
     fn check_file_size(&self, size: u64) -> Result<()> {
         let max = self.limits().max_file_size;
         if size > max {
-            return Err(Error::too_large(
-                "file_too_large",
+            return Err(Error::new(
+                Code::FileTooLarge,
                 format!("files may be at most {max} bytes"),
             ));
         }
@@ -153,14 +154,14 @@ impl FileWriter {
     /// Append `bytes`.
     pub async fn write(&mut self, bytes: Bytes) -> Result<()> {
         if self.done {
-            return Err(Error::Internal("write after the file was finished".into()));
+            return Err(Error::internal("write after the file was finished"));
         }
         self.written += bytes.len() as u64;
         if let Some(expected) = self.expected_size
             && self.written > expected
         {
-            return Err(Error::bad_request(
-                "size_mismatch",
+            return Err(Error::new(
+                Code::SizeMismatch,
                 format!("the body is longer than the {expected} bytes announced"),
             ));
         }
@@ -193,7 +194,7 @@ impl FileWriter {
         {
             if let Some(done) = self.syncing.take() {
                 done.await
-                    .map_err(|e| Error::Internal(format!("sync task failed: {e}")))??;
+                    .map_err(|e| Error::internal(format!("sync task failed: {e}")))??;
             }
             let handle = file.try_clone()?;
             self.syncing = Some(tokio::task::spawn_blocking(move || handle.sync_data()));
@@ -226,8 +227,8 @@ impl FileWriter {
         if let Some(expected) = self.expected_size
             && self.written != expected
         {
-            return Err(Error::bad_request(
-                "size_mismatch",
+            return Err(Error::new(
+                Code::SizeMismatch,
                 format!(
                     "the body has {} bytes, {expected} were announced",
                     self.written
@@ -237,11 +238,11 @@ impl FileWriter {
         let sha256 = hex::encode(hasher.finalize());
         if let Some(done) = self.syncing.take() {
             done.await
-                .map_err(|e| Error::Internal(format!("sync task failed: {e}")))??;
+                .map_err(|e| Error::internal(format!("sync task failed: {e}")))??;
         }
         tokio::task::spawn_blocking(move || file.sync_all())
             .await
-            .map_err(|e| Error::Internal(format!("sync task failed: {e}")))??;
+            .map_err(|e| Error::internal(format!("sync task failed: {e}")))??;
         let services = self.services.clone();
         services.inner.blobs.adopt_file(&self.temp, &sha256).await?;
         let now = services.clock().now();

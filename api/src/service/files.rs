@@ -9,7 +9,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::{Caller, Services, paths};
-use crate::error::{Error, Result};
+use crate::service::error::{Error, Result};
 
 /// A file as the API shows it.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -45,7 +45,7 @@ fn to_size(value: i64) -> u64 {
 }
 
 fn to_i64(value: u64) -> Result<i64> {
-    i64::try_from(value).map_err(|_| Error::Internal("size out of range".into()))
+    i64::try_from(value).map_err(|_| Error::internal("size out of range"))
 }
 
 impl From<file_metadata::Model> for FileInfo {
@@ -105,9 +105,9 @@ impl Services {
             .filter(file_metadata::Column::Path.eq(&path))
             .one(self.db())
             .await?
-            .ok_or(Error::NotFound("file"))?;
+            .ok_or(Error::not_found("file"))?;
         let info = match version {
-            None if current.deleted_at.is_some() => return Err(Error::NotFound("file")),
+            None if current.deleted_at.is_some() => return Err(Error::not_found("file")),
             None => FileInfo::from(current),
             Some(v) if v == current.version && current.deleted_at.is_none() => {
                 FileInfo::from(current)
@@ -118,7 +118,7 @@ impl Services {
                     .filter(file_version::Column::Version.eq(v))
                     .one(self.db())
                     .await?
-                    .ok_or(Error::NotFound("file version"))?;
+                    .ok_or(Error::not_found("file version"))?;
                 FileInfo {
                     path,
                     size: to_size(old.size),
@@ -203,7 +203,7 @@ impl Services {
             .filter(file_metadata::Column::Path.eq(new.path))
             .one(conn)
             .await?
-            .ok_or_else(|| Error::Internal("committed file row is missing".into()))?;
+            .ok_or_else(|| Error::internal("committed file row is missing"))?;
         file_version::ActiveModel {
             id: Set(Uuid::new_v4()),
             file_id: Set(current.id),
@@ -251,7 +251,7 @@ impl Services {
             .exec(&txn)
             .await?;
         if deleted.rows_affected == 0 {
-            return Err(Error::NotFound("file"));
+            return Err(Error::not_found("file"));
         }
         self.drop_dead_props(&txn, caller.user_id, &path).await?;
         let entry = super::audit::AuditEntry {

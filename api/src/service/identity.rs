@@ -1,4 +1,5 @@
 //! Users, passwords, login and bearer tokens; [`Caller`] is who a request acts as.
+use crate::service::Code;
 use chrono::{DateTime, Duration, Utc};
 use entity::{api_token, device, user};
 use rand::RngCore;
@@ -11,7 +12,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::{Services, audit::AuditEntry};
-use crate::error::{Error, Result};
+use crate::service::error::{Error, Result};
 
 /// A user's role.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -91,7 +92,7 @@ impl Caller {
     pub fn require_admin(&self) -> Result<()> {
         match self.role {
             Role::Admin => Ok(()),
-            Role::User => Err(Error::Forbidden("admin role required")),
+            Role::User => Err(Error::forbidden("admin role required")),
         }
     }
 }
@@ -177,8 +178,8 @@ fn validate_username(name: &str) -> Result<()> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
     if !ok {
-        return Err(Error::invalid(
-            "invalid_username",
+        return Err(Error::new(
+            Code::InvalidUsername,
             "username must be 1–64 characters of letters, digits, '.', '_', '-' or '@'",
         ));
     }
@@ -187,8 +188,8 @@ fn validate_username(name: &str) -> Result<()> {
 
 fn validate_password(password: &str) -> Result<()> {
     if password.chars().count() < 8 || password.len() > 1024 {
-        return Err(Error::invalid(
-            "invalid_password",
+        return Err(Error::new(
+            Code::InvalidPassword,
             "password must be 8 to 1024 characters",
         ));
     }
@@ -218,8 +219,8 @@ impl Services {
             .await?
             .is_some()
         {
-            return Err(Error::conflict(
-                "username_taken",
+            return Err(Error::new(
+                Code::UsernameTaken,
                 format!("user {username:?} exists already"),
             ));
         }
@@ -266,15 +267,15 @@ impl Services {
     ) -> Result<UserInfo> {
         caller.require_admin()?;
         if disabled && user_id == caller.user_id {
-            return Err(Error::conflict(
-                "cannot_disable_self",
+            return Err(Error::new(
+                Code::CannotDisableSelf,
                 "an admin cannot disable their own account",
             ));
         }
         let found = user::Entity::find_by_id(user_id)
             .one(self.db())
             .await?
-            .ok_or(Error::NotFound("user"))?;
+            .ok_or(Error::not_found("user"))?;
         let before = found.disabled;
         let mut active = sea_orm::IntoActiveModel::into_active_model(found);
         active.disabled = Set(disabled);
@@ -309,11 +310,11 @@ impl Services {
 
     /// Check a username and password; issue a token (bound to the device, if named).
     pub async fn login(&self, request: LoginRequest) -> Result<LoginResult> {
-        const BAD: Error = Error::Unauthorized("invalid username or password");
+        let bad = || Error::unauthorized("invalid username or password");
         let found = self
             .check_password(&request.username, request.password, request.address)
             .await?
-            .ok_or(BAD)?;
+            .ok_or_else(bad)?;
         let device = match request.device_id.as_deref() {
             Some(device_id) => Some(
                 self.register_device(
@@ -358,7 +359,7 @@ impl Services {
             .filter(user::Column::Username.eq(username))
             .one(self.db())
             .await?
-            .ok_or(Error::NotFound("user"))?;
+            .ok_or(Error::not_found("user"))?;
         let device = match device_id {
             Some(device_id) => Some(
                 self.register_device(found.id, device_id, None, None)
@@ -401,7 +402,7 @@ impl Services {
     ) -> Result<Vec<TokenInfo>> {
         let owner = owner.unwrap_or(caller.user_id);
         if !caller.can_access(owner) {
-            return Err(Error::NotFound("user"));
+            return Err(Error::not_found("user"));
         }
         let mut query = api_token::Entity::find()
             .filter(api_token::Column::UserId.eq(owner))
@@ -435,7 +436,7 @@ impl Services {
             .one(self.db())
             .await?
             .filter(|t| caller.sees_token(t.user_id, t.device_id))
-            .ok_or(Error::NotFound("token"))?;
+            .ok_or(Error::not_found("token"))?;
         if token.revoked_at.is_some() {
             return Ok(());
         }
@@ -460,7 +461,7 @@ impl Services {
             .filter(api_token::Column::TokenHash.eq(hash_secret(token)))
             .one(self.db())
             .await?
-            .ok_or(Error::Unauthorized("invalid or expired token"))?;
+            .ok_or(Error::unauthorized("invalid or expired token"))?;
         self.revoke_token(&caller, row.id).await
     }
 
@@ -475,22 +476,22 @@ impl Services {
 
     /// Who a bearer token acts as; 401 for unknown, expired, revoked or disabled.
     pub async fn authenticate(&self, token: &str) -> Result<Caller> {
-        const BAD: Error = Error::Unauthorized("invalid or expired token");
+        let bad = || Error::unauthorized("invalid or expired token");
         let row = api_token::Entity::find()
             .filter(api_token::Column::TokenHash.eq(hash_secret(token)))
             .one(self.db())
             .await?
-            .ok_or(BAD)?;
+            .ok_or_else(bad)?;
         let now = self.clock().now();
         if row.revoked_at.is_some() || row.expires_at.is_some_and(|at| at <= now) {
-            return Err(BAD);
+            return Err(bad());
         }
         let owner = user::Entity::find_by_id(row.user_id)
             .one(self.db())
             .await?
-            .ok_or(BAD)?;
+            .ok_or_else(bad)?;
         if owner.disabled {
-            return Err(BAD);
+            return Err(bad());
         }
         let device = match row.device_id {
             Some(id) => device::Entity::find_by_id(id)
@@ -553,12 +554,12 @@ impl Services {
         secret: &str,
         address: Option<std::net::IpAddr>,
     ) -> Result<Caller> {
-        const BAD: Error = Error::Unauthorized("invalid username or password");
+        let bad = || Error::unauthorized("invalid username or password");
         if let Ok(caller) = self.authenticate(secret).await {
             return if caller.username == username {
                 Ok(caller)
             } else {
-                Err(BAD)
+                Err(bad())
             };
         }
         let key = hash_secret(&format!("{username}\0{secret}"));
@@ -581,7 +582,7 @@ impl Services {
                 role: Role::from_db(&found.role),
                 device: None,
             }),
-            _ => Err(BAD),
+            _ => Err(bad()),
         }
     }
 }

@@ -6,6 +6,7 @@
 //! refunded when the password was right: only failures count, a user who types
 //! their password right is never slowed, and a stranger's failures lock a
 //! username for at most one refill interval after they stop.
+use crate::service::Code;
 use std::{
     collections::HashMap,
     hash::Hash,
@@ -14,7 +15,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::error::{Error, Result};
+use crate::service::error::{Error, Result};
 
 /// Keys remembered per table before fully refilled ones are forgotten.
 const MAX_KEYS: usize = 100_000;
@@ -107,11 +108,11 @@ impl LoginGuard {
         let by_address = address.and_then(|a| self.by_address.wait(&a, now));
         let by_username = self.by_username.wait(&username, now);
         if let Some(wait) = by_address.max(by_username) {
-            return Err(Error::RateLimited {
-                code: "too_many_attempts",
-                message: "too many failed sign-ins; wait before trying again".into(),
-                retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
-            });
+            return Err(Error::new(
+                Code::TooManyAttempts,
+                "too many failed sign-ins; wait before trying again",
+            )
+            .retry_after(wait.as_secs() + u64::from(wait.subsec_nanos() > 0)));
         }
         if let Some(address) = address {
             self.by_address.charge(address, now);
@@ -149,13 +150,9 @@ mod tests {
             guard.admit(Some(ip), "alice").expect("within the burst");
         }
         let err = guard.admit(Some(ip), "alice").expect_err("over the burst");
-        assert_eq!(err.code(), "too_many_attempts");
-        match err {
-            Error::RateLimited {
-                retry_after_secs, ..
-            } => assert!((59..=60).contains(&retry_after_secs), "{retry_after_secs}"),
-            other => panic!("{other:?}"),
-        }
+        assert_eq!(err.code(), Code::TooManyAttempts);
+        let retry_after_secs = err.retry_after_secs().expect("Retry-After");
+        assert!((59..=60).contains(&retry_after_secs), "{retry_after_secs}");
         // Another user from another address is untouched; the username is shared.
         let other: IpAddr = "192.0.2.2".parse().expect("ip");
         guard.admit(Some(other), "bob").expect("someone else");

@@ -24,6 +24,7 @@ pub mod conflicts;
 pub mod db;
 pub mod dead_props;
 pub mod devices;
+pub mod error;
 pub mod events;
 pub mod file_writer;
 pub mod files;
@@ -51,6 +52,7 @@ mod tests;
 
 pub use chunks::{ChunkOutcome, ChunkWriter};
 pub use clock::Clock;
+pub use error::{Code, Error, Result};
 pub use identity::{Caller, Role};
 
 /// Limits the upload engine enforces, from [`Settings`].
@@ -131,7 +133,7 @@ impl Services {
         settings: &Settings,
         clock: Clock,
         metrics: metrics::Metrics,
-    ) -> crate::error::Result<Self> {
+    ) -> crate::service::error::Result<Self> {
         let blobs = blobs::BlobStore::open(settings.data_dir.join("blobs")).await?;
         let staging = staging::Staging::open(settings.data_dir.join("staging")).await?;
         Ok(Self {

@@ -4,6 +4,7 @@
 //! a few working memories, reused hash after hash: one exists while hashes
 //! come one at a time, at most one per worker under load. Work waiting for a
 //! worker is bounded too (past it: 429, try again).
+use crate::service::Code;
 use std::sync::{Arc, Mutex, mpsc};
 
 use argon2::{
@@ -12,7 +13,7 @@ use argon2::{
 };
 use tokio::sync::{Semaphore, oneshot};
 
-use crate::error::{Error, Result};
+use crate::service::error::{Error, Result};
 
 /// Hashes that may wait for a worker before new ones are turned away.
 const QUEUE: usize = 256;
@@ -66,11 +67,11 @@ impl PasswordPool {
         });
         self.jobs
             .lock()
-            .map_err(|_| Error::Internal("password pool poisoned".into()))?
+            .map_err(|_| Error::internal("password pool poisoned"))?
             .send(job)
-            .map_err(|_| Error::Internal("password pool stopped".into()))?;
+            .map_err(|_| Error::internal("password pool stopped"))?;
         rx.await
-            .map_err(|_| Error::Internal("password worker failed".into()))
+            .map_err(|_| Error::internal("password worker failed"))
     }
 
     /// A PHC string (argon2id, default parameters, fresh salt) for `password`.
@@ -87,11 +88,11 @@ impl PasswordPool {
 }
 
 fn busy() -> Error {
-    Error::RateLimited {
-        code: "rate_limited",
-        message: "too many sign-ins are being checked; try again shortly".into(),
-        retry_after_secs: 1,
-    }
+    Error::new(
+        Code::RateLimited,
+        "too many sign-ins are being checked; try again shortly",
+    )
+    .retry_after(1)
 }
 
 fn work(receiver: &Mutex<mpsc::Receiver<Job>>, memories: &Mutex<Vec<Vec<Block>>>) {
@@ -124,7 +125,7 @@ fn blocks(memory: &mut Vec<Block>, blocks: usize) -> &mut [Block] {
 }
 
 fn hash_with(memory: &mut Vec<Block>, password: &[u8]) -> Result<String> {
-    let internal = |e: &dyn std::fmt::Display| Error::Internal(format!("hashing password: {e}"));
+    let internal = |e: &dyn std::fmt::Display| Error::internal(format!("hashing password: {e}"));
     let params = Params::DEFAULT;
     let salt = Salt::generate();
     let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];

@@ -1,16 +1,17 @@
 //! Path normalization (SPEC §7): leading `/`, no trailing `/`, no `.`/`..`
 //! segments, no NUL, NFC. Every path that enters the service passes through here.
+use crate::service::Code;
 use unicode_normalization::UnicodeNormalization;
 
-use crate::error::{Error, Result};
+use crate::service::error::{Error, Result};
 
 /// Longest accepted path, in bytes.
 const MAX_PATH_BYTES: usize = 4096;
 /// Longest accepted segment (file or folder name), in bytes.
 const MAX_SEGMENT_BYTES: usize = 255;
 
-fn invalid(message: impl Into<String>) -> Error {
-    Error::invalid("invalid_path", message)
+fn invalid(message: impl Into<std::borrow::Cow<'static, str>>) -> Error {
+    Error::new(Code::InvalidPath, message)
 }
 
 /// Normalize `raw`: `"Videos//a/./b/../c/"` → `"/Videos/a/c"`, `""` → `"/"`.
@@ -94,11 +95,11 @@ mod tests {
     fn rejects_escapes_nul_and_long_names() {
         for bad in ["/..", "/a/../../b", "../x", "/a\0b"] {
             let err = normalize(bad).unwrap_err();
-            assert_eq!(err.code(), "invalid_path", "{bad:?}");
+            assert_eq!(err.code(), Code::InvalidPath, "{bad:?}");
         }
         assert!(normalize(&format!("/{}", "x".repeat(256))).is_err());
         assert!(normalize(&format!("/{}", "x".repeat(255))).is_ok());
-        assert_eq!(normalize_file("/").unwrap_err().code(), "invalid_path");
+        assert_eq!(normalize_file("/").unwrap_err().code(), Code::InvalidPath);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::Services;
-use crate::error::Result;
+use crate::service::error::Result;
 
 /// Chunks looked up per step.
 const STEP: u64 = 64;

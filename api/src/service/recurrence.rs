@@ -3,13 +3,14 @@
 //! in an IANA zone; a local time that does not exist (DST gap) runs at the first
 //! instant after the gap, an ambiguous one at its first occurrence; every result
 //! is strictly after the reference instant.
+use crate::service::Code;
 use chrono::{
     DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset,
     TimeZone, Utc,
 };
 use chrono_tz::Tz;
 
-use crate::error::{Error, Result};
+use crate::service::error::{Error, Result};
 
 /// Which days a schedule runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,8 +34,8 @@ pub struct Recurrence {
 /// `"HH:MM"` (24-hour).
 pub fn parse_time_of_day(raw: &str) -> Result<NaiveTime> {
     let bad = || {
-        Error::invalid(
-            "invalid_time_of_day",
+        Error::new(
+            Code::InvalidTimeOfDay,
             "time_of_day must be \"HH:MM\" (00:00–23:59)",
         )
     };
@@ -54,8 +55,8 @@ pub fn parse_zone(raw: Option<&str>) -> Result<Tz> {
     match raw {
         None => Ok(Tz::UTC),
         Some(name) => name.parse::<Tz>().map_err(|_| {
-            Error::invalid(
-                "invalid_timezone",
+            Error::new(
+                Code::InvalidTimezone,
                 format!("unknown IANA time zone {name:?}"),
             )
         }),
@@ -267,12 +268,12 @@ mod tests {
         for bad in ["2:00", "24:00", "12:60", "noon", "12:00:00"] {
             assert_eq!(
                 parse_time_of_day(bad).expect_err(bad).code(),
-                "invalid_time_of_day"
+                Code::InvalidTimeOfDay
             );
         }
         assert_eq!(
             parse_zone(Some("Mars/Olympus")).expect_err("zone").code(),
-            "invalid_timezone"
+            Code::InvalidTimezone
         );
         assert_eq!(parse_zone(None).expect("utc"), Tz::UTC);
     }

@@ -1,5 +1,6 @@
 //! Sync schedules (SPEC §6): validation, storage and `next_run_at` from the one
 //! next-run function. Management is admin-only; users read their own devices'.
+use crate::service::Code;
 use chrono::{DateTime, Utc};
 use entity::{device, sync_schedule};
 use sea_orm::{
@@ -13,7 +14,7 @@ use super::{
     audit::AuditEntry,
     recurrence::{Days, Recurrence, parse_time_of_day, parse_zone},
 };
-use crate::error::{Error, Result};
+use crate::service::error::{Error, Result};
 
 /// Debounce of `on_change` schedules when none is given.
 const DEFAULT_DEBOUNCE_SECONDS: i32 = 30;
@@ -109,8 +110,8 @@ fn build_recurrence(
         "weekly" => Days::Weekly(u32::try_from(day_of_week.unwrap_or(-1)).unwrap_or(u32::MAX)),
         "monthly" => Days::Monthly(u32::try_from(day_of_month.unwrap_or(0)).unwrap_or(0)),
         _ => {
-            return Err(Error::invalid(
-                "invalid_schedule_type",
+            return Err(Error::new(
+                Code::InvalidScheduleType,
                 "schedule_type must be daily, weekly, monthly or on_change",
             ));
         }
@@ -134,15 +135,15 @@ pub fn preview(
     count: usize,
 ) -> Result<Vec<DateTime<Utc>>> {
     if count > MAX_PREVIEW {
-        return Err(Error::invalid(
-            "invalid_count",
+        return Err(Error::new(
+            Code::InvalidCount,
             format!("count must be at most {MAX_PREVIEW}"),
         ));
     }
     let years = chrono::Datelike::year(&after);
     if !(1970..=9999).contains(&years) {
-        return Err(Error::invalid(
-            "invalid_date",
+        return Err(Error::new(
+            Code::InvalidDate,
             "after must lie between the years 1970 and 9999",
         ));
     }
@@ -156,8 +157,8 @@ pub fn preview(
     )?;
     match recurrence {
         Some(recurrence) => Ok(recurrence.upcoming(after, count)),
-        None => Err(Error::invalid(
-            "invalid_schedule_type",
+        None => Err(Error::new(
+            Code::InvalidScheduleType,
             "on_change schedules have no calendar runs to preview",
         )),
     }
@@ -169,13 +170,13 @@ fn day_field(
     applies: bool,
     value: Option<i32>,
     range: std::ops::RangeInclusive<i32>,
-    code: &'static str,
-    message: &str,
+    code: Code,
+    message: &'static str,
 ) -> Result<Option<i32>> {
     match value {
         _ if !applies => Ok(None),
         Some(day) if range.contains(&day) => Ok(Some(day)),
-        _ => Err(Error::invalid(code, message)),
+        _ => Err(Error::new(code, message)),
     }
 }
 
@@ -185,15 +186,18 @@ fn validate(req: &NewSchedule) -> Result<sync_schedule::ActiveModel> {
         "daily" | "weekly" | "monthly" => true,
         "on_change" => false,
         _ => {
-            return Err(Error::invalid(
-                "invalid_schedule_type",
+            return Err(Error::new(
+                Code::InvalidScheduleType,
                 "schedule_type must be daily, weekly, monthly or on_change",
             ));
         }
     };
     let time_of_day = if calendar {
         let raw = req.time_of_day.as_deref().ok_or_else(|| {
-            Error::invalid("invalid_time_of_day", "time_of_day (\"HH:MM\") is required")
+            Error::new(
+                Code::InvalidTimeOfDay,
+                "time_of_day (\"HH:MM\") is required",
+            )
         })?;
         Some(parse_time_of_day(raw)?.format("%H:%M").to_string())
     } else {
@@ -203,14 +207,14 @@ fn validate(req: &NewSchedule) -> Result<sync_schedule::ActiveModel> {
         req.schedule_type == "weekly",
         req.day_of_week,
         0..=6,
-        "invalid_day_of_week",
+        Code::InvalidDayOfWeek,
         "day_of_week must be 0 (Monday) to 6 (Sunday)",
     )?;
     let day_of_month = day_field(
         req.schedule_type == "monthly",
         req.day_of_month,
         1..=31,
-        "invalid_day_of_month",
+        Code::InvalidDayOfMonth,
         "day_of_month must be 1 to 31",
     )?;
     let zone = parse_zone(req.timezone.as_deref())?;
@@ -219,15 +223,15 @@ fn validate(req: &NewSchedule) -> Result<sync_schedule::ActiveModel> {
         .clone()
         .unwrap_or_else(|| "keep_newest".into());
     if !CONFLICT_STRATEGIES.contains(&resolve_conflicts.as_str()) {
-        return Err(Error::invalid(
-            "invalid_resolve_conflicts",
+        return Err(Error::new(
+            Code::InvalidResolveConflicts,
             "resolve_conflicts must be keep_newest, keep_local or keep_server",
         ));
     }
     let debounce_seconds = req.debounce_seconds.unwrap_or(DEFAULT_DEBOUNCE_SECONDS);
     if !(0..=86_400).contains(&debounce_seconds) {
-        return Err(Error::invalid(
-            "invalid_debounce_seconds",
+        return Err(Error::new(
+            Code::InvalidDebounceSeconds,
             "debounce_seconds must be 0 to 86400",
         ));
     }
@@ -322,11 +326,11 @@ impl Services {
         let row = sync_schedule::Entity::find_by_id(schedule_id)
             .one(self.db())
             .await?
-            .ok_or(Error::NotFound("schedule"))?;
+            .ok_or(Error::not_found("schedule"))?;
         let device = device::Entity::find_by_id(row.device_id)
             .one(self.db())
             .await?
-            .ok_or(Error::NotFound("device"))?;
+            .ok_or(Error::not_found("device"))?;
         Ok((row, device))
     }
 
@@ -392,7 +396,7 @@ impl Services {
         let row = sync_schedule::Entity::find_by_id(schedule_id)
             .one(self.db())
             .await?
-            .ok_or(Error::NotFound("schedule"))?;
+            .ok_or(Error::not_found("schedule"))?;
         sync_schedule::Entity::delete_by_id(schedule_id)
             .exec(self.db())
             .await?;

@@ -1,5 +1,6 @@
 //! Selective sync (SPEC §7): which folders sync to which device, and the one
 //! function that decides whether a path syncs.
+use crate::service::Code;
 use std::collections::HashMap;
 
 use entity::selective_sync;
@@ -11,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{Caller, Services, audit::AuditEntry, paths};
-use crate::error::{Error, Result};
+use crate::service::error::{Error, Result};
 
 /// One configured folder.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,8 +66,8 @@ fn normalize_all(folders: Vec<Folder>) -> Result<Vec<Folder>> {
     for folder in folders {
         let path = paths::normalize(&folder.path)?;
         if !seen.insert(path.clone()) {
-            return Err(Error::invalid(
-                "duplicate_path",
+            return Err(Error::new(
+                Code::DuplicatePath,
                 format!("{path} is configured twice"),
             ));
         }
@@ -239,8 +240,8 @@ mod tests {
         assert_eq!(ok[1].path, "/Photos/2024");
         let err = normalize_all(vec![f("/ok", true, true), f("/../etc", true, true)])
             .expect_err("escape");
-        assert_eq!(err.code(), "invalid_path");
+        assert_eq!(err.code(), Code::InvalidPath);
         let err = normalize_all(vec![f("/a", true, true), f("/a/", false, true)]).expect_err("dup");
-        assert_eq!(err.code(), "duplicate_path");
+        assert_eq!(err.code(), Code::DuplicatePath);
     }
 }

@@ -8,7 +8,7 @@ use entity::user;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::{Services, audit::AuditEntry};
-use crate::error::Result;
+use crate::service::error::Result;
 
 impl Services {
     /// The enabled user `username` names when `password` is theirs; `None` when it

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::blobs::{remove_if_exists, sync_dir};
-use crate::error::{Error, Result};
+use crate::service::error::{Error, Result};
 
 /// Read size when hashing a part file.
 const HASH_BUFFER: usize = 1 << 20;
@@ -66,7 +66,7 @@ impl Staging {
         let opened =
             tokio::task::spawn_blocking(move || std::fs::OpenOptions::new().write(true).open(path))
                 .await
-                .map_err(|e| Error::Internal(format!("open task failed: {e}")))?;
+                .map_err(|e| Error::internal(format!("open task failed: {e}")))?;
         match opened {
             Ok(file) => Ok(Some(RegionWriter {
                 claim: None,
@@ -122,7 +122,7 @@ impl Staging {
             Ok(hasher)
         })
         .await
-        .map_err(|e| Error::Internal(format!("hashing task failed: {e}")))?
+        .map_err(|e| Error::internal(format!("hashing task failed: {e}")))?
         .map_err(Error::from)
     }
 
@@ -195,7 +195,7 @@ impl RegionWriter {
             file.write_all_at(&buffer, offset).map(|()| buffer)
         })
         .await
-        .map_err(|e| Error::Internal(format!("write task failed: {e}")))??;
+        .map_err(|e| Error::internal(format!("write task failed: {e}")))??;
         self.offset += buffer.len() as u64;
         buffer.clear();
         self.buffer = buffer;
@@ -208,7 +208,7 @@ impl RegionWriter {
         let file = self.file.clone();
         tokio::task::spawn_blocking(move || file.sync_data())
             .await
-            .map_err(|e| Error::Internal(format!("sync task failed: {e}")))??;
+            .map_err(|e| Error::internal(format!("sync task failed: {e}")))??;
         Ok(())
     }
 }

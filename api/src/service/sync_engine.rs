@@ -21,7 +21,7 @@ use super::{
     schedules::recurrence_of,
     sync_runs::{RunSpec, Trigger},
 };
-use crate::error::Result;
+use crate::service::error::Result;
 
 /// Schedules claimed per transaction, as measured with 100,000 due
 /// (`bench-schedules`): each batch rewrites the index pages it touches, so

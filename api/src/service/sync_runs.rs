@@ -1,6 +1,7 @@
 //! Sync runs (SPEC §6): what a run records and carries — the device's sync plan,
 //! the files changed on the server since its previous completed run, filtered by
 //! its selective sync — plus manual runs, acknowledgement and the run history.
+use crate::service::Code;
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
@@ -19,7 +20,7 @@ use super::{
     bulk::{SystemAudit, insert_runs, insert_system_audits},
     selective::{Folder, folders_by_device, is_synced},
 };
-use crate::error::{Error, Result};
+use crate::service::error::{Error, Result};
 
 /// Rows per multi-row insert (well under SQLite's bound-parameter limit).
 const INSERT_BATCH: usize = 500;
@@ -321,10 +322,10 @@ impl Services {
         let schedule = entity::sync_schedule::Entity::find_by_id(schedule_id)
             .one(self.db())
             .await?
-            .ok_or(Error::NotFound("schedule"))?;
+            .ok_or(Error::not_found("schedule"))?;
         if !schedule.enabled {
-            return Err(Error::conflict(
-                "schedule_disabled",
+            return Err(Error::new(
+                Code::ScheduleDisabled,
                 "a disabled schedule does not run; enable it first",
             ));
         }
@@ -358,7 +359,7 @@ impl Services {
         txn.commit().await?;
         let run = runs
             .pop()
-            .ok_or_else(|| Error::Internal("the manual run was not recorded".into()))?;
+            .ok_or_else(|| Error::internal("the manual run was not recorded"))?;
         self.publish_runs(vec![run.clone()]);
         Ok(run)
     }
@@ -369,13 +370,13 @@ impl Services {
         let run = schedule_run::Entity::find_by_id(run_id)
             .one(self.db())
             .await?
-            .ok_or(Error::NotFound("sync run"))?;
+            .ok_or(Error::not_found("sync run"))?;
         let foreign_device = caller
             .device
             .as_ref()
             .is_some_and(|(device, _)| *device != run.device_id);
         if !caller.can_access(run.user_id) || foreign_device {
-            return Err(Error::NotFound("sync run"));
+            return Err(Error::not_found("sync run"));
         }
         Ok(run)
     }
@@ -421,8 +422,8 @@ impl Services {
     pub async fn complete_sync_run(&self, caller: &Caller, run_id: Uuid) -> Result<SyncRun> {
         let run = self.visible_run(caller, run_id).await?;
         if run.status == status::FAILED {
-            return Err(Error::conflict(
-                "run_failed",
+            return Err(Error::new(
+                Code::RunFailed,
                 "a failed run cannot be acknowledged",
             ));
         }

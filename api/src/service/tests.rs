@@ -1,5 +1,6 @@
 //! Service logic against a real database: SQLite in a temp dir, and PostgreSQL
 //! (a fresh database per test) when `FERRY_TEST_DATABASE_URL` is set.
+use crate::service::Code;
 use chrono::Duration;
 use tempfile::TempDir;
 
@@ -166,7 +167,7 @@ async fn recovery_removes_orphans_and_expiry_follows_the_clock(postgres: bool) {
         .upload_progress(&f.admin, kept.upload_id)
         .await
         .expect_err("expired");
-    assert_eq!(err.code(), "upload_expired");
+    assert_eq!(err.code(), Code::UploadExpired);
 }
 
 macro_rules! on_both {

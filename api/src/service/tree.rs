@@ -5,6 +5,7 @@
 //!
 //! Folders are rows of their own (a folder may be empty); every live file's
 //! ancestors are folders, kept so by [`Services::commit_version`].
+use crate::service::Code;
 use chrono::{DateTime, Utc};
 use entity::{dead_property, file_metadata, folder};
 use sea_orm::{
@@ -20,7 +21,7 @@ use super::{
     files::{FileInfo, NewVersion},
     paths,
 };
-use crate::error::{Error, Result};
+use crate::service::error::{Error, Result};
 
 /// A folder as the tree shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -90,12 +91,12 @@ pub(super) fn below(column: impl sea_orm::sea_query::IntoColumnRef + Copy, folde
 }
 
 fn already_exists(path: &str) -> Error {
-    Error::conflict("already_exists", format!("{path} already exists"))
+    Error::new(Code::AlreadyExists, format!("{path} already exists"))
 }
 
 fn parent_missing(path: &str) -> Error {
-    Error::conflict(
-        "parent_missing",
+    Error::new(
+        Code::ParentMissing,
         format!("the folder holding {path} does not exist"),
     )
 }
@@ -142,7 +143,7 @@ impl Services {
         let path = paths::normalize(path)?;
         match self.entry_in(self.db(), caller.user_id, &path).await? {
             Some(Entry::Folder(_)) => {}
-            _ => return Err(Error::NotFound("folder")),
+            _ => return Err(Error::not_found("folder")),
         }
         let folders = folder::Entity::find()
             .filter(folder::Column::UserId.eq(caller.user_id))
@@ -245,8 +246,8 @@ impl Services {
             .await?
             .is_some();
         if is_folder {
-            return Err(Error::conflict(
-                "path_conflict",
+            return Err(Error::new(
+                Code::PathConflict,
                 format!("{path} is a folder"),
             ));
         }
@@ -261,8 +262,8 @@ impl Services {
             .one(conn)
             .await?;
         match clashing {
-            Some(file) => Err(Error::conflict(
-                "path_conflict",
+            Some(file) => Err(Error::new(
+                Code::PathConflict,
                 format!("{} is a file, not a folder", file.path),
             )),
             None => Ok(()),
@@ -303,10 +304,10 @@ impl Services {
     pub async fn delete_entry(&self, caller: &Caller, path: &str) -> Result<()> {
         let path = paths::normalize(path)?;
         if path == "/" {
-            return Err(Error::Forbidden("the root folder cannot be deleted"));
+            return Err(Error::forbidden("the root folder cannot be deleted"));
         }
         match self.entry_at(caller, &path).await? {
-            None => Err(Error::NotFound("file")),
+            None => Err(Error::not_found("file")),
             Some(Entry::File(_)) => self.delete_file(caller, &path).await,
             Some(Entry::Folder(_)) => {
                 let txn = self.begin_tree_write(caller.user_id).await?;
@@ -388,11 +389,11 @@ impl Services {
         let from = paths::normalize(from)?;
         let to = paths::normalize(to)?;
         if from == "/" || to == "/" {
-            return Err(Error::Forbidden("the root folder cannot be moved"));
+            return Err(Error::forbidden("the root folder cannot be moved"));
         }
         if paths::is_within(&to, &from) {
-            return Err(Error::conflict(
-                "invalid_move",
+            return Err(Error::new(
+                Code::InvalidMove,
                 "a folder cannot be moved into itself",
             ));
         }
@@ -400,7 +401,7 @@ impl Services {
         let source = self
             .entry_in(&txn, caller.user_id, &from)
             .await?
-            .ok_or(Error::NotFound("file"))?;
+            .ok_or(Error::not_found("file"))?;
         self.check_destination(&txn, caller.user_id, &to).await?;
         let origin = caller_device(caller);
         let now = self.clock().now();
@@ -498,7 +499,7 @@ impl Services {
         let txn = self.begin_tree_write(caller.user_id).await?;
         let source = match self.entry_in(&txn, caller.user_id, &from).await? {
             Some(Entry::File(file)) => file,
-            _ => return Err(Error::NotFound("file")),
+            _ => return Err(Error::not_found("file")),
         };
         match self.entry_in(&txn, caller.user_id, &to).await? {
             Some(Entry::Folder(_)) => return Err(already_exists(&to)),

@@ -1,5 +1,6 @@
 //! Chunked uploads (SPEC §4): start, progress, pause, resume, cancel, expiry.
 //! Chunk intake lives in `chunks`, assembly and recovery in `assembly`.
+use crate::service::Code;
 use chrono::{DateTime, Duration, Utc};
 use entity::{chunked_upload, upload_chunk, user};
 use sea_orm::{
@@ -15,7 +16,7 @@ use super::{
     identity::{hash_secret, new_secret},
     paths,
 };
-use crate::error::{Error, Result};
+use crate::service::error::{Error, Result};
 
 /// Stored upload states. `assembling` shows as `active` to clients.
 pub(crate) mod status {
@@ -99,23 +100,20 @@ pub fn missing_ranges(stored: &[i32], total: i32) -> Vec<[i32; 2]> {
 /// The error for acting on an upload in `state` when it must be active.
 pub(crate) fn state_error(state: &str) -> Error {
     match state {
-        status::PAUSED => Error::conflict("upload_paused", "the upload is paused; resume it first"),
-        status::CANCELLED => Error::gone("upload_cancelled", "the upload was cancelled"),
-        status::EXPIRED => Error::gone("upload_expired", "the upload expired"),
-        status::COMPLETED => Error::conflict("upload_completed", "the upload is already completed"),
-        status::FAILED => Error::conflict("upload_failed", "the upload failed"),
-        status::ASSEMBLING => Error::conflict("upload_assembling", "the upload is being assembled"),
-        _ => Error::Internal(format!("unknown upload state {state:?}")),
+        status::PAUSED => Error::new(Code::UploadPaused, "the upload is paused; resume it first"),
+        status::CANCELLED => Error::new(Code::UploadCancelled, "the upload was cancelled"),
+        status::EXPIRED => Error::new(Code::UploadExpired, "the upload expired"),
+        status::COMPLETED => Error::new(Code::UploadCompleted, "the upload is already completed"),
+        status::FAILED => Error::new(Code::UploadFailed, "the upload failed"),
+        status::ASSEMBLING => Error::new(Code::UploadAssembling, "the upload is being assembled"),
+        _ => Error::internal(format!("unknown upload state {state:?}")),
     }
 }
 
-pub(crate) fn parse_sha256(hash: &str, code: &'static str) -> Result<String> {
+pub(crate) fn parse_sha256(hash: &str, code: Code) -> Result<String> {
     let hash = hash.trim().to_ascii_lowercase();
     if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(Error::invalid(
-            code,
-            "expected a hex SHA-256 (64 characters)",
-        ));
+        return Err(Error::new(code, "expected a hex SHA-256 (64 characters)"));
     }
     Ok(hash)
 }
@@ -134,8 +132,8 @@ impl Services {
             .await?;
         let file_path = paths::normalize_file(&req.file_path)?;
         if paths::nfc(&req.file_name) != paths::file_name(&file_path) {
-            return Err(Error::invalid(
-                "invalid_input",
+            return Err(Error::new(
+                Code::InvalidValue,
                 "file_name must be the last segment of file_path",
             ));
         }
@@ -143,10 +141,10 @@ impl Services {
             .await?;
         let limits = self.limits();
         let total_size = u64::try_from(req.total_size)
-            .map_err(|_| Error::invalid("invalid_input", "total_size must not be negative"))?;
+            .map_err(|_| Error::new(Code::InvalidValue, "total_size must not be negative"))?;
         if total_size > limits.max_file_size {
-            return Err(Error::too_large(
-                "file_too_large",
+            return Err(Error::new(
+                Code::FileTooLarge,
                 format!("files may be at most {} bytes", limits.max_file_size),
             ));
         }
@@ -155,8 +153,8 @@ impl Services {
             Some(size) => u64::try_from(size).unwrap_or(0),
         };
         if chunk_size == 0 || chunk_size > limits.max_chunk_size {
-            return Err(Error::invalid(
-                "invalid_chunk_size",
+            return Err(Error::new(
+                Code::InvalidChunkSize,
                 format!(
                     "chunk_size must be between 1 and {} bytes",
                     limits.max_chunk_size
@@ -164,19 +162,19 @@ impl Services {
             ));
         }
         let total_chunks = i32::try_from(total_chunks(total_size, chunk_size)).map_err(|_| {
-            Error::invalid(
-                "invalid_chunk_size",
+            Error::new(
+                Code::InvalidChunkSize,
                 "too many chunks: choose a larger chunk_size",
             )
         })?;
         let file_hash = req
             .file_hash
             .as_deref()
-            .map(|h| parse_sha256(h, "invalid_file_hash"))
+            .map(|h| parse_sha256(h, Code::InvalidFileHash))
             .transpose()?;
         if req.base_version.is_some_and(|v| v < 0) {
-            return Err(Error::invalid(
-                "invalid_input",
+            return Err(Error::new(
+                Code::InvalidValue,
                 "base_version must not be negative",
             ));
         }
@@ -207,14 +205,14 @@ impl Services {
                 .count(&txn)
                 .await?;
             if open >= u64::from(limits.max_concurrent_uploads) {
-                return Err(Error::RateLimited {
-                    code: "too_many_uploads",
-                    message: format!(
+                return Err(Error::new(
+                    Code::TooManyUploads,
+                    format!(
                         "at most {} unfinished uploads at once; finish or cancel one first",
                         limits.max_concurrent_uploads
                     ),
-                    retry_after_secs: 60,
-                });
+                )
+                .retry_after(60));
             }
             chunked_upload::ActiveModel {
                 id: Set(upload_id),
@@ -274,12 +272,12 @@ impl Services {
             .one(self.db())
             .await?
             .filter(|u| caller.can_access(u.user_id))
-            .ok_or(Error::NotFound("upload"))?;
+            .ok_or(Error::not_found("upload"))?;
         if let Some((device, _)) = caller.device
             && upload.user_id == caller.user_id
             && upload.device_id != device
         {
-            return Err(Error::Forbidden(
+            return Err(Error::forbidden(
                 "this token may act only for its own device",
             ));
         }
@@ -422,7 +420,7 @@ impl Services {
         if let Some(token) = resume_token
             && hash_secret(token) != upload.resume_token_hash
         {
-            return Err(Error::Forbidden("wrong resume_token"));
+            return Err(Error::forbidden("wrong resume_token"));
         }
         if !self
             .transition(

@@ -12,7 +12,7 @@ use futures_util::{FutureExt, stream};
 
 use super::file::{Meta, ReadFile, WriteFile};
 use crate::{
-    error::Error,
+    service::error::{Code, Error, Kind},
     service::{
         Caller, Services,
         dead_props::{DeadProp, PropPatch},
@@ -46,18 +46,20 @@ fn path_of(path: &DavPath) -> FsResult<String> {
 /// Our errors as `dav-server` knows them (it picks the status per method:
 /// a missing parent is `NotFound`, which MKCOL and PUT answer with 409).
 pub(super) fn fs_error(err: Error) -> FsError {
-    match err {
-        Error::NotFound(_) => FsError::NotFound,
-        Error::Conflict { code, .. } => match code {
-            "parent_missing" => FsError::NotFound,
-            "invalid_move" => FsError::Forbidden,
-            _ => FsError::Exists,
-        },
-        Error::Forbidden(_) | Error::Unauthorized(_) | Error::Invalid { .. } => FsError::Forbidden,
-        Error::TooLarge { .. } => FsError::TooLarge,
-        Error::StorageFull => FsError::InsufficientStorage,
-        other => {
-            tracing::error!(error = %other, "webdav operation failed");
+    match (err.code(), err.kind()) {
+        (Code::ParentMissing, _) | (_, Kind::NotFound) => FsError::NotFound,
+        (Code::InvalidMove, _) => FsError::Forbidden,
+        (_, Kind::Conflict) => FsError::Exists,
+        (_, Kind::Unauthenticated | Kind::Forbidden | Kind::Invalid | Kind::Malformed) => {
+            FsError::Forbidden
+        }
+        (_, Kind::TooLarge) => FsError::TooLarge,
+        (_, Kind::StorageFull) => FsError::InsufficientStorage,
+        _ => {
+            err.log_if_internal("webdav");
+            if !err.is_internal() {
+                tracing::warn!(error = %err, "webdav operation failed");
+            }
             FsError::GeneralFailure
         }
     }

@@ -5,6 +5,7 @@
 //! Authentication: HTTP Basic (username + password, or username + token) or a
 //! Bearer token; without credentials, 401 with a `WWW-Authenticate` challenge.
 //! Locks live in memory, one lock table per user (paths are per user).
+use crate::service::Code;
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
@@ -21,8 +22,8 @@ use uuid::Uuid;
 
 use crate::{
     config::Bounds,
-    error::Error,
     rest::{AppState, rate_limit::ClientAddress},
+    service::error::Error,
     service::{
         Caller, Services,
         throttle::{Direction, paced},
@@ -98,7 +99,7 @@ pub async fn serve(State(state): State<AppState>, request: Request) -> Response 
         Err(err) => return challenge(err),
     };
     if !if_header_is_well_formed(request.headers()) {
-        return Error::bad_request("invalid_input", "malformed If header").into_response();
+        return Error::new(Code::InvalidInput, "malformed If header").into_response();
     }
     let (handler, locks) = state.webdav.handler_for(&state.services, caller.user_id);
     let request = match checked(request, &state.webdav, &locks).await {
@@ -127,26 +128,26 @@ async fn authenticate(
     headers: &HeaderMap,
     address: Option<std::net::IpAddr>,
 ) -> Result<Caller, Error> {
-    const MISSING: Error = Error::Unauthorized("credentials required");
+    let missing = || Error::unauthorized("credentials required");
     if let Some(token) = crate::rest::bearer_from_headers(headers) {
         return services.authenticate(token).await;
     }
     let value = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .ok_or(MISSING)?;
-    let (scheme, rest) = value.split_once(' ').ok_or(MISSING)?;
+        .ok_or_else(missing)?;
+    let (scheme, rest) = value.split_once(' ').ok_or_else(missing)?;
     if !scheme.eq_ignore_ascii_case("basic") {
-        return Err(MISSING);
+        return Err(missing());
     }
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(rest.trim())
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
-        .ok_or(Error::Unauthorized("malformed basic credentials"))?;
+        .ok_or(Error::unauthorized("malformed basic credentials"))?;
     let (username, secret) = decoded
         .split_once(':')
-        .ok_or(Error::Unauthorized("malformed basic credentials"))?;
+        .ok_or(Error::unauthorized("malformed basic credentials"))?;
     services.authenticate_basic(username, secret, address).await
 }
 
@@ -181,31 +182,27 @@ async fn checked(
                 "a LOCK body holds at most {} bytes",
                 requests::MAX_LOCK_BODY
             );
-            return Err(Error::too_large("payload_too_large", message).into_response());
+            return Err(Error::new(Code::PayloadTooLarge, message).into_response());
         }
         // A LOCK with a body asks for a new lock (a refresh has none).
         if !bytes.is_empty() && !locks.has_room() {
-            return Err(Error::RateLimited {
-                code: "too_many_locks",
-                message: format!("at most {} WebDAV locks per user", webdav.max_locks),
-                retry_after_secs: 60,
-            }
+            return Err(Error::new(
+                Code::TooManyLocks,
+                format!("at most {} WebDAV locks per user", webdav.max_locks),
+            )
+            .retry_after(60)
             .into_response());
         }
     }
     if let Err(why) = requests::check_xml(&bytes) {
-        return Err(Error::bad_request("invalid_input", why).into_response());
+        return Err(Error::new(Code::InvalidInput, why).into_response());
     }
     Ok(Request::from_parts(parts, axum::body::Body::from(bytes)))
 }
 
 /// 502: RFC 4918 §9.9.4's answer to a `Destination` on another server.
 fn bad_gateway() -> Response {
-    let body = serde_json::json!({ "error": {
-        "code": "foreign_destination",
-        "message": "the Destination names another server",
-    }});
-    (axum::http::StatusCode::BAD_GATEWAY, axum::Json(body)).into_response()
+    Error::of(Code::ForeignDestination).into_response()
 }
 
 /// Whether every `<…>`, `[…]` and quoted string of the `If:` header (RFC 4918

@@ -1,6 +1,7 @@
 //! The schedule engine against a real database, with the clock put at chosen
 //! instants (never a wait): calendar slots across DST, catch-up, disabled
 //! schedules, failing runs, on-change debounce, plans, and two engines at once.
+use crate::service::Code;
 use chrono::{DateTime, Duration, Utc};
 use entity::{schedule_run, sync_schedule};
 use sea_orm::{
@@ -182,7 +183,7 @@ async fn missed_slots_run_once_and_disabled_schedules_never(postgres: bool) {
         .run_schedule_now(&f.admin, off)
         .await
         .expect_err("disabled");
-    assert_eq!(err.code(), "schedule_disabled");
+    assert_eq!(err.code(), Code::ScheduleDisabled);
     // A manual run keeps the slot.
     let manual = f
         .services
@@ -389,7 +390,7 @@ async fn a_burst_of_changes_makes_one_on_change_run_with_the_plan(postgres: bool
         .sync_run(&laptop_caller, manual.run_id)
         .await
         .expect_err("other device");
-    assert_eq!(err.code(), "not_found");
+    assert_eq!(err.code(), Code::NotFound);
 }
 
 /// `n` daily schedules due at `slot`, inserted in bulk.

@@ -1,6 +1,7 @@
 //! The tree against a real database: migration 9's backfill of folders and
 //! parents from existing files, and folder moves that keep other users' and
 //! same-named (other case) folders untouched.
+use crate::service::Code;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, EntityTrait, Statement};
 
@@ -159,12 +160,12 @@ async fn folder_moves_touch_only_their_subtree(postgres: bool) {
         .move_entry(admin, "/Moved", "/Moved/sub/inside")
         .await
         .expect_err("into itself");
-    assert_eq!(err.code(), "invalid_move");
+    assert_eq!(err.code(), Code::InvalidMove);
     let err = s
         .move_entry(admin, "/Moved", "/docs")
         .await
         .expect_err("onto a folder");
-    assert_eq!(err.code(), "already_exists");
+    assert_eq!(err.code(), Code::AlreadyExists);
     let names: Vec<String> = s
         .folder_entries(admin, "/")
         .await
