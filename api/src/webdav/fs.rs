@@ -45,7 +45,7 @@ fn path_of(path: &DavPath) -> FsResult<String> {
 
 /// Our errors as `dav-server` knows them (it picks the status per method:
 /// a missing parent is `NotFound`, which MKCOL and PUT answer with 409).
-pub(super) fn fs_error(err: Error) -> FsError {
+pub fn fs_error(err: Error) -> FsError {
     match (err.code(), err.kind()) {
         (Code::ParentMissing, _) | (_, Kind::NotFound) => FsError::NotFound,
         (Code::InvalidMove, _) => FsError::Forbidden,
@@ -55,6 +55,7 @@ pub(super) fn fs_error(err: Error) -> FsError {
         }
         (_, Kind::TooLarge) => FsError::TooLarge,
         (_, Kind::StorageFull) => FsError::InsufficientStorage,
+        (_, Kind::ElsewhereServer) => FsError::IsRemote,
         _ => {
             err.log_if_internal("webdav");
             if !err.is_internal() {

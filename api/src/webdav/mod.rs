@@ -32,6 +32,7 @@ use crate::{
 
 mod file;
 mod fs;
+pub use fs::fs_error;
 mod locks;
 pub mod requests;
 
