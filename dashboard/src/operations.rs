@@ -6,6 +6,9 @@ use graphql_client::GraphQLQuery;
 
 /// The schema's `DateTime` scalar (RFC 3339 text).
 pub type DateTime = String;
+/// The schema's `ByteCount` scalar (a 64-bit count of bytes).
+#[allow(dead_code)]
+pub type ByteCount = i64;
 /// The schema's `JSON` scalar.
 #[allow(dead_code)]
 pub type JSON = serde_json::Value;

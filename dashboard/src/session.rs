@@ -105,7 +105,7 @@ pub(crate) async fn require_admin(
             )
             .await;
             match me {
-                Ok(data) if data.me.role == "admin" => Some(Session {
+                Ok(data) if matches!(data.me.role, operations::me::Role::ADMIN) => Some(Session {
                     token,
                     username: data.me.username,
                 }),

@@ -19,8 +19,23 @@ pub struct Model {
     pub revoked_at: Option<DateTimeUtc>,
 }
 
-/// No declared relations.
+/// Joined when a request authenticates (token, owner and device in one query).
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    /// The owner.
+    #[sea_orm(
+        belongs_to = "super::user::Entity",
+        from = "Column::UserId",
+        to = "super::user::Column::Id"
+    )]
+    User,
+    /// The device the token is bound to.
+    #[sea_orm(
+        belongs_to = "super::device::Entity",
+        from = "Column::DeviceId",
+        to = "super::device::Column::Id"
+    )]
+    Device,
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -27,7 +27,7 @@ pub struct Model {
     /// SHA-256 of the resume token handed to the client.
     pub resume_token_hash: String,
     /// `active`, `paused`, `assembling`, `completed`, `failed`, `cancelled`, `expired`.
-    pub status: String,
+    pub status: crate::enums::UploadStatus,
     pub error_code: Option<String>,
     pub result_version: Option<i32>,
     pub result_sha256: Option<String>,

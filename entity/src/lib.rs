@@ -10,6 +10,7 @@ pub mod blob;
 pub mod chunked_upload;
 pub mod dead_property;
 pub mod device;
+pub mod enums;
 pub mod file_metadata;
 pub mod file_version;
 pub mod folder;

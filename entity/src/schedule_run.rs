@@ -13,11 +13,11 @@ pub struct Model {
     /// The `devices.id` the run asks to sync.
     pub device_id: Uuid,
     /// `time`, `change`, `manual` or `catch_up`.
-    pub trigger: String,
+    pub trigger: crate::enums::RunTrigger,
     /// The slot the run stands for (`next_run_at` when it was claimed); none for manual runs.
     pub scheduled_for: Option<DateTimeUtc>,
     /// `requested` (plan ready, device told), `completed` (device acknowledged) or `failed`.
-    pub status: String,
+    pub status: crate::enums::RunStatus,
     pub started_at: DateTimeUtc,
     pub finished_at: Option<DateTimeUtc>,
     /// The plan covers changes after this instant (the device's last completed run)…

@@ -11,7 +11,7 @@ pub struct Model {
     /// The `devices.id` it belongs to.
     pub device_id: Uuid,
     /// `daily`, `weekly`, `monthly` or `on_change`.
-    pub schedule_type: String,
+    pub schedule_type: crate::enums::ScheduleType,
     /// `HH:MM` local time.
     pub time_of_day: Option<String>,
     /// 0 = Monday … 6 = Sunday.
@@ -21,7 +21,7 @@ pub struct Model {
     pub timezone: String,
     pub sync_deletions: bool,
     /// `keep_newest`, `keep_local` or `keep_server`.
-    pub resolve_conflicts: String,
+    pub resolve_conflicts: crate::enums::ResolveConflicts,
     pub debounce_seconds: i32,
     pub enabled: bool,
     pub next_run_at: Option<DateTimeUtc>,
@@ -30,8 +30,22 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
 }
 
-/// No declared relations.
+/// Joined when schedules are listed with their device's name.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    /// The device it belongs to.
+    #[sea_orm(
+        belongs_to = "super::device::Entity",
+        from = "Column::DeviceId",
+        to = "super::device::Column::Id"
+    )]
+    Device,
+}
+
+impl Related<super::device::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Device.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -12,7 +12,7 @@ pub struct Model {
     /// PHC string of the argon2id hash.
     pub password_hash: String,
     /// `admin` or `user`.
-    pub role: String,
+    pub role: crate::enums::Role,
     pub disabled: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

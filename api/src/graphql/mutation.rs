@@ -20,8 +20,8 @@ use crate::{
 pub struct BandwidthLimitInput {
     /// Another user's (admins only); default the caller.
     pub user_id: Option<ID>,
-    pub upload_speed_limit: Option<i64>,
-    pub download_speed_limit: Option<i64>,
+    pub upload_speed_limit: Option<ByteCount>,
+    pub download_speed_limit: Option<ByteCount>,
     pub throttle_enabled: bool,
     pub throttle_start_hour: Option<i32>,
     pub throttle_end_hour: Option<i32>,
@@ -105,7 +105,7 @@ impl MutationRoot {
             user: Me {
                 id: ID(result.user.id.to_string()),
                 username: result.user.username,
-                role: result.user.role.as_str().to_owned(),
+                role: result.user.role.into(),
                 device_id: None,
             },
         })
@@ -133,8 +133,8 @@ impl MutationRoot {
         let (services, caller) = context(ctx).gql()?;
         let request = SetLimit {
             user_id: user_of(input.user_id)?,
-            upload_speed_limit: input.upload_speed_limit,
-            download_speed_limit: input.download_speed_limit,
+            upload_speed_limit: input.upload_speed_limit.map(|b| b.0),
+            download_speed_limit: input.download_speed_limit.map(|b| b.0),
             throttle_enabled: input.throttle_enabled,
             throttle_start_hour: input.throttle_start_hour,
             throttle_end_hour: input.throttle_end_hour,

@@ -48,7 +48,7 @@ impl QueryRoot {
         Ok(Me {
             id: ID(caller.user_id.to_string()),
             username: caller.username.clone(),
-            role: caller.role.as_str().to_owned(),
+            role: caller.role.into(),
             device_id: caller.device.as_ref().map(|(_, id)| id.clone()),
         })
     }

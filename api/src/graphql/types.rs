@@ -2,7 +2,19 @@
 use async_graphql::{Enum, ID, SimpleObject};
 use chrono::{DateTime, Utc};
 
+use entity::enums;
+
 use crate::service::{bandwidth, files, schedules, selective, sync_runs, uploads};
+
+/// What a user may do.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[graphql(remote = "enums::Role")]
+pub enum Role {
+    /// Sees and changes everything.
+    Admin,
+    /// Sees and changes their own things.
+    User,
+}
 
 /// A stage of an upload.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
@@ -15,16 +27,55 @@ pub enum UploadStatus {
     Expired,
 }
 
-impl UploadStatus {
-    fn from_public(status: &str) -> Self {
+impl From<enums::UploadStatus> for UploadStatus {
+    /// An upload being assembled is still `ACTIVE` to clients (SPEC §4).
+    fn from(status: enums::UploadStatus) -> Self {
         match status {
-            "paused" => Self::Paused,
-            "completed" => Self::Completed,
-            "failed" => Self::Failed,
-            "cancelled" => Self::Cancelled,
-            "expired" => Self::Expired,
-            _ => Self::Active,
+            enums::UploadStatus::Active | enums::UploadStatus::Assembling => Self::Active,
+            enums::UploadStatus::Paused => Self::Paused,
+            enums::UploadStatus::Completed => Self::Completed,
+            enums::UploadStatus::Failed => Self::Failed,
+            enums::UploadStatus::Cancelled => Self::Cancelled,
+            enums::UploadStatus::Expired => Self::Expired,
         }
+    }
+}
+
+/// A count of bytes, or of bytes per second: a JSON number from −2⁶³ to 2⁶³ − 1
+/// (GraphQL's `Int` is 32-bit; multi-gigabyte sizes are not). Sizes are never
+/// negative; a negative limit is refused by the rule that reads it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ByteCount(pub i64);
+
+/// A count of bytes, or of bytes per second: a JSON number from −2⁶³ to 2⁶³ − 1
+/// (GraphQL's `Int` is 32-bit; multi-gigabyte sizes are not). Sizes are never negative.
+#[async_graphql::Scalar(name = "ByteCount")]
+impl async_graphql::ScalarType for ByteCount {
+    fn parse(value: async_graphql::Value) -> async_graphql::InputValueResult<Self> {
+        match &value {
+            async_graphql::Value::Number(n) => n.as_i64().map(ByteCount).ok_or_else(|| {
+                async_graphql::InputValueError::custom(
+                    "expected a whole number of bytes within 64 bits",
+                )
+            }),
+            _ => Err(async_graphql::InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> async_graphql::Value {
+        async_graphql::Value::Number(self.0.into())
+    }
+}
+
+impl From<u64> for ByteCount {
+    fn from(n: u64) -> Self {
+        Self(i64::try_from(n).unwrap_or(i64::MAX))
+    }
+}
+
+impl From<i64> for ByteCount {
+    fn from(n: i64) -> Self {
+        Self(n)
     }
 }
 
@@ -36,8 +87,8 @@ pub struct UploadProgress {
     pub upload_id: ID,
     pub status: UploadStatus,
     pub file_path: String,
-    pub total_size: u64,
-    pub uploaded_bytes: u64,
+    pub total_size: ByteCount,
+    pub uploaded_bytes: ByteCount,
     pub completed_chunks: i32,
     pub total_chunks: i32,
     /// Completed chunks in percent, two decimals.
@@ -53,10 +104,10 @@ impl From<uploads::UploadProgress> for UploadProgress {
         Self {
             id: ID(p.upload_id.to_string()),
             upload_id: ID(p.upload_id.to_string()),
-            status: UploadStatus::from_public(p.status),
+            status: p.status.into(),
             file_path: p.file_path,
-            total_size: p.total_size,
-            uploaded_bytes: p.uploaded_bytes,
+            total_size: p.total_size.into(),
+            uploaded_bytes: p.uploaded_bytes.into(),
             completed_chunks: p.completed_chunks,
             total_chunks: p.total_chunks,
             progress_percent: p.progress_percent,
@@ -73,7 +124,7 @@ pub struct File {
     /// The file's path (its identity within the caller's tree).
     pub id: ID,
     pub path: String,
-    pub size: u64,
+    pub size: ByteCount,
     pub sha256: String,
     pub version: i32,
     pub modified_at: DateTime<Utc>,
@@ -84,7 +135,7 @@ impl From<files::FileInfo> for File {
         Self {
             id: ID(f.path.clone()),
             path: f.path,
-            size: f.size,
+            size: f.size.into(),
             sha256: f.sha256,
             version: f.version,
             modified_at: f.modified_at,
@@ -94,6 +145,7 @@ impl From<files::FileInfo> for File {
 
 /// When a schedule runs.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[graphql(remote = "enums::ScheduleType")]
 pub enum ScheduleType {
     Daily,
     Weekly,
@@ -110,15 +162,6 @@ impl ScheduleType {
             Self::OnChange => "on_change",
         }
     }
-
-    fn from_str(s: &str) -> Self {
-        match s {
-            "weekly" => Self::Weekly,
-            "monthly" => Self::Monthly,
-            "on_change" => Self::OnChange,
-            _ => Self::Daily,
-        }
-    }
 }
 
 /// How a conflicting upload is resolved.
@@ -127,6 +170,7 @@ impl ScheduleType {
     clippy::enum_variant_names,
     reason = "the values are the SPEC's keep_newest, keep_local, keep_server"
 )]
+#[graphql(remote = "enums::ResolveConflicts")]
 pub enum ResolveConflicts {
     KeepNewest,
     KeepLocal,
@@ -139,14 +183,6 @@ impl ResolveConflicts {
             Self::KeepNewest => "keep_newest",
             Self::KeepLocal => "keep_local",
             Self::KeepServer => "keep_server",
-        }
-    }
-
-    fn from_str(s: &str) -> Self {
-        match s {
-            "keep_local" => Self::KeepLocal,
-            "keep_server" => Self::KeepServer,
-            _ => Self::KeepNewest,
         }
     }
 }
@@ -177,13 +213,13 @@ impl From<schedules::Schedule> for Schedule {
             id: ID(s.schedule_id.to_string()),
             device_id: s.device_id,
             user_id: ID(s.user_id.to_string()),
-            schedule_type: ScheduleType::from_str(&s.schedule_type),
+            schedule_type: s.schedule_type.into(),
             time_of_day: s.time_of_day,
             day_of_week: s.day_of_week,
             day_of_month: s.day_of_month,
             timezone: s.timezone,
             sync_deletions: s.sync_deletions,
-            resolve_conflicts: ResolveConflicts::from_str(&s.resolve_conflicts),
+            resolve_conflicts: s.resolve_conflicts.into(),
             debounce_seconds: s.debounce_seconds,
             enabled: s.enabled,
             next_run_at: s.next_run_at,
@@ -233,9 +269,9 @@ pub struct BandwidthLimit {
     pub id: ID,
     pub user_id: ID,
     /// Bytes per second; null is unlimited.
-    pub upload_speed_limit: Option<i64>,
+    pub upload_speed_limit: Option<ByteCount>,
     /// Bytes per second; null is unlimited.
-    pub download_speed_limit: Option<i64>,
+    pub download_speed_limit: Option<ByteCount>,
     pub throttle_enabled: bool,
     pub throttle_start_hour: Option<i32>,
     pub throttle_end_hour: Option<i32>,
@@ -247,8 +283,8 @@ impl From<bandwidth::Limit> for BandwidthLimit {
         Self {
             id: ID(l.user_id.to_string()),
             user_id: ID(l.user_id.to_string()),
-            upload_speed_limit: l.upload_speed_limit,
-            download_speed_limit: l.download_speed_limit,
+            upload_speed_limit: l.upload_speed_limit.map(ByteCount),
+            download_speed_limit: l.download_speed_limit.map(ByteCount),
             throttle_enabled: l.throttle_enabled,
             throttle_start_hour: l.throttle_start_hour,
             throttle_end_hour: l.throttle_end_hour,
@@ -263,7 +299,7 @@ pub struct Me {
     pub id: ID,
     pub username: String,
     /// `admin` or `user`.
-    pub role: String,
+    pub role: Role,
     /// The device a device-bound token acts for.
     pub device_id: Option<String>,
 }
@@ -283,7 +319,7 @@ pub struct User {
     pub id: ID,
     pub username: String,
     /// `admin` or `user`.
-    pub role: String,
+    pub role: Role,
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
 }
@@ -293,7 +329,7 @@ impl From<crate::service::identity::UserInfo> for User {
         Self {
             id: ID(u.id.to_string()),
             username: u.username,
-            role: u.role.as_str().to_owned(),
+            role: u.role.into(),
             disabled: u.disabled,
             created_at: u.created_at,
         }
@@ -402,6 +438,7 @@ impl From<crate::service::identity::TokenInfo> for Token {
 
 /// What started a sync run.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[graphql(remote = "enums::RunTrigger")]
 pub enum RunTrigger {
     Time,
     Change,
@@ -411,6 +448,7 @@ pub enum RunTrigger {
 
 /// Where a sync run stands.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[graphql(remote = "enums::RunStatus")]
 pub enum RunStatus {
     /// The plan is ready and the device was told.
     Requested,
@@ -471,17 +509,8 @@ impl From<sync_runs::SyncRun> for SyncRun {
             schedule_id: ID(r.schedule_id.to_string()),
             user_id: ID(r.user_id.to_string()),
             device_id: r.device_id,
-            trigger: match r.trigger.as_str() {
-                "change" => RunTrigger::Change,
-                "manual" => RunTrigger::Manual,
-                "catch_up" => RunTrigger::CatchUp,
-                _ => RunTrigger::Time,
-            },
-            status: match r.status.as_str() {
-                "completed" => RunStatus::Completed,
-                "failed" => RunStatus::Failed,
-                _ => RunStatus::Requested,
-            },
+            trigger: r.trigger.into(),
+            status: r.status.into(),
             scheduled_for: r.scheduled_for,
             started_at: r.started_at,
             finished_at: r.finished_at,
@@ -511,7 +540,7 @@ pub struct SyncChange {
     pub path: String,
     pub change: ChangeKind,
     pub version: i32,
-    pub size: i64,
+    pub size: ByteCount,
     pub sha256: String,
     pub modified_at: DateTime<Utc>,
 }
@@ -526,7 +555,7 @@ impl From<sync_runs::SyncChange> for SyncChange {
                 ChangeKind::Upsert
             },
             version: c.version,
-            size: c.size,
+            size: c.size.into(),
             sha256: c.sha256,
             modified_at: c.modified_at,
         }
@@ -552,7 +581,7 @@ pub enum TransferDirection {
 pub struct BandwidthUsage {
     pub user_id: ID,
     pub direction: TransferDirection,
-    pub bytes_per_second: u64,
+    pub bytes_per_second: ByteCount,
     pub at: chrono::DateTime<chrono::Utc>,
 }
 
@@ -564,7 +593,7 @@ impl From<crate::service::monitor::BandwidthSample> for BandwidthUsage {
                 crate::service::throttle::Direction::Upload => TransferDirection::Upload,
                 crate::service::throttle::Direction::Download => TransferDirection::Download,
             },
-            bytes_per_second: s.bytes_per_second,
+            bytes_per_second: s.bytes_per_second.into(),
             at: s.at,
         }
     }

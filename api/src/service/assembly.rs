@@ -2,6 +2,7 @@
 //! place, so assembly is: hash it once, rename it into the blob store, and commit
 //! the new version in one transaction. Each step can be redone after a crash.
 use crate::service::Code;
+use entity::enums::UploadStatus;
 use std::collections::HashSet;
 
 use entity::chunked_upload;
@@ -12,7 +13,6 @@ use super::{
     Services,
     audit::AuditEntry,
     files::{FileInfo, NewVersion},
-    uploads::status,
 };
 use crate::service::error::{Error, Result};
 
@@ -75,7 +75,7 @@ impl Services {
     /// Returns how many were tried.
     pub async fn retry_assemblies(&self) -> Result<usize> {
         let waiting = chunked_upload::Entity::find()
-            .filter(chunked_upload::Column::Status.eq(status::ASSEMBLING))
+            .filter(chunked_upload::Column::Status.eq(UploadStatus::Assembling))
             .all(self.db())
             .await?;
         let mut tried = 0;
@@ -187,7 +187,7 @@ impl Services {
         let marked = chunked_upload::Entity::update_many()
             .col_expr(
                 chunked_upload::Column::Status,
-                Expr::value(status::COMPLETED),
+                Expr::value(UploadStatus::Completed),
             )
             .col_expr(
                 chunked_upload::Column::ResultVersion,
@@ -211,7 +211,7 @@ impl Services {
                 ),
             )
             .filter(chunked_upload::Column::Id.eq(upload.id))
-            .filter(chunked_upload::Column::Status.eq(status::ASSEMBLING))
+            .filter(chunked_upload::Column::Status.eq(UploadStatus::Assembling))
             .exec(&txn)
             .await?;
         if marked.rows_affected == 0 {
@@ -260,7 +260,10 @@ impl Services {
     ) -> Result<FileInfo> {
         let now = self.clock().now();
         chunked_upload::Entity::update_many()
-            .col_expr(chunked_upload::Column::Status, Expr::value(status::FAILED))
+            .col_expr(
+                chunked_upload::Column::Status,
+                Expr::value(UploadStatus::Failed),
+            )
             .col_expr(
                 chunked_upload::Column::ErrorCode,
                 Expr::value(code.as_str()),
@@ -277,7 +280,7 @@ impl Services {
             target_id: Some(upload.id.to_string()),
             before: None,
             after: Some(
-                serde_json::json!({ "status": status::FAILED, "error_code": code.as_str() }),
+                serde_json::json!({ "status": UploadStatus::Failed, "error_code": code.as_str() }),
             ),
         };
         self.audit(self.db(), None, entry).await?;
@@ -303,7 +306,7 @@ impl Services {
                 .select_only()
                 .column(chunked_upload::Column::Id)
                 .filter(chunked_upload::Column::Id.is_in(batch.iter().copied()))
-                .filter(chunked_upload::Column::Status.is_in(status::UNFINISHED))
+                .filter(chunked_upload::Column::Status.is_in(UploadStatus::UNFINISHED))
                 .into_tuple()
                 .all(self.db())
                 .await?;

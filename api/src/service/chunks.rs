@@ -1,6 +1,7 @@
 //! Chunk intake: a chunk's bytes are streamed into their place in the part file
 //! while hashed; only a chunk whose size and SHA-256 check out is recorded.
 use crate::service::Code;
+use entity::enums::UploadStatus;
 use std::sync::Arc;
 
 use entity::{chunked_upload, file_version, upload_chunk};
@@ -17,7 +18,7 @@ use super::{
     conflicts::ConflictOutcome,
     files::FileInfo,
     staging::RegionWriter,
-    uploads::{parse_sha256, state_error, status},
+    uploads::{parse_sha256, state_error},
 };
 use crate::service::error::{Error, Result};
 
@@ -25,7 +26,7 @@ use crate::service::error::{Error, Result};
 #[derive(Debug, Serialize)]
 pub struct ChunkOutcome {
     pub chunk_number: i32,
-    pub status: &'static str,
+    pub status: UploadStatus,
     pub completed_chunks: i32,
     pub total_chunks: i32,
     pub progress_percent: f64,
@@ -80,11 +81,11 @@ impl Services {
         let upload = self.load_upload(caller, upload_id).await?;
         // Once every chunk is in, a re-sent chunk is only checked (a harmless 200).
         let all_in = matches!(
-            upload.status.as_str(),
-            status::ASSEMBLING | status::COMPLETED
+            upload.status,
+            UploadStatus::Assembling | UploadStatus::Completed
         );
-        if upload.status != status::ACTIVE && !all_in {
-            return Err(state_error(&upload.status));
+        if upload.status != UploadStatus::Active && !all_in {
+            return Err(state_error(upload.status));
         }
         let chunk_number = i32::try_from(chunk_number)
             .ok()
@@ -124,7 +125,7 @@ impl Services {
             .await?
             .map(|c| c.sha256);
         if all_in && stored_hash.is_none() {
-            return Err(state_error(&upload.status));
+            return Err(state_error(upload.status));
         }
         let sink = if stored_hash.is_some() {
             None
@@ -138,7 +139,7 @@ impl Services {
                 .staging
                 .open_at(upload.id, offset)
                 .await?
-                .ok_or_else(|| state_error(status::CANCELLED))?;
+                .ok_or_else(|| state_error(UploadStatus::Cancelled))?;
             region.hold(claim.clone());
             Some(region)
         };
@@ -214,13 +215,13 @@ impl Services {
                 Expr::value(now + chrono::Duration::days(i64::from(self.limits().cleanup_days))),
             )
             .filter(chunked_upload::Column::Id.eq(upload_id))
-            .filter(chunked_upload::Column::Status.eq(status::ACTIVE))
+            .filter(chunked_upload::Column::Status.eq(UploadStatus::Active))
             .exec(&txn)
             .await?;
         if counted.rows_affected == 0 {
             drop(txn);
             let upload = self.load_upload(caller, upload_id).await?;
-            return Err(state_error(&upload.status));
+            return Err(state_error(upload.status));
         }
         upload_chunk::ActiveModel {
             upload_id: Set(upload_id),
@@ -240,7 +241,7 @@ impl Services {
             chunked_upload::Entity::update_many()
                 .col_expr(
                     chunked_upload::Column::Status,
-                    Expr::value(status::ASSEMBLING),
+                    Expr::value(UploadStatus::Assembling),
                 )
                 .filter(chunked_upload::Column::Id.eq(upload_id))
                 .exec(&txn)
@@ -267,7 +268,7 @@ impl Services {
 
     /// The file version a completed upload committed.
     async fn committed_file(&self, upload: &chunked_upload::Model) -> Result<Option<FileInfo>> {
-        if upload.status != status::COMPLETED {
+        if upload.status != UploadStatus::Completed {
             return Ok(None);
         }
         let version = file_version::Entity::find()
@@ -295,7 +296,7 @@ impl Services {
         // From the upload row alone: no per-chunk scan of the stored chunks.
         Ok(ChunkOutcome {
             chunk_number,
-            status: super::uploads::public_status(&upload.status),
+            status: super::uploads::public_status(upload.status),
             completed_chunks: upload.completed_chunks,
             total_chunks: upload.total_chunks,
             progress_percent: super::uploads::progress_percent(

@@ -10,6 +10,7 @@
 //!
 //! The "current version" of a deleted or never-existing path is 0.
 use chrono::{DateTime, Utc};
+use entity::enums::ResolveConflicts;
 use entity::{chunked_upload, device, file_metadata, sync_schedule};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
@@ -21,7 +22,7 @@ use crate::service::error::Result;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConflictOutcome {
     /// The strategy applied: `keep_newest`, `keep_local` or `keep_server`.
-    pub strategy: String,
+    pub strategy: ResolveConflicts,
     /// `kept_local` (the upload is the new current version) or `kept_server`
     /// (the upload went to `conflict_path`).
     pub resolution: String,
@@ -94,15 +95,17 @@ impl Services {
             .order_by_desc(sync_schedule::Column::UpdatedAt)
             .one(conn)
             .await?
-            .map_or_else(|| "keep_newest".to_owned(), |s| s.resolve_conflicts);
+            .map_or(ResolveConflicts::KeepNewest, |s| s.resolve_conflicts);
         let server_changed_at = current
             .as_ref()
             .map(|f| f.deleted_at.unwrap_or(f.modified_at));
         let local_changed_at = upload.modified_at.unwrap_or(upload.created_at);
-        let keep_local = match strategy.as_str() {
-            "keep_local" => true,
-            "keep_server" => false,
-            _ => server_changed_at.is_none_or(|server| local_changed_at > server),
+        let keep_local = match strategy {
+            ResolveConflicts::KeepLocal => true,
+            ResolveConflicts::KeepServer => false,
+            ResolveConflicts::KeepNewest => {
+                server_changed_at.is_none_or(|server| local_changed_at > server)
+            }
         };
         if keep_local {
             return Ok(Target {

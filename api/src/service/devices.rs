@@ -1,6 +1,7 @@
 //! Devices: registered at login, named in requests, checked against the caller.
 use crate::service::Code;
 use entity::device;
+use entity::enums::UploadStatus;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
     QuerySelect, Set,
@@ -169,9 +170,7 @@ impl Services {
             .select_only()
             .column(entity::chunked_upload::Column::Id)
             .filter(entity::chunked_upload::Column::DeviceId.eq(found.id))
-            .filter(
-                entity::chunked_upload::Column::Status.is_in(super::uploads::status::UNFINISHED),
-            )
+            .filter(entity::chunked_upload::Column::Status.is_in(UploadStatus::UNFINISHED))
             .into_tuple()
             .all(self.db())
             .await?;
@@ -181,6 +180,8 @@ impl Services {
         device::Entity::delete_by_id(found.id)
             .exec(self.db())
             .await?;
+        // Its tokens went with it.
+        self.access_changed(found.user_id);
         let entry = super::audit::AuditEntry {
             action: "device.removed",
             target_type: "device",

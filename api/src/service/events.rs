@@ -39,6 +39,21 @@ impl Default for EventBus {
 }
 
 impl EventBus {
+    /// Listen to every upload event from now on.
+    pub(crate) fn subscribe_uploads(&self) -> broadcast::Receiver<UploadEvent> {
+        self.uploads.subscribe()
+    }
+
+    /// Listen to every throughput sample from now on.
+    pub(crate) fn subscribe_bandwidth(&self) -> broadcast::Receiver<BandwidthSample> {
+        self.bandwidth.subscribe()
+    }
+
+    /// Listen to every recorded sync run from now on.
+    pub(crate) fn subscribe_runs(&self) -> broadcast::Receiver<RunEvent> {
+        self.runs.subscribe()
+    }
+
     /// Publish a recorded sync run (no subscriber is fine).
     pub(crate) fn publish_run(&self, event: RunEvent) {
         let _ = self.runs.send(event);
@@ -51,19 +66,10 @@ impl EventBus {
 }
 
 impl Services {
-    /// Listen to every upload event from now on.
-    pub fn subscribe_uploads(&self) -> broadcast::Receiver<UploadEvent> {
-        self.inner.events.uploads.subscribe()
-    }
-
-    /// Listen to every throughput sample from now on.
-    pub fn subscribe_bandwidth(&self) -> broadcast::Receiver<BandwidthSample> {
-        self.inner.events.bandwidth.subscribe()
-    }
-
-    /// Listen to every recorded sync run from now on.
+    /// Every recorded run, unfiltered: for in-process tools and benchmarks
+    /// (callers use [`Services::watch_runs`]).
     pub fn subscribe_runs(&self) -> broadcast::Receiver<RunEvent> {
-        self.inner.events.runs.subscribe()
+        self.inner.events.subscribe_runs()
     }
 
     /// Publish the current state of an upload (no subscriber is fine).

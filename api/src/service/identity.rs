@@ -4,8 +4,8 @@ use chrono::{DateTime, Duration, Utc};
 use entity::{api_token, device, user};
 use rand::RngCore;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, EntityTrait, JoinType, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, RelationTrait, Set, TransactionTrait,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -14,33 +14,7 @@ use uuid::Uuid;
 use super::{Services, audit::AuditEntry};
 use crate::service::error::{Error, Result};
 
-/// A user's role.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Sees and changes everything.
-    Admin,
-    /// Sees and changes their own things.
-    User,
-}
-
-impl Role {
-    /// The stored and wire form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::User => "user",
-        }
-    }
-
-    fn from_db(s: &str) -> Role {
-        if s == "admin" {
-            Role::Admin
-        } else {
-            Role::User
-        }
-    }
-}
+pub use entity::enums::Role;
 
 /// The authenticated identity a request acts as.
 #[derive(Clone, Debug)]
@@ -112,7 +86,7 @@ impl From<user::Model> for UserInfo {
         Self {
             id: u.id,
             username: u.username,
-            role: Role::from_db(&u.role),
+            role: u.role,
             disabled: u.disabled,
             created_at: u.created_at,
         }
@@ -228,7 +202,7 @@ impl Services {
             id: Set(Uuid::new_v4()),
             username: Set(username.to_owned()),
             password_hash: Set(password_hash),
-            role: Set(role.as_str().to_owned()),
+            role: Set(role),
             disabled: Set(false),
             created_at: Set(now),
             updated_at: Set(now),
@@ -343,7 +317,7 @@ impl Services {
             user: LoginUser {
                 id: found.id,
                 username: found.username,
-                role: Role::from_db(&found.role),
+                role: found.role,
             },
         })
     }
@@ -475,37 +449,54 @@ impl Services {
     }
 
     /// Who a bearer token acts as; 401 for unknown, expired, revoked or disabled.
+    /// A token checked within the last seconds answers from memory (see
+    /// [`super::auth_cache`]); otherwise one joined query reads token, owner and device.
     pub async fn authenticate(&self, token: &str) -> Result<Caller> {
         let bad = || Error::unauthorized("invalid or expired token");
-        let row = api_token::Entity::find()
-            .filter(api_token::Column::TokenHash.eq(hash_secret(token)))
-            .one(self.db())
-            .await?
-            .ok_or_else(bad)?;
+        let key = hash_secret(token);
         let now = self.clock().now();
-        if row.revoked_at.is_some() || row.expires_at.is_some_and(|at| at <= now) {
-            return Err(bad());
+        if let Some(caller) = self.inner.auth_cache.get(&key, now) {
+            return Ok(caller);
         }
-        let owner = user::Entity::find_by_id(row.user_id)
+        type Row = (
+            Option<DateTime<Utc>>,
+            Option<DateTime<Utc>>,
+            Uuid,
+            String,
+            Role,
+            bool,
+            Option<Uuid>,
+            Option<String>,
+        );
+        let row: Option<Row> = api_token::Entity::find()
+            .select_only()
+            .column(api_token::Column::RevokedAt)
+            .column(api_token::Column::ExpiresAt)
+            .column(user::Column::Id)
+            .column(user::Column::Username)
+            .column(user::Column::Role)
+            .column(user::Column::Disabled)
+            .column(device::Column::Id)
+            .column(device::Column::DeviceId)
+            .join(JoinType::InnerJoin, api_token::Relation::User.def())
+            .join(JoinType::LeftJoin, api_token::Relation::Device.def())
+            .filter(api_token::Column::TokenHash.eq(key.as_str()))
+            .into_tuple()
             .one(self.db())
-            .await?
-            .ok_or_else(bad)?;
-        if owner.disabled {
+            .await?;
+        let (revoked_at, expires_at, user_id, username, role, disabled, device_row, device_id) =
+            row.ok_or_else(bad)?;
+        if revoked_at.is_some() || expires_at.is_some_and(|at| at <= now) || disabled {
             return Err(bad());
         }
-        let device = match row.device_id {
-            Some(id) => device::Entity::find_by_id(id)
-                .one(self.db())
-                .await?
-                .map(|d| (d.id, d.device_id)),
-            None => None,
+        let caller = Caller {
+            user_id,
+            username,
+            role,
+            device: device_row.zip(device_id),
         };
-        Ok(Caller {
-            user_id: owner.id,
-            username: owner.username,
-            role: Role::from_db(&owner.role),
-            device,
-        })
+        self.inner.auth_cache.put(key, caller.clone(), expires_at);
+        Ok(caller)
     }
 }
 
@@ -579,7 +570,7 @@ impl Services {
             Some(found) if !found.disabled && found.username == username => Ok(Caller {
                 user_id: found.id,
                 username: found.username,
-                role: Role::from_db(&found.role),
+                role: found.role,
                 device: None,
             }),
             _ => Err(bad()),

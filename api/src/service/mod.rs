@@ -15,6 +15,7 @@ use crate::config::Settings;
 
 mod assembly;
 pub mod audit;
+mod auth_cache;
 pub mod bandwidth;
 pub mod blobs;
 mod bulk;
@@ -46,6 +47,7 @@ pub mod sync_runs;
 pub mod throttle;
 pub mod tree;
 pub mod uploads;
+mod watch;
 
 #[cfg(test)]
 mod tests;
@@ -114,6 +116,8 @@ struct Inner {
     >,
     /// Bandwidth buckets per user and direction.
     throttles: throttle::Throttles,
+    /// Bearer tokens checked recently.
+    auth_cache: auth_cache::AuthCache,
     /// HTTP Basic passwords checked recently (WebDAV sends one per request).
     basic_cache: identity::BasicCache,
     /// Argon2 on a fixed pool of threads with reused memory.
@@ -150,6 +154,7 @@ impl Services {
                 stored_chunks: stored_chunks::StoredChunks::default(),
                 events: events::EventBus::default(),
                 basic_cache: identity::BasicCache::default(),
+                auth_cache: auth_cache::AuthCache::default(),
                 passwords: passwords::PasswordPool::new(settings.bounds.hash_concurrency())?,
                 login_guard: login_guard::LoginGuard::new(
                     login_guard::Budget {
@@ -194,7 +199,9 @@ impl Services {
     }
 
     /// Tell open sockets of `user_id` to re-check their token.
+    /// Cached authentications of theirs are forgotten first.
     pub(crate) fn access_changed(&self, user_id: Uuid) {
+        self.inner.auth_cache.forget_user(user_id);
         let _ = self.inner.access_changes.send(user_id);
     }
 

@@ -4,6 +4,7 @@
 //!
 //! Purely an accelerator held in memory: after a restart (or on another server)
 //! assembly hashes the whole part file, with the same result.
+use entity::enums::UploadStatus;
 use std::sync::Arc;
 
 use entity::{chunked_upload, upload_chunk};
@@ -50,10 +51,10 @@ impl Services {
                 .select_only()
                 .column(chunked_upload::Column::Id)
                 .filter(chunked_upload::Column::Id.is_in(batch.iter().copied()))
-                .filter(chunked_upload::Column::Status.is_in([
-                    super::uploads::status::ACTIVE,
-                    super::uploads::status::PAUSED,
-                ]))
+                .filter(
+                    chunked_upload::Column::Status
+                        .is_in([UploadStatus::Active, UploadStatus::Paused]),
+                )
                 .into_tuple()
                 .all(self.db())
                 .await?;

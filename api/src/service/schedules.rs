@@ -2,6 +2,7 @@
 //! next-run function. Management is admin-only; users read their own devices'.
 use crate::service::Code;
 use chrono::{DateTime, Utc};
+use entity::enums::{ResolveConflicts, ScheduleType};
 use entity::{device, sync_schedule};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
@@ -18,7 +19,6 @@ use crate::service::error::{Error, Result};
 
 /// Debounce of `on_change` schedules when none is given.
 const DEFAULT_DEBOUNCE_SECONDS: i32 = 30;
-const CONFLICT_STRATEGIES: [&str; 3] = ["keep_newest", "keep_local", "keep_server"];
 
 /// What an admin asks for when creating a schedule.
 #[derive(Debug, Default)]
@@ -54,13 +54,13 @@ pub struct Schedule {
     pub schedule_id: Uuid,
     pub device_id: String,
     pub user_id: Uuid,
-    pub schedule_type: String,
+    pub schedule_type: ScheduleType,
     pub time_of_day: Option<String>,
     pub day_of_week: Option<i32>,
     pub day_of_month: Option<i32>,
     pub timezone: String,
     pub sync_deletions: bool,
-    pub resolve_conflicts: String,
+    pub resolve_conflicts: ResolveConflicts,
     pub debounce_seconds: i32,
     pub enabled: bool,
     pub next_run_at: Option<DateTime<Utc>>,
@@ -89,7 +89,7 @@ fn view(row: sync_schedule::Model, device_id: String) -> Schedule {
 /// The calendar recurrence of a schedule row; `None` for `on_change`.
 pub fn recurrence_of(row: &sync_schedule::Model) -> Result<Option<Recurrence>> {
     build_recurrence(
-        &row.schedule_type,
+        row.schedule_type,
         row.time_of_day.as_deref(),
         row.day_of_week,
         row.day_of_month,
@@ -98,22 +98,20 @@ pub fn recurrence_of(row: &sync_schedule::Model) -> Result<Option<Recurrence>> {
 }
 
 fn build_recurrence(
-    schedule_type: &str,
+    schedule_type: ScheduleType,
     time_of_day: Option<&str>,
     day_of_week: Option<i32>,
     day_of_month: Option<i32>,
     timezone: Option<&str>,
 ) -> Result<Option<Recurrence>> {
     let days = match schedule_type {
-        "on_change" => return Ok(None),
-        "daily" => Days::Daily,
-        "weekly" => Days::Weekly(u32::try_from(day_of_week.unwrap_or(-1)).unwrap_or(u32::MAX)),
-        "monthly" => Days::Monthly(u32::try_from(day_of_month.unwrap_or(0)).unwrap_or(0)),
-        _ => {
-            return Err(Error::new(
-                Code::InvalidScheduleType,
-                "schedule_type must be daily, weekly, monthly or on_change",
-            ));
+        ScheduleType::OnChange => return Ok(None),
+        ScheduleType::Daily => Days::Daily,
+        ScheduleType::Weekly => {
+            Days::Weekly(u32::try_from(day_of_week.unwrap_or(-1)).unwrap_or(u32::MAX))
+        }
+        ScheduleType::Monthly => {
+            Days::Monthly(u32::try_from(day_of_month.unwrap_or(0)).unwrap_or(0))
         }
     };
     let time = parse_time_of_day(time_of_day.unwrap_or(""))?;
@@ -149,7 +147,7 @@ pub fn preview(
     }
     validate(req)?;
     let recurrence = build_recurrence(
-        &req.schedule_type,
+        parse_schedule_type(&req.schedule_type)?,
         req.time_of_day.as_deref(),
         req.day_of_week,
         req.day_of_month,
@@ -180,18 +178,20 @@ fn day_field(
     }
 }
 
+/// The schedule type named `raw`, or 422 `invalid_schedule_type`.
+fn parse_schedule_type(raw: &str) -> Result<ScheduleType> {
+    ScheduleType::parse(raw).ok_or_else(|| {
+        Error::new(
+            Code::InvalidScheduleType,
+            "schedule_type must be daily, weekly, monthly or on_change",
+        )
+    })
+}
+
 /// Check a request field by field (422 with a precise code) and build the row's settings.
 fn validate(req: &NewSchedule) -> Result<sync_schedule::ActiveModel> {
-    let calendar = match req.schedule_type.as_str() {
-        "daily" | "weekly" | "monthly" => true,
-        "on_change" => false,
-        _ => {
-            return Err(Error::new(
-                Code::InvalidScheduleType,
-                "schedule_type must be daily, weekly, monthly or on_change",
-            ));
-        }
-    };
+    let schedule_type = parse_schedule_type(&req.schedule_type)?;
+    let calendar = schedule_type != ScheduleType::OnChange;
     let time_of_day = if calendar {
         let raw = req.time_of_day.as_deref().ok_or_else(|| {
             Error::new(
@@ -204,30 +204,29 @@ fn validate(req: &NewSchedule) -> Result<sync_schedule::ActiveModel> {
         None
     };
     let day_of_week = day_field(
-        req.schedule_type == "weekly",
+        schedule_type == ScheduleType::Weekly,
         req.day_of_week,
         0..=6,
         Code::InvalidDayOfWeek,
         "day_of_week must be 0 (Monday) to 6 (Sunday)",
     )?;
     let day_of_month = day_field(
-        req.schedule_type == "monthly",
+        schedule_type == ScheduleType::Monthly,
         req.day_of_month,
         1..=31,
         Code::InvalidDayOfMonth,
         "day_of_month must be 1 to 31",
     )?;
     let zone = parse_zone(req.timezone.as_deref())?;
-    let resolve_conflicts = req
-        .resolve_conflicts
-        .clone()
-        .unwrap_or_else(|| "keep_newest".into());
-    if !CONFLICT_STRATEGIES.contains(&resolve_conflicts.as_str()) {
-        return Err(Error::new(
-            Code::InvalidResolveConflicts,
-            "resolve_conflicts must be keep_newest, keep_local or keep_server",
-        ));
-    }
+    let resolve_conflicts = match req.resolve_conflicts.as_deref() {
+        None => ResolveConflicts::KeepNewest,
+        Some(raw) => ResolveConflicts::parse(raw).ok_or_else(|| {
+            Error::new(
+                Code::InvalidResolveConflicts,
+                "resolve_conflicts must be keep_newest, keep_local or keep_server",
+            )
+        })?,
+    };
     let debounce_seconds = req.debounce_seconds.unwrap_or(DEFAULT_DEBOUNCE_SECONDS);
     if !(0..=86_400).contains(&debounce_seconds) {
         return Err(Error::new(
@@ -236,7 +235,7 @@ fn validate(req: &NewSchedule) -> Result<sync_schedule::ActiveModel> {
         ));
     }
     Ok(sync_schedule::ActiveModel {
-        schedule_type: Set(req.schedule_type.clone()),
+        schedule_type: Set(schedule_type),
         time_of_day: Set(time_of_day),
         day_of_week: Set(day_of_week),
         day_of_month: Set(day_of_month),
@@ -288,33 +287,24 @@ impl Services {
         caller: &Caller,
         device_id: Option<&str>,
     ) -> Result<Vec<Schedule>> {
-        let mut devices = device::Entity::find();
+        // One query: the schedules joined to the devices the caller may see.
+        let mut rows = sync_schedule::Entity::find().find_also_related(device::Entity);
         if caller.role != super::Role::Admin {
-            devices = devices.filter(device::Column::UserId.eq(caller.user_id));
+            rows = rows.filter(device::Column::UserId.eq(caller.user_id));
         }
         if let Some((bound, _)) = caller.confined_to() {
-            devices = devices.filter(device::Column::Id.eq(*bound));
+            rows = rows.filter(device::Column::Id.eq(*bound));
         }
         if let Some(device_id) = device_id {
-            devices = devices.filter(device::Column::DeviceId.eq(device_id));
+            rows = rows.filter(device::Column::DeviceId.eq(device_id));
         }
-        let devices: std::collections::HashMap<Uuid, String> = devices
-            .all(self.db())
-            .await?
-            .into_iter()
-            .map(|d| (d.id, d.device_id))
-            .collect();
-        let rows = sync_schedule::Entity::find()
-            .filter(sync_schedule::Column::DeviceId.is_in(devices.keys().copied()))
+        let rows = rows
             .order_by_asc(sync_schedule::Column::CreatedAt)
             .all(self.db())
             .await?;
         Ok(rows
             .into_iter()
-            .map(|row| {
-                let device_id = devices.get(&row.device_id).cloned().unwrap_or_default();
-                view(row, device_id)
-            })
+            .filter_map(|(row, device)| device.map(|d| view(row, d.device_id)))
             .collect())
     }
 
@@ -349,7 +339,7 @@ impl Services {
             user_id: Some(row.user_id),
             schedule_type: patch
                 .schedule_type
-                .unwrap_or_else(|| row.schedule_type.clone()),
+                .unwrap_or_else(|| row.schedule_type.as_str().to_owned()),
             time_of_day: patch.time_of_day.or_else(|| row.time_of_day.clone()),
             day_of_week: patch.day_of_week.or(row.day_of_week),
             day_of_month: patch.day_of_month.or(row.day_of_month),
@@ -358,7 +348,7 @@ impl Services {
             resolve_conflicts: Some(
                 patch
                     .resolve_conflicts
-                    .unwrap_or_else(|| row.resolve_conflicts.clone()),
+                    .unwrap_or_else(|| row.resolve_conflicts.as_str().to_owned()),
             ),
             debounce_seconds: Some(patch.debounce_seconds.unwrap_or(row.debounce_seconds)),
         };

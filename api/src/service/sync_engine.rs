@@ -8,6 +8,7 @@
 //! guarded bulk update (`next_run_at` still equal to the slot read), and record
 //! the runs of exactly the rows that update moved. Events go out after commit.
 use chrono::{DateTime, Duration, Utc};
+use entity::enums::ScheduleType;
 use entity::sync_schedule;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder,
@@ -53,7 +54,7 @@ struct Claim {
 /// Decide the trigger, the next slot and any failure of one due row.
 fn plan_claim(row: sync_schedule::Model, now: DateTime<Utc>) -> Claim {
     let slot = row.next_run_at.unwrap_or(now);
-    if row.schedule_type == "on_change" {
+    if row.schedule_type == ScheduleType::OnChange {
         return Claim {
             row,
             slot,

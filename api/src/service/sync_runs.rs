@@ -2,6 +2,7 @@
 //! the files changed on the server since its previous completed run, filtered by
 //! its selective sync — plus manual runs, acknowledgement and the run history.
 use crate::service::Code;
+use entity::enums::RunStatus;
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
@@ -27,40 +28,7 @@ const INSERT_BATCH: usize = 500;
 /// Most runs one page of history may hold.
 const MAX_PAGE: u64 = 500;
 
-/// Run states.
-pub mod status {
-    /// The plan is ready and the device was told.
-    pub const REQUESTED: &str = "requested";
-    /// The device acknowledged the run.
-    pub const COMPLETED: &str = "completed";
-    /// The run could not be carried out (see `error`).
-    pub const FAILED: &str = "failed";
-}
-
-/// What started a run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Trigger {
-    /// Its calendar slot came.
-    Time,
-    /// A file under the device's selected folders changed.
-    Change,
-    /// An admin asked for it.
-    Manual,
-    /// Its slot passed while the server was down; one run stands for all missed slots.
-    CatchUp,
-}
-
-impl Trigger {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Time => "time",
-            Self::Change => "change",
-            Self::Manual => "manual",
-            Self::CatchUp => "catch_up",
-        }
-    }
-}
+pub use entity::enums::RunTrigger as Trigger;
 
 /// A run about to be recorded.
 #[derive(Debug)]
@@ -80,8 +48,8 @@ pub struct SyncRun {
     pub user_id: Uuid,
     /// The client's `device_id`.
     pub device_id: String,
-    pub trigger: String,
-    pub status: String,
+    pub trigger: Trigger,
+    pub status: RunStatus,
     pub scheduled_for: Option<DateTime<Utc>>,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
@@ -215,12 +183,12 @@ impl Services {
                 schedule_id: schedule.id,
                 user_id: schedule.user_id,
                 device_id: device.id,
-                trigger: spec.trigger.as_str().to_owned(),
+                trigger: spec.trigger,
                 scheduled_for: spec.scheduled_for,
                 status: if spec.error.is_some() {
-                    status::FAILED
+                    RunStatus::Failed
                 } else {
-                    status::REQUESTED
+                    RunStatus::Requested
                 }
                 .to_owned(),
                 started_at: now,
@@ -421,7 +389,7 @@ impl Services {
     /// a failed run cannot be acknowledged (409).
     pub async fn complete_sync_run(&self, caller: &Caller, run_id: Uuid) -> Result<SyncRun> {
         let run = self.visible_run(caller, run_id).await?;
-        if run.status == status::FAILED {
+        if run.status == RunStatus::Failed {
             return Err(Error::new(
                 Code::RunFailed,
                 "a failed run cannot be acknowledged",
@@ -430,10 +398,13 @@ impl Services {
         let now = self.clock().now();
         let txn = self.db().begin().await?;
         let marked = schedule_run::Entity::update_many()
-            .col_expr(schedule_run::Column::Status, Expr::value(status::COMPLETED))
+            .col_expr(
+                schedule_run::Column::Status,
+                Expr::value(RunStatus::Completed),
+            )
             .col_expr(schedule_run::Column::AcknowledgedAt, Expr::value(Some(now)))
             .filter(schedule_run::Column::Id.eq(run_id))
-            .filter(schedule_run::Column::Status.eq(status::REQUESTED))
+            .filter(schedule_run::Column::Status.eq(RunStatus::Requested))
             .exec(&txn)
             .await?;
         if marked.rows_affected == 1 {
@@ -456,7 +427,7 @@ impl Services {
                 target_type: "sync_run",
                 target_id: Some(run_id.to_string()),
                 before: Some(serde_json::json!({ "status": run.status })),
-                after: Some(serde_json::json!({ "status": status::COMPLETED })),
+                after: Some(serde_json::json!({ "status": RunStatus::Completed })),
             };
             self.audit(&txn, Some(caller), entry).await?;
         }

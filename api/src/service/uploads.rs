@@ -2,6 +2,7 @@
 //! Chunk intake lives in `chunks`, assembly and recovery in `assembly`.
 use crate::service::Code;
 use chrono::{DateTime, Duration, Utc};
+use entity::enums::UploadStatus;
 use entity::{chunked_upload, upload_chunk, user};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
@@ -19,17 +20,6 @@ use super::{
 use crate::service::error::{Error, Result};
 
 /// Stored upload states. `assembling` shows as `active` to clients.
-pub(crate) mod status {
-    pub const ACTIVE: &str = "active";
-    pub const PAUSED: &str = "paused";
-    pub const ASSEMBLING: &str = "assembling";
-    pub const COMPLETED: &str = "completed";
-    pub const FAILED: &str = "failed";
-    pub const CANCELLED: &str = "cancelled";
-    pub const EXPIRED: &str = "expired";
-    /// States that still hold staged data and count against the per-user limit.
-    pub const UNFINISHED: [&str; 3] = [ACTIVE, PAUSED, ASSEMBLING];
-}
 
 /// What a client asks for when starting an upload.
 #[derive(Debug, Default)]
@@ -58,7 +48,7 @@ pub struct StartedUpload {
 #[derive(Clone, Debug, Serialize)]
 pub struct UploadProgress {
     pub upload_id: Uuid,
-    pub status: &'static str,
+    pub status: UploadStatus,
     pub file_path: String,
     pub total_size: u64,
     pub uploaded_bytes: u64,
@@ -98,15 +88,21 @@ pub fn missing_ranges(stored: &[i32], total: i32) -> Vec<[i32; 2]> {
 }
 
 /// The error for acting on an upload in `state` when it must be active.
-pub(crate) fn state_error(state: &str) -> Error {
+pub(crate) fn state_error(state: UploadStatus) -> Error {
     match state {
-        status::PAUSED => Error::new(Code::UploadPaused, "the upload is paused; resume it first"),
-        status::CANCELLED => Error::new(Code::UploadCancelled, "the upload was cancelled"),
-        status::EXPIRED => Error::new(Code::UploadExpired, "the upload expired"),
-        status::COMPLETED => Error::new(Code::UploadCompleted, "the upload is already completed"),
-        status::FAILED => Error::new(Code::UploadFailed, "the upload failed"),
-        status::ASSEMBLING => Error::new(Code::UploadAssembling, "the upload is being assembled"),
-        _ => Error::internal(format!("unknown upload state {state:?}")),
+        UploadStatus::Paused => {
+            Error::new(Code::UploadPaused, "the upload is paused; resume it first")
+        }
+        UploadStatus::Cancelled => Error::new(Code::UploadCancelled, "the upload was cancelled"),
+        UploadStatus::Expired => Error::new(Code::UploadExpired, "the upload expired"),
+        UploadStatus::Completed => {
+            Error::new(Code::UploadCompleted, "the upload is already completed")
+        }
+        UploadStatus::Failed => Error::new(Code::UploadFailed, "the upload failed"),
+        UploadStatus::Assembling => {
+            Error::new(Code::UploadAssembling, "the upload is being assembled")
+        }
+        UploadStatus::Active => Error::internal("an active upload reported as not active"),
     }
 }
 
@@ -200,7 +196,7 @@ impl Services {
                 .await?;
             let open = chunked_upload::Entity::find()
                 .filter(chunked_upload::Column::UserId.eq(caller.user_id))
-                .filter(chunked_upload::Column::Status.is_in(status::UNFINISHED))
+                .filter(chunked_upload::Column::Status.is_in(UploadStatus::UNFINISHED))
                 .filter(chunked_upload::Column::ExpiresAt.gt(now))
                 .count(&txn)
                 .await?;
@@ -230,7 +226,7 @@ impl Services {
                 modified_at: Set(req.modified_at),
                 base_version: Set(req.base_version),
                 resume_token_hash: Set(hash_secret(&resume_token)),
-                status: Set(status::ACTIVE.to_owned()),
+                status: Set(UploadStatus::Active),
                 error_code: Set(None),
                 result_version: Set(None),
                 result_sha256: Set(None),
@@ -281,11 +277,11 @@ impl Services {
                 "this token may act only for its own device",
             ));
         }
-        if matches!(upload.status.as_str(), status::ACTIVE | status::PAUSED)
+        if matches!(upload.status, UploadStatus::Active | UploadStatus::Paused)
             && upload.expires_at <= self.clock().now()
         {
             self.expire_upload(upload.id).await?;
-            return Err(state_error(status::EXPIRED));
+            return Err(state_error(UploadStatus::Expired));
         }
         Ok(upload)
     }
@@ -293,7 +289,7 @@ impl Services {
     /// The caller's unfinished uploads, newest first (admins: everyone's).
     pub async fn list_uploads(&self, caller: &Caller) -> Result<Vec<UploadProgress>> {
         let mut query = chunked_upload::Entity::find()
-            .filter(chunked_upload::Column::Status.is_in(status::UNFINISHED))
+            .filter(chunked_upload::Column::Status.is_in(UploadStatus::UNFINISHED))
             .order_by_desc(chunked_upload::Column::CreatedAt);
         if caller.role != super::Role::Admin {
             query = query.filter(chunked_upload::Column::UserId.eq(caller.user_id));
@@ -315,8 +311,11 @@ impl Services {
         upload_id: Uuid,
     ) -> Result<UploadProgress> {
         let upload = self.load_upload(caller, upload_id).await?;
-        if matches!(upload.status.as_str(), status::CANCELLED | status::EXPIRED) {
-            return Err(state_error(&upload.status));
+        if matches!(
+            upload.status,
+            UploadStatus::Cancelled | UploadStatus::Expired
+        ) {
+            return Err(state_error(upload.status));
         }
         self.progress_of(self.db(), &upload).await
     }
@@ -327,7 +326,7 @@ impl Services {
         conn: &impl ConnectionTrait,
         upload: &chunked_upload::Model,
     ) -> Result<UploadProgress> {
-        let missing_chunks = if upload.status == status::COMPLETED {
+        let missing_chunks = if upload.status == UploadStatus::Completed {
             self.inner.stored_chunks.forget(upload.id);
             Vec::new()
         } else if let Some(missing) = self.inner.stored_chunks.missing(
@@ -354,7 +353,7 @@ impl Services {
         };
         Ok(UploadProgress {
             upload_id: upload.id,
-            status: public_status(&upload.status),
+            status: public_status(upload.status),
             file_path: upload.file_path.clone(),
             total_size: upload.total_size as u64,
             uploaded_bytes: upload.uploaded_bytes as u64,
@@ -371,8 +370,8 @@ impl Services {
     async fn transition(
         &self,
         upload_id: Uuid,
-        from: &[&str],
-        to: &str,
+        from: &[UploadStatus],
+        to: UploadStatus,
         extend: bool,
     ) -> Result<bool> {
         let now = self.clock().now();
@@ -396,13 +395,18 @@ impl Services {
     /// Pause an active upload (pausing a paused one is a no-op).
     pub async fn pause_upload(&self, caller: &Caller, upload_id: Uuid) -> Result<UploadProgress> {
         let upload = self.load_upload(caller, upload_id).await?;
-        if upload.status != status::PAUSED
+        if upload.status != UploadStatus::Paused
             && !self
-                .transition(upload.id, &[status::ACTIVE], status::PAUSED, false)
+                .transition(
+                    upload.id,
+                    &[UploadStatus::Active],
+                    UploadStatus::Paused,
+                    false,
+                )
                 .await?
         {
             return Err(state_error(
-                &self.load_upload(caller, upload_id).await?.status,
+                self.load_upload(caller, upload_id).await?.status,
             ));
         }
         self.upload_progress(caller, upload_id).await
@@ -425,14 +429,14 @@ impl Services {
         if !self
             .transition(
                 upload.id,
-                &[status::ACTIVE, status::PAUSED],
-                status::ACTIVE,
+                &[UploadStatus::Active, UploadStatus::Paused],
+                UploadStatus::Active,
                 true,
             )
             .await?
         {
             return Err(state_error(
-                &self.load_upload(caller, upload_id).await?.status,
+                self.load_upload(caller, upload_id).await?.status,
             ));
         }
         self.upload_progress(caller, upload_id).await
@@ -444,14 +448,14 @@ impl Services {
         if !self
             .transition(
                 upload.id,
-                &[status::ACTIVE, status::PAUSED],
-                status::CANCELLED,
+                &[UploadStatus::Active, UploadStatus::Paused],
+                UploadStatus::Cancelled,
                 false,
             )
             .await?
         {
             return Err(state_error(
-                &self.load_upload(caller, upload_id).await?.status,
+                self.load_upload(caller, upload_id).await?.status,
             ));
         }
         self.discard_staged(upload.id).await?;
@@ -463,7 +467,7 @@ impl Services {
             before: Some(
                 serde_json::json!({ "status": upload.status, "file_path": upload.file_path }),
             ),
-            after: Some(serde_json::json!({ "status": status::CANCELLED })),
+            after: Some(serde_json::json!({ "status": UploadStatus::Cancelled })),
         };
         self.audit(self.db(), Some(caller), entry).await
     }
@@ -484,8 +488,8 @@ impl Services {
         if self
             .transition(
                 upload_id,
-                &[status::ACTIVE, status::PAUSED],
-                status::EXPIRED,
+                &[UploadStatus::Active, UploadStatus::Paused],
+                UploadStatus::Expired,
                 false,
             )
             .await?
@@ -496,7 +500,7 @@ impl Services {
                 target_type: "upload",
                 target_id: Some(upload_id.to_string()),
                 before: None,
-                after: Some(serde_json::json!({ "status": status::EXPIRED })),
+                after: Some(serde_json::json!({ "status": UploadStatus::Expired })),
             };
             self.audit(self.db(), None, entry).await?;
         }
@@ -509,7 +513,9 @@ impl Services {
         let due: Vec<Uuid> = chunked_upload::Entity::find()
             .select_only()
             .column(chunked_upload::Column::Id)
-            .filter(chunked_upload::Column::Status.is_in([status::ACTIVE, status::PAUSED]))
+            .filter(
+                chunked_upload::Column::Status.is_in([UploadStatus::Active, UploadStatus::Paused]),
+            )
             .filter(chunked_upload::Column::ExpiresAt.lte(self.clock().now()))
             .into_tuple()
             .all(self.db())
@@ -522,14 +528,10 @@ impl Services {
 }
 
 /// The status a client sees: assembling is still `active`.
-pub(crate) fn public_status(stored: &str) -> &'static str {
+pub(crate) fn public_status(stored: UploadStatus) -> UploadStatus {
     match stored {
-        status::PAUSED => status::PAUSED,
-        status::COMPLETED => status::COMPLETED,
-        status::FAILED => status::FAILED,
-        status::CANCELLED => status::CANCELLED,
-        status::EXPIRED => status::EXPIRED,
-        _ => status::ACTIVE,
+        UploadStatus::Assembling => UploadStatus::Active,
+        other => other,
     }
 }
 

@@ -24,7 +24,7 @@ pub async fn login(username: String, password: String) -> Result<(), FormError> 
             _ => e.into(),
         })?;
     let token = answer.login.token;
-    if answer.login.user.role != "admin" {
+    if !matches!(answer.login.user.role, login::Role::ADMIN) {
         let _ = api.with_token(token).run::<Logout>(logout::Variables).await;
         return Err(FormError::general(
             "This dashboard is for administrators; your account is not one.",

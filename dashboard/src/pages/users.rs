@@ -33,12 +33,19 @@ fn users(data: users_and_devices::ResponseData) -> AnyView {
     data.users
         .into_iter()
         .map(|user| {
-            let theirs: Vec<_> = devices.iter().filter(|d| d.user_id == user.id).cloned().collect();
-            let role_class = if user.role == "admin" { "badge warn" } else { "badge off" };
+            let theirs: Vec<_> = devices
+                .iter()
+                .filter(|d| d.user_id == user.id)
+                .cloned()
+                .collect();
+            let (role, role_class) = match user.role {
+                users_and_devices::Role::ADMIN => ("admin", "badge warn"),
+                _ => ("user", "badge off"),
+            };
             view! {
                 <section class="panel" data-user=user.username.clone()>
                     <h2>
-                        {user.username.clone()} " " <span class=role_class>{user.role.clone()}</span>
+                        {user.username.clone()} " " <span class=role_class>{role}</span>
                         {user
                             .disabled
                             .then(|| view! { <span class="badge bad">"disabled"</span> })}

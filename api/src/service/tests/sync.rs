@@ -3,6 +3,7 @@
 //! schedules, failing runs, on-change debounce, plans, and two engines at once.
 use crate::service::Code;
 use chrono::{DateTime, Duration, Utc};
+use entity::enums::RunStatus;
 use entity::{schedule_run, sync_schedule};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
@@ -15,7 +16,7 @@ use crate::service::{
     files::NewVersion,
     schedules::NewSchedule,
     selective::Folder,
-    sync_runs::{SyncRun, status},
+    sync_runs::{SyncRun, Trigger},
 };
 
 fn at(s: &str) -> DateTime<Utc> {
@@ -164,7 +165,7 @@ async fn missed_slots_run_once_and_disabled_schedules_never(postgres: bool) {
     assert_eq!(f.services.run_due_schedules().await.expect("engine"), 0);
     let runs = runs_of(&f.services, daily).await;
     assert_eq!(runs.len(), 1);
-    assert_eq!(runs[0].trigger, "catch_up");
+    assert_eq!(runs[0].trigger, Trigger::CatchUp);
     assert_eq!(runs[0].scheduled_for, Some(at("2026-05-01T03:00:00Z")));
     let schedules = f
         .services
@@ -190,7 +191,7 @@ async fn missed_slots_run_once_and_disabled_schedules_never(postgres: bool) {
         .run_schedule_now(&f.admin, daily)
         .await
         .expect("manual");
-    assert_eq!(manual.trigger, "manual");
+    assert_eq!(manual.trigger, Trigger::Manual);
     let after = f
         .services
         .list_schedules(&f.admin, None)
@@ -226,7 +227,7 @@ async fn a_failing_run_is_recorded_and_the_engine_goes_on(postgres: bool) {
     assert_eq!(f.services.run_due_schedules().await.expect("engine"), 2);
     let failed = runs_of(&f.services, broken).await;
     assert_eq!(failed.len(), 1);
-    assert_eq!(failed[0].status, status::FAILED);
+    assert_eq!(failed[0].status, RunStatus::Failed);
     assert!(
         failed[0]
             .error
@@ -235,7 +236,7 @@ async fn a_failing_run_is_recorded_and_the_engine_goes_on(postgres: bool) {
     );
     assert_eq!(
         runs_of(&f.services, fine).await[0].status,
-        status::REQUESTED
+        RunStatus::Requested
     );
     let retry = sync_schedule::Entity::find_by_id(broken)
         .one(f.services.db())
@@ -331,7 +332,7 @@ async fn a_burst_of_changes_makes_one_on_change_run_with_the_plan(postgres: bool
     assert_eq!(services.run_due_schedules().await.expect("engine"), 0);
     let runs = runs_of(services, on_change).await;
     assert_eq!(runs.len(), 1);
-    assert_eq!(runs[0].trigger, "change");
+    assert_eq!(runs[0].trigger, Trigger::Change);
     assert_eq!(runs[0].change_count, 50);
     let plan = services
         .sync_run_changes(&f.admin, runs[0].id)
@@ -350,7 +351,7 @@ async fn a_burst_of_changes_makes_one_on_change_run_with_the_plan(postgres: bool
         .complete_sync_run(&phone_caller, runs[0].id)
         .await
         .expect("complete");
-    assert_eq!(done.status, status::COMPLETED);
+    assert_eq!(done.status, RunStatus::Completed);
     services.clock().advance(Duration::seconds(1));
     change(&f, "/Docs/file-07.txt", laptop, "new").await;
     let laptop_caller = Caller {
@@ -406,13 +407,13 @@ pub(crate) async fn insert_due_schedules(
             id: Set(Uuid::new_v4()),
             user_id: Set(user_id),
             device_id: Set(device_id),
-            schedule_type: Set("daily".into()),
+            schedule_type: Set(entity::enums::ScheduleType::Daily),
             time_of_day: Set(Some(slot.format("%H:%M").to_string())),
             day_of_week: Set(None),
             day_of_month: Set(None),
             timezone: Set("UTC".into()),
             sync_deletions: Set(false),
-            resolve_conflicts: Set("keep_newest".into()),
+            resolve_conflicts: Set(entity::enums::ResolveConflicts::KeepNewest),
             debounce_seconds: Set(30),
             enabled: Set(true),
             next_run_at: Set(Some(slot)),
