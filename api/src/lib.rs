@@ -8,14 +8,12 @@ use anyhow::Context;
 use axum::http::{HeaderValue, header};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tower_http::{
-    catch_panic::CatchPanicLayer, set_header::SetResponseHeaderLayer, trace::TraceLayer,
-};
+use tower_http::set_header::SetResponseHeaderLayer;
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod graphql;
-pub mod http_guard;
 pub mod jobs;
 pub mod listen;
 pub mod rest;
@@ -56,7 +54,7 @@ pub fn private_data_dir(dir: &std::path::Path) -> std::io::Result<()> {
 /// Open the database (migrating it) and the data directory, and build the services.
 pub async fn open_services(settings: &Settings, clock: Clock) -> anyhow::Result<Services> {
     let db = open_database(settings).await?;
-    Services::new(db, settings, clock, Metrics::default())
+    Services::new(db, settings.service_options(), clock, Metrics::default())
         .await
         .context("while opening the data directory")
 }
@@ -103,45 +101,12 @@ pub async fn launch_with_clock(
         .await
         .context("while starting background jobs")?;
 
-    let schema = graphql::schema(Some(services.clone()));
     let bounds = settings.bounds.clone();
-    let dashboard = dashboard::router(
-        std::sync::Arc::new(graphql::DashboardApi {
-            services: services.clone(),
-            schema: schema.clone(),
-        }),
+    let app = app::router(
+        app::AppState::new(services, &settings),
+        &settings,
         tls.is_some(),
     );
-    let app = rest::router(
-        rest::AppState {
-            services,
-            schema,
-            webdav: webdav::WebDav::new(&bounds),
-            sockets: graphql::Sockets::new(&bounds),
-        },
-        &settings,
-    )
-    // The dashboard's forms are small bodies, bounded as the API's are.
-    .merge(dashboard.layer(axum::middleware::from_fn_with_state(
-        http_guard::BodyBounds::from(&bounds),
-        http_guard::small_bodies,
-    )))
-    .layer(axum::middleware::from_fn_with_state(
-        std::sync::Arc::new(settings.trusted_proxies.clone()),
-        rest::rate_limit::remember_client,
-    ))
-    .layer(TraceLayer::new_for_http())
-    // A bug (ours or a dependency's) answers 500 on its request, never takes
-    // the connection or the process down.
-    .layer(CatchPanicLayer::custom(|_panic| {
-        axum::response::IntoResponse::into_response(service::Error::internal(
-            "a request handler panicked",
-        ))
-    }))
-    .layer(SetResponseHeaderLayer::if_not_present(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    ));
     let stop = CancellationToken::new();
     let stopper = stop.clone();
     tokio::spawn(async move {

@@ -22,7 +22,7 @@ use axum::{
     routing::get,
 };
 pub use client::GraphqlApi;
-pub use session::SESSION_COOKIE;
+pub use session::{SESSION_COOKIE, cross_origin, session_token};
 
 /// What every page and server function of one dashboard can reach.
 #[derive(Clone)]

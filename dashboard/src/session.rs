@@ -37,7 +37,7 @@ fn is_public(path: &str) -> bool {
 }
 
 /// The session cookie's value, if the request carries one.
-pub(crate) fn session_token(headers: &HeaderMap) -> Option<String> {
+pub fn session_token(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -62,7 +62,7 @@ pub(crate) fn session_cookie(token: Option<&str>, secure: bool) -> HeaderValue {
 
 /// A post from another site's page (its `Origin` is not this host) is refused: with the
 /// SameSite=Strict cookie this makes every form CSRF-safe, and the login form too.
-fn cross_origin(headers: &HeaderMap, authority: Option<&str>) -> bool {
+pub fn cross_origin(headers: &HeaderMap, authority: Option<&str>) -> bool {
     let Some(origin) = headers.get(header::ORIGIN) else {
         return false;
     };

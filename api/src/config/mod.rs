@@ -225,6 +225,40 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// What the services are built from.
+    pub fn service_options(&self) -> crate::service::Options {
+        use crate::service::{UploadLimits, identity::login_guard::Budget};
+        let budget = |burst: u32, refill_secs: u64| Budget {
+            burst: burst.max(1),
+            refill: std::time::Duration::from_secs(refill_secs.max(1)),
+        };
+        crate::service::Options {
+            data_dir: self.data_dir.clone(),
+            limits: UploadLimits {
+                default_chunk_size: self.chunk_size,
+                max_chunk_size: self.max_chunk_size,
+                max_file_size: self.max_file_size,
+                cleanup_days: self.chunk_cleanup_days,
+                max_concurrent_uploads: self.max_concurrent_uploads,
+                min_free_space: self.min_free_space,
+                token_ttl_days: self.token_ttl_days,
+                chunk_idle_timeout: std::time::Duration::from_secs(
+                    self.chunk_idle_timeout_secs.max(1),
+                ),
+            },
+            hash_concurrency: self.bounds.hash_concurrency(),
+            login_failures_per_address: budget(
+                self.bounds.login_failures_per_ip,
+                self.bounds.login_ip_refill_secs,
+            ),
+            login_failures_per_user: budget(
+                self.bounds.login_failures_per_user,
+                self.bounds.login_user_refill_secs,
+            ),
+            debug_pause_at: self.debug_pause_at.clone(),
+        }
+    }
+
     /// Settings as they are with no flags and no environment, rooted at `data_dir`.
     pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
         let mut settings = Cli::parse_from(["ferry", "serve"]).settings;

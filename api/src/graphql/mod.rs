@@ -22,12 +22,31 @@ mod socket;
 mod subscription;
 mod types;
 
-pub use crate::rest::rate_limit::ClientAddress;
+use crate::app::extract::ClientAddress;
 pub use socket::{Sockets, websocket};
 
 pub use mutation::MutationRoot;
 pub use query::QueryRoot;
 pub use subscription::SubscriptionRoot;
+
+/// `/graphql` (queries and mutations over HTTP, GraphiQL) and `/graphql/ws`
+/// (subscriptions). HTTP bodies are read whole under the size limit and deadline.
+pub fn routes<S>(bounds: crate::app::body_bounds::BodyBounds) -> axum::Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Services: axum::extract::FromRef<S>,
+    FerrySchema: axum::extract::FromRef<S>,
+    Sockets: axum::extract::FromRef<S>,
+{
+    use axum::routing::get;
+    axum::Router::new()
+        .route("/graphql", get(graphiql).post(execute))
+        .route("/graphql/ws", get(websocket))
+        .layer(axum::middleware::from_fn_with_state(
+            bounds,
+            crate::app::body_bounds::small_bodies,
+        ))
+}
 
 /// Ferry's GraphQL schema.
 pub type FerrySchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
@@ -131,40 +150,19 @@ pub(crate) fn context<'a>(ctx: &'a Context<'_>) -> Result<(&'a Services, &'a Cal
 /// `POST /graphql`: the Bearer header, when present, must be valid. (The body
 /// was bounded in size and time before it reached here.)
 pub async fn execute(
-    State(state): State<crate::rest::AppState>,
+    State(services): State<Services>,
+    State(schema): State<FerrySchema>,
     headers: HeaderMap,
     address: Option<axum::Extension<ClientAddress>>,
     request: GraphQLRequest,
 ) -> std::result::Result<GraphQLResponse, Error> {
-    let token = crate::rest::bearer_from_headers(&headers);
+    let token = crate::app::extract::bearer_from_headers(&headers);
     let mut request = request.into_inner();
     if let Some(axum::Extension(address)) = address {
         request = request.data(address);
     }
-    Ok(execute_as(&state.services, &state.schema, token, request)
-        .await?
-        .into())
+    Ok(execute_as(&services, &schema, token, request).await?.into())
 }
-
-/// The dashboard session cookie of a same-origin request.
-pub(crate) fn same_origin_session(headers: &HeaderMap) -> Option<String> {
-    let host = headers.get(axum::http::header::HOST)?.to_str().ok()?;
-    let origin = headers.get(axum::http::header::ORIGIN)?.to_str().ok()?;
-    let origin_host = origin.split_once("://").map(|(_, rest)| rest)?;
-    if !origin_host.eq_ignore_ascii_case(host) {
-        return None;
-    }
-    headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.to_owned())
-}
-
-use dashboard::SESSION_COOKIE;
 
 /// `GET /graphql`: GraphiQL.
 pub async fn graphiql() -> impl IntoResponse {

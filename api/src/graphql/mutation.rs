@@ -10,8 +10,8 @@ use crate::{
     graphql::errors::GraphQLResult,
     service::{
         bandwidth::SetLimit,
-        schedules::{NewSchedule, SchedulePatch},
-        selective::Folder,
+        sync::schedules::{NewSchedule, SchedulePatch},
+        sync::selective::Folder,
     },
 };
 

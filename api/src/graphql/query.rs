@@ -9,7 +9,7 @@ use super::{context, types::*};
 use crate::{
     graphql::errors::GraphQLResult,
     service::error::Error,
-    service::schedules::{NewSchedule, preview},
+    service::sync::schedules::{NewSchedule, preview},
 };
 
 /// Parse an `ID` that names a UUID; anything else is unknown (404).

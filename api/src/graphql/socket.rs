@@ -106,18 +106,14 @@ struct Session {
 /// same-origin handshake (`Origin` names this host), so another site's page
 /// cannot ride on the cookie.
 pub async fn websocket(
-    State(state): State<crate::rest::AppState>,
+    State(services): State<Services>,
+    State(schema): State<FerrySchema>,
+    State(sockets): State<Sockets>,
     headers: HeaderMap,
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let cookie = super::same_origin_session(&headers);
-    let crate::rest::AppState {
-        services,
-        schema,
-        sockets,
-        ..
-    } = state;
+    let cookie = crate::app::extract::same_origin_session(&headers);
     upgrade
         .max_message_size(MAX_MESSAGE)
         .max_frame_size(MAX_MESSAGE)
@@ -249,6 +245,6 @@ fn bearer_of(payload: &serde_json::Value) -> Option<String> {
         .get("authorization")
         .or_else(|| payload.get("Authorization"))
         .and_then(|v| v.as_str())
-        .and_then(crate::rest::parse_bearer)
+        .and_then(crate::app::extract::parse_bearer)
         .map(str::to_owned)
 }

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 
 use entity::enums;
 
-use crate::service::{bandwidth, files, schedules, selective, sync_runs, uploads};
+use crate::service::{bandwidth, files, sync::runs, sync::schedules, sync::selective, uploads};
 
 /// What a user may do.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
@@ -349,8 +349,8 @@ pub struct Device {
     pub last_seen_at: Option<DateTime<Utc>>,
 }
 
-impl From<crate::service::devices::DeviceInfo> for Device {
-    fn from(d: crate::service::devices::DeviceInfo) -> Self {
+impl From<crate::service::identity::devices::DeviceInfo> for Device {
+    fn from(d: crate::service::identity::devices::DeviceInfo) -> Self {
         Self {
             id: ID(d.id.to_string()),
             user_id: ID(d.user_id.to_string()),
@@ -502,8 +502,8 @@ impl SyncRun {
     }
 }
 
-impl From<sync_runs::SyncRun> for SyncRun {
-    fn from(r: sync_runs::SyncRun) -> Self {
+impl From<runs::SyncRun> for SyncRun {
+    fn from(r: runs::SyncRun) -> Self {
         Self {
             id: ID(r.run_id.to_string()),
             schedule_id: ID(r.schedule_id.to_string()),
@@ -545,8 +545,8 @@ pub struct SyncChange {
     pub modified_at: DateTime<Utc>,
 }
 
-impl From<sync_runs::SyncChange> for SyncChange {
-    fn from(c: sync_runs::SyncChange) -> Self {
+impl From<runs::SyncChange> for SyncChange {
+    fn from(c: runs::SyncChange) -> Self {
         Self {
             path: c.path,
             change: if c.change == "delete" {
@@ -585,13 +585,15 @@ pub struct BandwidthUsage {
     pub at: chrono::DateTime<chrono::Utc>,
 }
 
-impl From<crate::service::monitor::BandwidthSample> for BandwidthUsage {
-    fn from(s: crate::service::monitor::BandwidthSample) -> Self {
+impl From<crate::service::bandwidth::monitor::BandwidthSample> for BandwidthUsage {
+    fn from(s: crate::service::bandwidth::monitor::BandwidthSample) -> Self {
         Self {
             user_id: ID(s.user_id.to_string()),
             direction: match s.direction {
-                crate::service::throttle::Direction::Upload => TransferDirection::Upload,
-                crate::service::throttle::Direction::Download => TransferDirection::Download,
+                crate::service::bandwidth::throttle::Direction::Upload => TransferDirection::Upload,
+                crate::service::bandwidth::throttle::Direction::Download => {
+                    TransferDirection::Download
+                }
             },
             bytes_per_second: s.bytes_per_second.into(),
             at: s.at,

@@ -75,7 +75,7 @@ const MONITOR_TICK: Duration = Duration::from_secs(1);
 /// The throughput monitor: one sample of every user's rate per tick.
 fn bandwidth_monitor_job(services: Services) -> Result<Job, JobSchedulerError> {
     let monitor = std::sync::Arc::new(std::sync::Mutex::new(
-        crate::service::monitor::Monitor::default(),
+        crate::service::bandwidth::monitor::Monitor::default(),
     ));
     Job::new_repeated_async(MONITOR_TICK, move |_id, _scheduler| {
         let services = services.clone();

@@ -6,7 +6,7 @@ use axum::{
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::ApiJson;
+use crate::app::extract::ApiJson;
 use crate::{
     service::error::Result,
     service::{Caller, Services, bandwidth::SetLimit},

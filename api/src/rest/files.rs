@@ -15,7 +15,7 @@ use crate::{
     service::error::{Error, Result},
     service::{
         Caller, Services,
-        throttle::{Direction, paced},
+        bandwidth::throttle::{Direction, paced},
     },
 };
 

@@ -3,7 +3,7 @@ use crate::service::Code;
 use axum::{extract::State, http::StatusCode, response::IntoResponse};
 use serde::Deserialize;
 
-use super::ApiJson;
+use crate::app::extract::ApiJson;
 use crate::{
     service::error::Result,
     service::{Caller, Role, Services, identity::LoginRequest},
@@ -21,7 +21,7 @@ pub struct LoginBody {
 /// `POST /api/auth/login`
 pub async fn login(
     State(services): State<Services>,
-    address: Option<axum::Extension<super::rate_limit::ClientAddress>>,
+    address: Option<axum::Extension<crate::app::extract::ClientAddress>>,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<impl IntoResponse> {
     let result = services

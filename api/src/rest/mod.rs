@@ -1,18 +1,14 @@
 //! The REST adapter: thin handlers over `service`, errors in the SPEC's format.
-use crate::service::Code;
 use axum::{
     Router,
-    extract::{
-        DefaultBodyLimit, FromRef, FromRequest, FromRequestParts, Request, rejection::JsonRejection,
-    },
-    http::request::Parts,
-    routing::{any, delete, get, post},
+    extract::{DefaultBodyLimit, FromRef},
+    routing::{delete, get, post},
 };
-use serde::de::DeserializeOwned;
 
 use crate::{
-    service::error::Error,
-    service::{Caller, Services},
+    app::body_bounds::{self, BodyBounds},
+    config::Settings,
+    service::Services,
 };
 
 mod bandwidth;
@@ -25,28 +21,17 @@ mod schedules;
 mod selective;
 mod uploads;
 
-/// What every handler can reach.
-#[derive(Clone, FromRef)]
-pub struct AppState {
-    pub services: Services,
-    pub schema: crate::graphql::FerrySchema,
-    pub webdav: crate::webdav::WebDav,
-    pub sockets: crate::graphql::Sockets,
-}
-
-impl std::fmt::Debug for AppState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState").finish_non_exhaustive()
-    }
-}
-
-/// Every REST route, plus the health and metrics endpoints.
-pub fn router(state: AppState, settings: &crate::config::Settings) -> Router {
-    // Every route reads a small body whole, under a size limit and a deadline
-    // (`http_guard`), except the chunk route and WebDAV, which bound their own.
+/// Every REST route, plus the health and metrics endpoints, each group with its
+/// body policy: JSON bodies are read whole under the size limit and deadline; the
+/// chunk route bounds its streamed body itself.
+pub fn routes<S>(services: Services, settings: &Settings) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Services: FromRef<S>,
+{
     let small = axum::middleware::from_fn_with_state(
-        crate::http_guard::BodyBounds::from(&settings.bounds),
-        crate::http_guard::small_bodies,
+        BodyBounds::from(&settings.bounds),
+        body_bounds::small_bodies,
     );
     // The upload endpoints: callers identified first, then rate-limited.
     let mut uploads = Router::new()
@@ -69,7 +54,7 @@ pub fn router(state: AppState, settings: &crate::config::Settings) -> Router {
         uploads = uploads.layer(limit);
     }
     let uploads = uploads.layer(axum::middleware::from_fn_with_state(
-        state.services.clone(),
+        services,
         rate_limit::identify,
     ));
     Router::new()
@@ -94,83 +79,9 @@ pub fn router(state: AppState, settings: &crate::config::Settings) -> Router {
             "/api/sync/files/content",
             get(files::download).delete(files::delete),
         )
-        .route(
-            "/graphql",
-            get(crate::graphql::graphiql).post(crate::graphql::execute),
-        )
-        .route("/graphql/ws", get(crate::graphql::websocket))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .layer(small)
         .merge(uploads)
-        // WebDAV bounds its bodies itself, once the caller is known.
-        .route("/webdav", any(crate::webdav::serve))
-        .route("/webdav/", any(crate::webdav::serve))
-        .route("/webdav/{*path}", any(crate::webdav::serve))
-        .fallback(|| async { Error::not_found("route") })
-        .with_state(state)
-}
-
-/// The bearer token of a request, if any.
-fn bearer_token(parts: &Parts) -> Option<&str> {
-    bearer_from_headers(&parts.headers)
-}
-
-/// The bearer token in `Authorization: Bearer …`, if any.
-pub(crate) fn bearer_from_headers(headers: &axum::http::HeaderMap) -> Option<&str> {
-    let value = headers
-        .get(axum::http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
-    parse_bearer(value)
-}
-
-/// The token of an authorization value `Bearer …` (scheme in any case), if any:
-/// the one parser for headers and WebSocket `connection_init` payloads alike.
-pub(crate) fn parse_bearer(value: &str) -> Option<&str> {
-    let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
-        .filter(|t| !t.is_empty())
-}
-
-impl<S> FromRequestParts<S> for Caller
-where
-    S: Send + Sync,
-    Services: FromRef<S>,
-{
-    type Rejection = Error;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        if let Some(caller) = parts.extensions.get::<Caller>() {
-            return Ok(caller.clone());
-        }
-        let token = bearer_token(parts).ok_or(Error::unauthorized("missing bearer token"))?;
-        Services::from_ref(state).authenticate(token).await
-    }
-}
-
-/// `Json` whose rejections answer in the SPEC's error format (400 `invalid_input`).
-#[derive(Debug)]
-pub struct ApiJson<T>(pub T);
-
-impl<S, T> FromRequest<S> for ApiJson<T>
-where
-    S: Send + Sync,
-    T: DeserializeOwned,
-{
-    type Rejection = Error;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(ApiJson(value)),
-            Err(rejection) => Err(json_error(rejection)),
-        }
-    }
-}
-
-fn json_error(rejection: JsonRejection) -> Error {
-    Error::new(Code::InvalidInput, rejection.body_text())
 }

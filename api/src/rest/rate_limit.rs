@@ -3,14 +3,10 @@
 //! client's address from `X-Forwarded-For` only when the peer is a trusted
 //! proxy). Over the limit: 429 `rate_limited` with `Retry-After`.
 use crate::service::Code;
-use std::{
-    net::{IpAddr, SocketAddr},
-    sync::Arc,
-    time::Duration,
-};
+use std::{net::IpAddr, sync::Arc, time::Duration};
 
 use axum::{
-    extract::{ConnectInfo, Request, State},
+    extract::{Request, State},
     http::Request as HttpRequest,
     middleware::Next,
     response::{IntoResponse, Response},
@@ -46,50 +42,8 @@ pub struct ClientKeyExtractor {
 
 impl ClientKeyExtractor {
     fn client_ip<T>(&self, req: &HttpRequest<T>) -> Option<IpAddr> {
-        client_ip(req, &self.trusted_proxies)
+        crate::app::extract::client_ip(req, &self.trusted_proxies)
     }
-}
-
-/// The client's address: the peer, or — when the peer is a trusted proxy —
-/// the right-most address of `X-Forwarded-For` that is not a trusted proxy.
-pub(crate) fn client_ip<T>(req: &HttpRequest<T>, trusted_proxies: &[IpAddr]) -> Option<IpAddr> {
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())?;
-    if !trusted_proxies.contains(&peer) {
-        return Some(peer);
-    }
-    let forwarded = req
-        .headers()
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|ip| ip.trim().parse::<IpAddr>().ok())
-        .collect::<Vec<_>>();
-    forwarded
-        .into_iter()
-        .rev()
-        .find(|ip| !trusted_proxies.contains(ip))
-        .or(Some(peer))
-}
-
-/// The address a request came from (see [`client_ip`]), put in every request's
-/// extensions by [`remember_client`]: sign-ins count failures against it.
-#[derive(Clone, Copy, Debug)]
-pub struct ClientAddress(pub IpAddr);
-
-/// Middleware: record the [`ClientAddress`] of each request.
-pub async fn remember_client(
-    State(trusted): State<Arc<Vec<IpAddr>>>,
-    mut req: Request,
-    next: Next,
-) -> Response {
-    if let Some(ip) = client_ip(&req, &trusted) {
-        req.extensions_mut().insert(ClientAddress(ip));
-    }
-    next.run(req).await
 }
 
 impl KeyExtractor for ClientKeyExtractor {
@@ -156,7 +110,7 @@ pub mod governor_middleware {
 /// the user and the handler's [`Caller`] extractor does not authenticate again.
 /// A bad or missing token is left for the handler to refuse.
 pub async fn identify(State(services): State<Services>, mut req: Request, next: Next) -> Response {
-    if let Some(token) = super::bearer_from_headers(req.headers())
+    if let Some(token) = crate::app::extract::bearer_from_headers(req.headers())
         && let Ok(caller) = services.authenticate(token).await
     {
         req.extensions_mut().insert(caller);
@@ -166,6 +120,10 @@ pub async fn identify(State(services): State<Services>, mut req: Request, next: 
 
 #[cfg(test)]
 mod tests {
+    use std::net::SocketAddr;
+
+    use axum::extract::ConnectInfo;
+
     use super::*;
 
     fn request(peer: &str, forwarded: Option<&str>) -> HttpRequest<()> {

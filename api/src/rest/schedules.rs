@@ -6,10 +6,10 @@ use axum::{
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::ApiJson;
+use crate::app::extract::ApiJson;
 use crate::{
     service::error::{Error, Result},
-    service::{Caller, Services, schedules::NewSchedule},
+    service::{Caller, Services, sync::schedules::NewSchedule},
 };
 
 #[derive(Debug, Deserialize)]

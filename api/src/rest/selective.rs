@@ -6,10 +6,10 @@ use axum::{
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::ApiJson;
+use crate::app::extract::ApiJson;
 use crate::{
     service::error::Result,
-    service::{Caller, Services, selective::Folder},
+    service::{Caller, Services, sync::selective::Folder},
 };
 
 fn yes() -> bool {

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::ApiJson;
+use crate::app::extract::ApiJson;
 use crate::{
     service::error::{Error, Result},
     service::{Caller, Services, uploads::StartUpload},

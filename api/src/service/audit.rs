@@ -8,8 +8,8 @@ use sea_orm::{
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{Caller, Services};
 use crate::service::error::Result;
+use crate::service::{Caller, Services};
 
 /// One change to record.
 #[derive(Debug)]
@@ -52,7 +52,7 @@ impl Services {
         let mut query = audit_log::Entity::find()
             .order_by_desc(audit_log::Column::Id)
             .limit(first + 1);
-        if caller.role != super::Role::Admin {
+        if caller.role != crate::service::Role::Admin {
             query = query.filter(audit_log::Column::ActorUserId.eq(caller.user_id));
         }
         if let Some(before_id) = before_id {

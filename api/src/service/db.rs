@@ -76,7 +76,7 @@ pub fn drop_scratch_database(admin_url: String, name: String) {
     .join();
 }
 
-impl super::Services {
+impl crate::service::Services {
     /// A transaction that changes `user_id`'s tree: it locks that user's row
     /// first, so such transactions of one user run one after another on
     /// PostgreSQL too (a folder and a file can never both be created at one

@@ -5,7 +5,9 @@ use sea_orm::EntityTrait;
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use super::{Services, monitor::BandwidthSample, sync_runs::RunEvent, uploads::UploadProgress};
+use crate::service::{
+    Services, bandwidth::monitor::BandwidthSample, sync::runs::RunEvent, uploads::UploadProgress,
+};
 
 /// Events kept for slow subscribers before they skip ahead.
 const CAPACITY: usize = 4_096;

@@ -11,53 +11,36 @@ use std::{
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
-use crate::config::Settings;
+use bandwidth::throttle::Throttles;
+use files::blobs::BlobStore;
+use identity::{
+    BasicCache, auth_cache::AuthCache, login_guard::LoginGuard, passwords::PasswordPool,
+};
+use uploads::{prefix_hash::PrefixHash, staging::Staging, stored_chunks::StoredChunks};
 
-mod assembly;
 pub mod audit;
-mod auth_cache;
 pub mod bandwidth;
-pub mod blobs;
 mod bulk;
-mod chunks;
 pub mod clock;
-pub mod conflicts;
 pub mod db;
-pub mod dead_props;
-pub mod devices;
 pub mod error;
 pub mod events;
-pub mod file_writer;
 pub mod files;
 pub mod identity;
-pub mod login_guard;
 pub mod metrics;
-pub mod monitor;
-pub mod passwords;
-pub mod paths;
-mod prefix_hash;
-pub mod recurrence;
-pub mod schedules;
-pub mod selective;
-mod sign_in;
-mod staging;
-pub mod stored_chunks;
-pub mod sync_engine;
-pub mod sync_runs;
-pub mod throttle;
-pub mod tree;
+pub mod sync;
 pub mod uploads;
 mod watch;
 
 #[cfg(test)]
 mod tests;
 
-pub use chunks::{ChunkOutcome, ChunkWriter};
 pub use clock::Clock;
 pub use error::{Code, Error, Result};
 pub use identity::{Caller, Role};
+pub use uploads::chunks::{ChunkOutcome, ChunkWriter};
 
-/// Limits the upload engine enforces, from [`Settings`].
+/// Limits the upload engine enforces.
 #[derive(Clone, Debug)]
 pub struct UploadLimits {
     pub default_chunk_size: u64,
@@ -70,19 +53,21 @@ pub struct UploadLimits {
     pub chunk_idle_timeout: std::time::Duration,
 }
 
-impl From<&Settings> for UploadLimits {
-    fn from(s: &Settings) -> Self {
-        Self {
-            default_chunk_size: s.chunk_size,
-            max_chunk_size: s.max_chunk_size,
-            max_file_size: s.max_file_size,
-            cleanup_days: s.chunk_cleanup_days,
-            max_concurrent_uploads: s.max_concurrent_uploads,
-            min_free_space: s.min_free_space,
-            token_ttl_days: s.token_ttl_days,
-            chunk_idle_timeout: std::time::Duration::from_secs(s.chunk_idle_timeout_secs.max(1)),
-        }
-    }
+/// Everything the services are built from: plain values, read from the
+/// configuration by the composition root (`crate::app`).
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Where blobs and staged chunks live.
+    pub data_dir: std::path::PathBuf,
+    pub limits: UploadLimits,
+    /// Threads hashing passwords at once.
+    pub hash_concurrency: usize,
+    /// Failed sign-ins per client address.
+    pub login_failures_per_address: identity::login_guard::Budget,
+    /// Failed sign-ins per username.
+    pub login_failures_per_user: identity::login_guard::Budget,
+    /// Testing hook: block forever when this step is reached.
+    pub debug_pause_at: Option<String>,
 }
 
 /// The handle every adapter holds.
@@ -94,8 +79,8 @@ pub struct Services {
 #[derive(Debug)]
 struct Inner {
     db: DatabaseConnection,
-    blobs: blobs::BlobStore,
-    staging: staging::Staging,
+    blobs: BlobStore,
+    staging: Staging,
     clock: Clock,
     limits: UploadLimits,
     metrics: metrics::Metrics,
@@ -104,26 +89,22 @@ struct Inner {
     /// Uploads being assembled by a task of this process.
     assemblies_running: Mutex<HashSet<Uuid>>,
     /// Which chunks of uploads in progress are stored (progress in O(log n) a chunk).
-    stored_chunks: stored_chunks::StoredChunks,
+    stored_chunks: StoredChunks,
     /// Upload events for subscriptions.
     events: events::EventBus,
     /// Background whole-file hashes of uploads in progress (an accelerator only).
-    prefix_hashes: Mutex<
-        std::collections::HashMap<
-            Uuid,
-            std::sync::Arc<tokio::sync::Mutex<prefix_hash::PrefixHash>>,
-        >,
-    >,
+    prefix_hashes:
+        Mutex<std::collections::HashMap<Uuid, std::sync::Arc<tokio::sync::Mutex<PrefixHash>>>>,
     /// Bandwidth buckets per user and direction.
-    throttles: throttle::Throttles,
+    throttles: Throttles,
     /// Bearer tokens checked recently.
-    auth_cache: auth_cache::AuthCache,
+    auth_cache: AuthCache,
     /// HTTP Basic passwords checked recently (WebDAV sends one per request).
-    basic_cache: identity::BasicCache,
+    basic_cache: BasicCache,
     /// Argon2 on a fixed pool of threads with reused memory.
-    passwords: passwords::PasswordPool,
+    passwords: PasswordPool,
     /// Failed sign-ins per client address and per username.
-    login_guard: login_guard::LoginGuard,
+    login_guard: LoginGuard,
     /// Who must re-check their open sockets now (a token revoked, a user disabled).
     access_changes: tokio::sync::broadcast::Sender<Uuid>,
     /// Testing hook: block forever when this step is reached.
@@ -134,45 +115,35 @@ impl Services {
     /// Wire the services over a migrated database and the data directory.
     pub async fn new(
         db: DatabaseConnection,
-        settings: &Settings,
+        options: Options,
         clock: Clock,
         metrics: metrics::Metrics,
-    ) -> crate::service::error::Result<Self> {
-        let blobs = blobs::BlobStore::open(settings.data_dir.join("blobs")).await?;
-        let staging = staging::Staging::open(settings.data_dir.join("staging")).await?;
+    ) -> Result<Self> {
+        let blobs = BlobStore::open(options.data_dir.join("blobs")).await?;
+        let staging = Staging::open(options.data_dir.join("staging")).await?;
         Ok(Self {
             inner: Arc::new(Inner {
                 db,
                 blobs,
                 staging,
                 clock,
-                limits: UploadLimits::from(settings),
+                limits: options.limits,
                 metrics,
                 chunks_in_flight: Mutex::new(HashSet::new()),
                 assemblies_running: Mutex::new(HashSet::new()),
                 prefix_hashes: Mutex::default(),
-                stored_chunks: stored_chunks::StoredChunks::default(),
+                stored_chunks: StoredChunks::default(),
                 events: events::EventBus::default(),
-                basic_cache: identity::BasicCache::default(),
-                auth_cache: auth_cache::AuthCache::default(),
-                passwords: passwords::PasswordPool::new(settings.bounds.hash_concurrency())?,
-                login_guard: login_guard::LoginGuard::new(
-                    login_guard::Budget {
-                        burst: settings.bounds.login_failures_per_ip.max(1),
-                        refill: std::time::Duration::from_secs(
-                            settings.bounds.login_ip_refill_secs.max(1),
-                        ),
-                    },
-                    login_guard::Budget {
-                        burst: settings.bounds.login_failures_per_user.max(1),
-                        refill: std::time::Duration::from_secs(
-                            settings.bounds.login_user_refill_secs.max(1),
-                        ),
-                    },
+                basic_cache: BasicCache::default(),
+                auth_cache: AuthCache::default(),
+                passwords: PasswordPool::new(options.hash_concurrency)?,
+                login_guard: LoginGuard::new(
+                    options.login_failures_per_address,
+                    options.login_failures_per_user,
                 ),
                 access_changes: tokio::sync::broadcast::channel(256).0,
-                throttles: throttle::Throttles::default(),
-                debug_pause_at: settings.debug_pause_at.clone(),
+                throttles: Throttles::default(),
+                debug_pause_at: options.debug_pause_at,
             }),
         })
     }

@@ -5,15 +5,51 @@ use chrono::Duration;
 use tempfile::TempDir;
 
 use super::{
-    Caller, Clock, Role, Services, files::NewVersion, metrics::Metrics, uploads::StartUpload,
+    Caller, Clock, Options, Role, Services, UploadLimits, files::NewVersion,
+    identity::login_guard::Budget, metrics::Metrics, uploads::StartUpload,
 };
-use crate::config::Settings;
+
+const MIB: u64 = 1 << 20;
+
+/// The services' options with the server's defaults, over `data_dir`.
+fn options(data_dir: &std::path::Path) -> Options {
+    let budget = |burst, secs| Budget {
+        burst,
+        refill: std::time::Duration::from_secs(secs),
+    };
+    Options {
+        data_dir: data_dir.to_owned(),
+        limits: UploadLimits {
+            default_chunk_size: 5 * MIB,
+            max_chunk_size: 100 * MIB,
+            max_file_size: 1 << 40,
+            cleanup_days: 7,
+            max_concurrent_uploads: 100,
+            min_free_space: 64 * MIB,
+            token_ttl_days: 30,
+            chunk_idle_timeout: std::time::Duration::from_secs(60),
+        },
+        hash_concurrency: 2,
+        login_failures_per_address: budget(10, 6),
+        login_failures_per_user: budget(20, 3),
+        debug_pause_at: None,
+    }
+}
+
+/// Services over the database at `url` (migrated) and `options`.
+async fn open(url: &str, options: Options) -> Services {
+    let db = super::db::connect_and_migrate(url).await.expect("database");
+    Services::new(db, options, Clock::system(), Metrics::default())
+        .await
+        .expect("services")
+}
 
 /// A service over a fresh database; dropping it drops the PostgreSQL database.
 struct Fixture {
     services: Services,
     admin: Caller,
-    settings: Settings,
+    database_url: String,
+    options: Options,
     _dir: TempDir,
     pg: Option<(String, String)>,
 }
@@ -28,7 +64,11 @@ impl Drop for Fixture {
 
 async fn fixture(postgres: bool) -> Option<Fixture> {
     let dir = TempDir::new().expect("temp dir");
-    let mut settings = Settings::with_data_dir(dir.path());
+    let options = options(dir.path());
+    let mut database_url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("ferry.db").display()
+    );
     let mut pg = None;
     if postgres {
         let Ok(admin_url) = std::env::var("FERRY_TEST_DATABASE_URL") else {
@@ -41,13 +81,10 @@ async fn fixture(postgres: bool) -> Option<Fixture> {
         let (url, name) = super::db::create_scratch_database(&admin_url, "ferry_svc")
             .await
             .expect("create database");
-        settings.database_url = Some(url);
+        database_url = url;
         pg = Some((admin_url, name));
     }
-    settings.max_concurrent_uploads = 100;
-    let services = crate::open_services(&settings, Clock::system())
-        .await
-        .expect("services");
+    let services = open(&database_url, options.clone()).await;
     let info = services
         .create_user(None, "root", "root-password", Role::Admin)
         .await
@@ -65,7 +102,8 @@ async fn fixture(postgres: bool) -> Option<Fixture> {
     Some(Fixture {
         services,
         admin,
-        settings,
+        database_url,
+        options,
         _dir: dir,
         pg,
     })

@@ -5,8 +5,8 @@ use futures_util::{StreamExt, stream, stream::BoxStream};
 use tokio::sync::broadcast::{Receiver, error::RecvError};
 use uuid::Uuid;
 
-use super::{
-    Caller, Services, error::Result, monitor::BandwidthSample, sync_runs::SyncRun,
+use crate::service::{
+    Caller, Services, bandwidth::monitor::BandwidthSample, error::Result, sync::runs::SyncRun,
     uploads::UploadProgress,
 };
 use entity::enums::{RunStatus, UploadStatus};
@@ -133,7 +133,7 @@ impl Services {
         only: Option<Uuid>,
     ) -> Result<BoxStream<'static, BandwidthSample>> {
         if only.is_some_and(|u| !caller.can_access(u)) {
-            return Err(super::Error::not_found("user"));
+            return Err(crate::service::Error::not_found("user"));
         }
         let caller = caller.clone();
         Ok(feed(

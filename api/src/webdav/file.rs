@@ -10,11 +10,11 @@ use chrono::{DateTime, Utc};
 use dav_server::fs::{DavFile, DavMetaData, FsError, FsFuture, FsResult};
 use futures_util::FutureExt;
 
-use super::fs::fs_error;
+use super::errors::fs_error;
 use crate::service::{
-    file_writer::FileWriter,
+    files::tree::Entry,
+    files::writer::FileWriter,
     files::{FileInfo, OpenFile},
-    tree::Entry,
 };
 
 /// Hex digits of the SHA-256 that make a file's WebDAV ETag.

@@ -10,14 +10,14 @@ use dav_server::{
 };
 use futures_util::{FutureExt, stream};
 
-use super::file::{Meta, ReadFile, WriteFile};
-use crate::{
-    service::error::{Code, Error, Kind},
-    service::{
-        Caller, Services,
-        dead_props::{DeadProp, PropPatch},
-        tree::Entry,
-    },
+use super::{
+    errors::fs_error,
+    file::{Meta, ReadFile, WriteFile},
+};
+use crate::service::{
+    Caller, Services,
+    files::dead_props::{DeadProp, PropPatch},
+    files::tree::Entry,
 };
 
 /// The caller's tree as `dav-server` sees it.
@@ -41,29 +41,6 @@ fn path_of(path: &DavPath) -> FsResult<String> {
     } else {
         raw.into()
     })
-}
-
-/// Our errors as `dav-server` knows them (it picks the status per method:
-/// a missing parent is `NotFound`, which MKCOL and PUT answer with 409).
-pub fn fs_error(err: Error) -> FsError {
-    match (err.code(), err.kind()) {
-        (Code::ParentMissing, _) | (_, Kind::NotFound) => FsError::NotFound,
-        (Code::InvalidMove, _) => FsError::Forbidden,
-        (_, Kind::Conflict) => FsError::Exists,
-        (_, Kind::Unauthenticated | Kind::Forbidden | Kind::Invalid | Kind::Malformed) => {
-            FsError::Forbidden
-        }
-        (_, Kind::TooLarge) => FsError::TooLarge,
-        (_, Kind::StorageFull) => FsError::InsufficientStorage,
-        (_, Kind::ElsewhereServer) => FsError::IsRemote,
-        _ => {
-            err.log_if_internal("webdav");
-            if !err.is_internal() {
-                tracing::warn!(error = %err, "webdav operation failed");
-            }
-            FsError::GeneralFailure
-        }
-    }
 }
 
 /// One entry of a folder listing.
@@ -154,7 +131,7 @@ impl GuardedFileSystem<Caller> for FerryFs {
             let entries: Vec<FsResult<Box<dyn DavDirEntry>>> = entries
                 .into_iter()
                 .map(|entry| {
-                    let name = crate::service::paths::file_name(entry.path())
+                    let name = crate::service::files::paths::file_name(entry.path())
                         .as_bytes()
                         .to_vec();
                     Ok(Box::new(DirEntry {

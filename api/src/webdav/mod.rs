@@ -21,18 +21,19 @@ use dav_server::DavHandler;
 use uuid::Uuid;
 
 use crate::{
+    app::{body_bounds::BodyBounds, extract::ClientAddress},
     config::Bounds,
-    rest::{AppState, rate_limit::ClientAddress},
     service::error::Error,
     service::{
         Caller, Services,
-        throttle::{Direction, paced},
+        bandwidth::throttle::{Direction, paced},
     },
 };
 
+mod errors;
 mod file;
 mod fs;
-pub use fs::fs_error;
+pub use errors::fs_error;
 mod locks;
 pub mod requests;
 
@@ -44,6 +45,21 @@ const READ_BUFFER: usize = 1 << 20;
 /// A user's `dav-server` handler and its lock table.
 type UserDav = (DavHandler<Caller>, locks::BoundedLocks);
 
+/// `/webdav`, `/webdav/` and below: bodies are bounded by [`serve`] itself, once
+/// the caller is known.
+pub fn routes<S>() -> axum::Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Services: axum::extract::FromRef<S>,
+    WebDav: axum::extract::FromRef<S>,
+{
+    use axum::routing::any;
+    axum::Router::new()
+        .route("/webdav", any(serve))
+        .route("/webdav/", any(serve))
+        .route("/webdav/{*path}", any(serve))
+}
+
 /// One `dav-server` handler per user, each with its own bounded lock table.
 #[derive(Clone)]
 pub struct WebDav {
@@ -51,7 +67,7 @@ pub struct WebDav {
     max_locks: usize,
     max_lock_time: std::time::Duration,
     max_ranges: usize,
-    bodies: crate::http_guard::BodyBounds,
+    bodies: BodyBounds,
 }
 
 impl std::fmt::Debug for WebDav {
@@ -67,7 +83,7 @@ impl WebDav {
             max_locks: bounds.webdav_max_locks,
             max_lock_time: std::time::Duration::from_secs(bounds.webdav_max_lock_secs),
             max_ranges: bounds.max_ranges.max(1),
-            bodies: crate::http_guard::BodyBounds::from(bounds),
+            bodies: BodyBounds::from(bounds),
         }
     }
 
@@ -93,23 +109,27 @@ impl WebDav {
 }
 
 /// Every method on `/webdav`, `/webdav/` and below.
-pub async fn serve(State(state): State<AppState>, request: Request) -> Response {
+pub async fn serve(
+    State(services): State<Services>,
+    State(webdav): State<WebDav>,
+    request: Request,
+) -> Response {
     let address = request.extensions().get::<ClientAddress>().map(|a| a.0);
-    let caller = match authenticate(&state.services, request.headers(), address).await {
+    let caller = match authenticate(&services, request.headers(), address).await {
         Ok(caller) => caller,
         Err(err) => return challenge(err),
     };
     if !if_header_is_well_formed(request.headers()) {
         return Error::new(Code::InvalidInput, "malformed If header").into_response();
     }
-    let (handler, locks) = state.webdav.handler_for(&state.services, caller.user_id);
-    let request = match checked(request, &state.webdav, &locks).await {
+    let (handler, locks) = webdav.handler_for(&services, caller.user_id);
+    let request = match checked(request, &webdav, &locks).await {
         Ok(request) => request,
         Err(response) => return response,
     };
     // Bandwidth limits: the body read (PUT) and the body sent (GET) are paced
     // by the user's buckets.
-    let services = &state.services;
+
     let upload = services.pace(caller.user_id, Direction::Upload);
     let download = services.pace(caller.user_id, Direction::Download);
     let request =
@@ -130,7 +150,7 @@ async fn authenticate(
     address: Option<std::net::IpAddr>,
 ) -> Result<Caller, Error> {
     let missing = || Error::unauthorized("credentials required");
-    if let Some(token) = crate::rest::bearer_from_headers(headers) {
+    if let Some(token) = crate::app::extract::bearer_from_headers(headers) {
         return services.authenticate(token).await;
     }
     let value = headers
@@ -170,11 +190,11 @@ async fn checked(
         return Err(bad_gateway());
     }
     if method == "PUT" {
-        let body = crate::http_guard::idle_bounded(body, webdav.bodies.idle);
+        let body = crate::app::body_bounds::idle_bounded(body, webdav.bodies.idle);
         return Ok(Request::from_parts(parts, body));
     }
     // Every other body is XML (or nothing): read whole under the small-body bounds.
-    let bytes = crate::http_guard::read_small(&parts.headers, body, webdav.bodies)
+    let bytes = crate::app::body_bounds::read_small(&parts.headers, body, webdav.bodies)
         .await
         .map_err(IntoResponse::into_response)?;
     if method == "LOCK" {

@@ -5,7 +5,7 @@
 
 use std::{hint::black_box, time::Instant};
 
-use api::service::recurrence::{Days, Recurrence};
+use api::service::sync::recurrence::{Days, Recurrence};
 use chrono::{NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use rand::{Rng, SeedableRng};

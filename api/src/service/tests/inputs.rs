@@ -5,7 +5,7 @@ use crate::service::{Code, error::Kind};
 use chrono::{DateTime, TimeZone, Utc};
 use proptest::prelude::*;
 
-use crate::service::{paths, schedules};
+use crate::service::{files::paths, sync::schedules};
 
 /// Error codes the schedule preview documents.
 const PREVIEW_CODES: &[&str] = &[

@@ -14,9 +14,9 @@ use super::{Fixture, fixture};
 use crate::service::{
     Caller, Services,
     files::NewVersion,
-    schedules::NewSchedule,
-    selective::Folder,
-    sync_runs::{SyncRun, Trigger},
+    sync::runs::{SyncRun, Trigger},
+    sync::schedules::NewSchedule,
+    sync::selective::Folder,
 };
 
 fn at(s: &str) -> DateTime<Utc> {
@@ -443,9 +443,7 @@ async fn two_engines_run_each_due_slot_exactly_once(postgres: bool) {
         .id;
     insert_due_schedules(&f.services, f.admin.user_id, device, 1_000, slot).await;
     // A second engine: its own services and connection pool over the same database.
-    let other = crate::open_services(&f.settings, crate::service::Clock::system())
-        .await
-        .expect("second engine");
+    let other = super::open(&f.database_url, f.options.clone()).await;
     for engine in [&f.services, &other] {
         engine.clock().set(slot + Duration::seconds(1));
     }

@@ -8,7 +8,7 @@ use sea_orm::{ConnectionTrait, EntityTrait, Statement};
 use super::{Fixture, fixture};
 use crate::service::{
     Caller, Role,
-    tree::{Entry, parent_of},
+    files::tree::{Entry, parent_of},
 };
 
 /// A database migrated up to migration 8, then given files the old way (no

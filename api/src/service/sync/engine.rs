@@ -16,13 +16,13 @@ use sea_orm::{
     sea_query::{LockBehavior, LockType},
 };
 
-use super::{
+use crate::service::error::Result;
+use crate::service::{
     Services,
     bulk::{SlotMove, move_schedules},
-    schedules::recurrence_of,
-    sync_runs::{RunSpec, Trigger},
+    sync::runs::{RunSpec, Trigger},
+    sync::schedules::recurrence_of,
 };
-use crate::service::error::Result;
 
 /// Schedules claimed per transaction, as measured with 100,000 due
 /// (`bench-schedules`): each batch rewrites the index pages it touches, so

@@ -9,14 +9,14 @@ use bytes::Bytes;
 use sha2::{Digest, Sha256};
 use tokio::task::JoinHandle;
 
-use super::{
+use crate::service::error::{Error, Result};
+use crate::service::{
     Caller, Services,
     audit::AuditEntry,
+    files::paths,
+    files::tree::{Entry, caller_device, parent_of},
     files::{FileInfo, NewVersion},
-    paths,
-    tree::{Entry, caller_device, parent_of},
 };
-use crate::service::error::{Error, Result};
 
 /// Bytes gathered before one write on the blocking pool.
 const WRITE_BATCH: usize = 1 << 20;

@@ -9,12 +9,12 @@ use entity::chunked_upload;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, sea_query::Expr};
 use uuid::Uuid;
 
-use super::{
+use crate::service::error::{Error, Result};
+use crate::service::{
     Services,
     audit::AuditEntry,
     files::{FileInfo, NewVersion},
 };
-use crate::service::error::{Error, Result};
 
 /// Attempts at the commit transaction before giving up (a concurrent first
 /// commit of the same new path makes one attempt fail on the unique index).
@@ -296,7 +296,7 @@ impl Services {
         let (ids, strays) = self.inner.staging.list().await?;
         for stray in strays {
             tracing::warn!(path = %stray.display(), "removing a stray file from staging");
-            if let Err(err) = super::blobs::remove_if_exists(&stray).await {
+            if let Err(err) = crate::service::files::blobs::remove_if_exists(&stray).await {
                 tracing::warn!(path = %stray.display(), %err, "cannot remove a stray staging file");
             }
         }

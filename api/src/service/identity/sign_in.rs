@@ -7,8 +7,8 @@ use std::net::IpAddr;
 use entity::user;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
-use super::{Services, audit::AuditEntry};
 use crate::service::error::Result;
+use crate::service::{Services, audit::AuditEntry};
 
 impl Services {
     /// The enabled user `username` names when `password` is theirs; `None` when it

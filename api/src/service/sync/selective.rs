@@ -11,8 +11,8 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{Caller, Services, audit::AuditEntry, paths};
 use crate::service::error::{Error, Result};
+use crate::service::{Caller, Services, audit::AuditEntry, files::paths};
 
 /// One configured folder.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,4 +1,11 @@
 //! Files and their versions: listing, reading, and committing a new version.
+pub mod blobs;
+pub mod dead_props;
+mod moves;
+pub mod paths;
+pub mod tree;
+pub mod writer;
+
 use chrono::{DateTime, Utc};
 use entity::{blob, file_metadata, file_version};
 use sea_orm::{
@@ -8,8 +15,8 @@ use sea_orm::{
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{Caller, Services, paths};
 use crate::service::error::{Error, Result};
+use crate::service::{Caller, Services};
 
 /// A file as the API shows it.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -185,7 +192,9 @@ impl Services {
                 id: Set(Uuid::new_v4()),
                 user_id: Set(new.user_id),
                 path: Set(new.path.to_owned()),
-                parent: Set(Some(super::tree::parent_of(new.path).to_owned())),
+                parent: Set(Some(
+                    crate::service::files::tree::parent_of(new.path).to_owned(),
+                )),
                 size: Set(size),
                 sha256: Set(new.sha256.to_owned()),
                 version: Set(1),
@@ -235,7 +244,7 @@ impl Services {
     /// caller's device. Deleting a missing or deleted file is 404.
     pub async fn delete_file(&self, caller: &Caller, path: &str) -> Result<()> {
         let path = paths::normalize_file(path)?;
-        let origin = super::tree::caller_device(caller);
+        let origin = crate::service::files::tree::caller_device(caller);
         let now = self.clock().now();
         let txn = self.begin_tree_write(caller.user_id).await?;
         let deleted = file_metadata::Entity::update_many()
@@ -254,7 +263,7 @@ impl Services {
             return Err(Error::not_found("file"));
         }
         self.drop_dead_props(&txn, caller.user_id, &path).await?;
-        let entry = super::audit::AuditEntry {
+        let entry = crate::service::audit::AuditEntry {
             action: "file.deleted",
             target_type: "file",
             target_id: Some(path.clone()),

@@ -8,8 +8,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{Caller, Services};
 use crate::service::error::{Error, Result};
+use crate::service::{Caller, Services};
 
 fn validate_device_id(device_id: &str) -> Result<()> {
     if device_id.is_empty() || device_id.len() > 128 || device_id.chars().any(char::is_control) {
@@ -144,7 +144,7 @@ impl Services {
         let mut active = found.into_active_model();
         active.name = Set(name.to_owned());
         let saved = active.update(self.db()).await?;
-        let entry = super::audit::AuditEntry {
+        let entry = crate::service::audit::AuditEntry {
             action: "device.renamed",
             target_type: "device",
             target_id: Some(saved.device_id.clone()),
@@ -182,7 +182,7 @@ impl Services {
             .await?;
         // Its tokens went with it.
         self.access_changed(found.user_id);
-        let entry = super::audit::AuditEntry {
+        let entry = crate::service::audit::AuditEntry {
             action: "device.removed",
             target_type: "device",
             target_id: Some(found.device_id.clone()),

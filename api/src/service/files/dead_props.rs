@@ -7,8 +7,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{Caller, Services, paths};
 use crate::service::error::Result;
+use crate::service::{Caller, Services, files::paths};
 
 /// One dead property.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -174,7 +174,10 @@ impl Services {
             .filter(
                 dead_property::Column::Path
                     .eq(path)
-                    .or(super::tree::below(dead_property::Column::Path, path)),
+                    .or(crate::service::files::tree::below(
+                        dead_property::Column::Path,
+                        path,
+                    )),
             )
             .all(conn)
             .await?)

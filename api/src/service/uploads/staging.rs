@@ -12,8 +12,8 @@ use std::{
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::blobs::{remove_if_exists, sync_dir};
 use crate::service::error::{Error, Result};
+use crate::service::files::blobs::{remove_if_exists, sync_dir};
 
 /// Read size when hashing a part file.
 const HASH_BUFFER: usize = 1 << 20;

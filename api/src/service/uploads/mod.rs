@@ -1,5 +1,14 @@
 //! Chunked uploads (SPEC §4): start, progress, pause, resume, cancel, expiry.
 //! Chunk intake lives in `chunks`, assembly and recovery in `assembly`.
+pub(crate) mod assembly;
+pub mod chunks;
+pub mod conflicts;
+mod lifecycle;
+pub(crate) mod prefix_hash;
+mod progress;
+pub(crate) mod staging;
+pub mod stored_chunks;
+
 use crate::service::Code;
 use chrono::{DateTime, Duration, Utc};
 use entity::enums::UploadStatus;
@@ -11,15 +20,14 @@ use sea_orm::{
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{
-    Caller, Services,
-    audit::AuditEntry,
-    identity::{hash_secret, new_secret},
-    paths,
-};
 use crate::service::error::{Error, Result};
+use crate::service::{
+    Caller, Services,
+    files::paths,
+    identity::{hash_secret, new_secret},
+};
 
-/// Stored upload states. `assembling` shows as `active` to clients.
+pub use progress::{missing_ranges, progress_percent, total_chunks};
 
 /// What a client asks for when starting an upload.
 #[derive(Debug, Default)]
@@ -61,32 +69,6 @@ pub struct UploadProgress {
     pub expires_at: DateTime<Utc>,
 }
 
-/// `completed / total` as a percentage with two decimals (1 of 205 → 0.49).
-pub fn progress_percent(completed: i32, total: i32) -> f64 {
-    if total <= 0 {
-        return 0.0;
-    }
-    (f64::from(completed) * 10_000.0 / f64::from(total)).round() / 100.0
-}
-
-/// `max(1, ceil(total_size / chunk_size))`.
-pub fn total_chunks(total_size: u64, chunk_size: u64) -> u64 {
-    std::cmp::max(total_size.div_ceil(chunk_size), 1)
-}
-
-/// Sorted inclusive ranges of the numbers in `0..total` missing from `stored` (sorted).
-pub fn missing_ranges(stored: &[i32], total: i32) -> Vec<[i32; 2]> {
-    let mut ranges = Vec::new();
-    let mut next = 0;
-    for &n in stored.iter().chain(std::iter::once(&total)) {
-        if n > next {
-            ranges.push([next, n - 1]);
-        }
-        next = std::cmp::max(next, n + 1);
-    }
-    ranges
-}
-
 /// The error for acting on an upload in `state` when it must be active.
 pub(crate) fn state_error(state: UploadStatus) -> Error {
     match state {
@@ -116,7 +98,7 @@ pub(crate) fn parse_sha256(hash: &str, code: Code) -> Result<String> {
 
 impl Services {
     /// The idle time after which an unfinished upload expires.
-    fn upload_ttl(&self) -> Duration {
+    pub(crate) fn upload_ttl(&self) -> Duration {
         Duration::days(i64::from(self.limits().cleanup_days))
     }
 
@@ -291,7 +273,7 @@ impl Services {
         let mut query = chunked_upload::Entity::find()
             .filter(chunked_upload::Column::Status.is_in(UploadStatus::UNFINISHED))
             .order_by_desc(chunked_upload::Column::CreatedAt);
-        if caller.role != super::Role::Admin {
+        if caller.role != crate::service::Role::Admin {
             query = query.filter(chunked_upload::Column::UserId.eq(caller.user_id));
         }
         if let Some((device, _)) = caller.confined_to() {
@@ -347,7 +329,7 @@ impl Services {
             let missing = missing_ranges(&stored, upload.total_chunks);
             self.inner.stored_chunks.load(
                 upload.id,
-                super::stored_chunks::ChunkSet::from_numbers(stored),
+                crate::service::uploads::stored_chunks::ChunkSet::from_numbers(stored),
             );
             missing
         };
@@ -365,166 +347,6 @@ impl Services {
             expires_at: upload.expires_at,
         })
     }
-
-    /// Move an upload from one of `from` to `to` if it is still there; true when it moved.
-    async fn transition(
-        &self,
-        upload_id: Uuid,
-        from: &[UploadStatus],
-        to: UploadStatus,
-        extend: bool,
-    ) -> Result<bool> {
-        let now = self.clock().now();
-        let mut update = chunked_upload::Entity::update_many()
-            .col_expr(chunked_upload::Column::Status, Expr::value(to))
-            .col_expr(chunked_upload::Column::UpdatedAt, Expr::value(now));
-        if extend {
-            update = update.col_expr(
-                chunked_upload::Column::ExpiresAt,
-                Expr::value(now + self.upload_ttl()),
-            );
-        }
-        let moved = update
-            .filter(chunked_upload::Column::Id.eq(upload_id))
-            .filter(chunked_upload::Column::Status.is_in(from.iter().copied()))
-            .exec(self.db())
-            .await?;
-        Ok(moved.rows_affected == 1)
-    }
-
-    /// Pause an active upload (pausing a paused one is a no-op).
-    pub async fn pause_upload(&self, caller: &Caller, upload_id: Uuid) -> Result<UploadProgress> {
-        let upload = self.load_upload(caller, upload_id).await?;
-        if upload.status != UploadStatus::Paused
-            && !self
-                .transition(
-                    upload.id,
-                    &[UploadStatus::Active],
-                    UploadStatus::Paused,
-                    false,
-                )
-                .await?
-        {
-            return Err(state_error(
-                self.load_upload(caller, upload_id).await?.status,
-            ));
-        }
-        self.upload_progress(caller, upload_id).await
-    }
-
-    /// Resume a paused (or active) upload and extend its expiry. A given
-    /// `resume_token` must be the one handed out at start (403 otherwise).
-    pub async fn resume_upload(
-        &self,
-        caller: &Caller,
-        upload_id: Uuid,
-        resume_token: Option<&str>,
-    ) -> Result<UploadProgress> {
-        let upload = self.load_upload(caller, upload_id).await?;
-        if let Some(token) = resume_token
-            && hash_secret(token) != upload.resume_token_hash
-        {
-            return Err(Error::forbidden("wrong resume_token"));
-        }
-        if !self
-            .transition(
-                upload.id,
-                &[UploadStatus::Active, UploadStatus::Paused],
-                UploadStatus::Active,
-                true,
-            )
-            .await?
-        {
-            return Err(state_error(
-                self.load_upload(caller, upload_id).await?.status,
-            ));
-        }
-        self.upload_progress(caller, upload_id).await
-    }
-
-    /// Cancel an unfinished upload: its staged data is deleted, later calls are 410.
-    pub async fn cancel_upload(&self, caller: &Caller, upload_id: Uuid) -> Result<()> {
-        let upload = self.load_upload(caller, upload_id).await?;
-        if !self
-            .transition(
-                upload.id,
-                &[UploadStatus::Active, UploadStatus::Paused],
-                UploadStatus::Cancelled,
-                false,
-            )
-            .await?
-        {
-            return Err(state_error(
-                self.load_upload(caller, upload_id).await?.status,
-            ));
-        }
-        self.discard_staged(upload.id).await?;
-        self.publish_upload(upload.id).await;
-        let entry = AuditEntry {
-            action: "upload.cancelled",
-            target_type: "upload",
-            target_id: Some(upload.id.to_string()),
-            before: Some(
-                serde_json::json!({ "status": upload.status, "file_path": upload.file_path }),
-            ),
-            after: Some(serde_json::json!({ "status": UploadStatus::Cancelled })),
-        };
-        self.audit(self.db(), Some(caller), entry).await
-    }
-
-    /// Delete an upload's staged bytes and chunk records.
-    pub(crate) async fn discard_staged(&self, upload_id: Uuid) -> Result<()> {
-        self.forget_prefix(upload_id);
-        self.inner.staging.remove(upload_id).await?;
-        upload_chunk::Entity::delete_many()
-            .filter(upload_chunk::Column::UploadId.eq(upload_id))
-            .exec(self.db())
-            .await?;
-        Ok(())
-    }
-
-    /// Expire one idle upload and delete its staged data.
-    async fn expire_upload(&self, upload_id: Uuid) -> Result<()> {
-        if self
-            .transition(
-                upload_id,
-                &[UploadStatus::Active, UploadStatus::Paused],
-                UploadStatus::Expired,
-                false,
-            )
-            .await?
-        {
-            self.discard_staged(upload_id).await?;
-            let entry = AuditEntry {
-                action: "upload.expired",
-                target_type: "upload",
-                target_id: Some(upload_id.to_string()),
-                before: None,
-                after: Some(serde_json::json!({ "status": UploadStatus::Expired })),
-            };
-            self.audit(self.db(), None, entry).await?;
-        }
-        Ok(())
-    }
-
-    /// The periodic job: expire every upload idle past its expiry. Returns how many.
-    #[tracing::instrument(skip_all, err)]
-    pub async fn expire_idle_uploads(&self) -> Result<usize> {
-        let due: Vec<Uuid> = chunked_upload::Entity::find()
-            .select_only()
-            .column(chunked_upload::Column::Id)
-            .filter(
-                chunked_upload::Column::Status.is_in([UploadStatus::Active, UploadStatus::Paused]),
-            )
-            .filter(chunked_upload::Column::ExpiresAt.lte(self.clock().now()))
-            .into_tuple()
-            .all(self.db())
-            .await?;
-        for id in &due {
-            self.expire_upload(*id).await?;
-        }
-        Ok(due.len())
-    }
 }
 
 /// The status a client sees: assembling is still `active`.
@@ -532,31 +354,5 @@ pub(crate) fn public_status(stored: UploadStatus) -> UploadStatus {
     match stored {
         UploadStatus::Assembling => UploadStatus::Active,
         other => other,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_seed_example_has_205_chunks_and_one_is_0_49_percent() {
-        assert_eq!(total_chunks(2_147_483_648, 10_485_760), 205);
-        assert_eq!(progress_percent(1, 205), 0.49);
-        assert_eq!(total_chunks(0, 10), 1);
-        assert_eq!(total_chunks(10, 10), 1);
-        assert_eq!(total_chunks(11, 10), 2);
-        assert_eq!(progress_percent(205, 205), 100.0);
-    }
-
-    #[test]
-    fn missing_ranges_are_sorted_and_inclusive() {
-        assert_eq!(missing_ranges(&[], 3), vec![[0, 2]]);
-        assert_eq!(missing_ranges(&[0, 1, 2], 3), Vec::<[i32; 2]>::new());
-        assert_eq!(
-            missing_ranges(&[0, 1, 2, 8, 10, 11], 12),
-            vec![[3, 7], [9, 9]]
-        );
-        assert_eq!(missing_ranges(&[5], 6), vec![[0, 4]]);
     }
 }

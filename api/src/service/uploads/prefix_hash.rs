@@ -12,7 +12,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::Services;
+use crate::service::Services;
 use crate::service::error::Result;
 
 /// Chunks looked up per step.

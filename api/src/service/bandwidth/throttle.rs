@@ -18,7 +18,7 @@ use futures_util::{Stream, StreamExt};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use uuid::Uuid;
 
-use super::Services;
+use crate::service::Services;
 
 /// Bytes per token: fine enough for 64 KiB/s, coarse enough that the
 /// replenish period stays exact in nanoseconds up to GiB/s.

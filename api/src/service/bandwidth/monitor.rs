@@ -6,7 +6,7 @@ use std::{collections::HashMap, time::Instant};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{Services, throttle::Direction};
+use crate::service::{Services, bandwidth::throttle::Direction};
 
 /// One user's throughput in one direction over the last interval.
 #[derive(Clone, Debug, PartialEq)]

@@ -15,7 +15,7 @@ use entity::{chunked_upload, device, file_metadata, sync_schedule};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 
-use super::Services;
+use crate::service::Services;
 use crate::service::error::Result;
 
 /// How a conflict was resolved, as the completion response and the audit log say it.

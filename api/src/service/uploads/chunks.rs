@@ -13,14 +13,14 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::{
+use crate::service::error::{Error, Result};
+use crate::service::{
     Caller, Services,
-    conflicts::ConflictOutcome,
     files::FileInfo,
-    staging::RegionWriter,
+    uploads::conflicts::ConflictOutcome,
+    uploads::staging::RegionWriter,
     uploads::{parse_sha256, state_error},
 };
-use crate::service::error::{Error, Result};
 
 /// The answer to a stored chunk.
 #[derive(Debug, Serialize)]
@@ -67,7 +67,7 @@ pub struct ChunkWriter {
     stored_hash: Option<String>,
     _claim: Arc<InFlight>,
     /// The user's upload bucket: reading the body waits for it.
-    pace: super::throttle::Pace,
+    pace: crate::service::bandwidth::throttle::Pace,
 }
 
 impl Services {
@@ -144,7 +144,10 @@ impl Services {
             Some(region)
         };
         Ok(ChunkWriter {
-            pace: self.pace(upload.user_id, super::throttle::Direction::Upload),
+            pace: self.pace(
+                upload.user_id,
+                crate::service::bandwidth::throttle::Direction::Upload,
+            ),
             upload,
             chunk_number,
             expected,
@@ -296,10 +299,10 @@ impl Services {
         // From the upload row alone: no per-chunk scan of the stored chunks.
         Ok(ChunkOutcome {
             chunk_number,
-            status: super::uploads::public_status(upload.status),
+            status: crate::service::uploads::public_status(upload.status),
             completed_chunks: upload.completed_chunks,
             total_chunks: upload.total_chunks,
-            progress_percent: super::uploads::progress_percent(
+            progress_percent: crate::service::uploads::progress_percent(
                 upload.completed_chunks,
                 upload.total_chunks,
             ),

@@ -16,7 +16,7 @@ use std::{
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::Caller;
+use crate::service::Caller;
 
 /// How long a checked token is trusted without asking the database again.
 pub const TRUST: Duration = Duration::from_secs(10);

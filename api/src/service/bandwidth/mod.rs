@@ -1,5 +1,8 @@
 //! Bandwidth limits (SPEC §5): storage, validation, and the one function that
 //! says whether a user's limit applies at an instant (the enforcement reads it).
+pub mod monitor;
+pub mod throttle;
+
 use crate::service::Code;
 use chrono::{DateTime, Timelike, Utc};
 use chrono_tz::Tz;
@@ -10,8 +13,8 @@ use sea_orm::{
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{Caller, Services, audit::AuditEntry, recurrence::parse_zone};
 use crate::service::error::{Error, Result};
+use crate::service::{Caller, Services, audit::AuditEntry, sync::recurrence::parse_zone};
 
 /// What a client asks to set.
 #[derive(Debug, Default)]
@@ -200,7 +203,7 @@ impl Services {
     pub(crate) async fn effective_rate(
         &self,
         user_id: Uuid,
-        direction: super::throttle::Direction,
+        direction: crate::service::bandwidth::throttle::Direction,
     ) -> Result<Option<u64>> {
         let row = sync_bandwidth_limit::Entity::find()
             .filter(sync_bandwidth_limit::Column::UserId.eq(user_id))
@@ -213,8 +216,8 @@ impl Services {
             return Ok(None);
         }
         let rate = match direction {
-            super::throttle::Direction::Upload => limit.upload_speed_limit,
-            super::throttle::Direction::Download => limit.download_speed_limit,
+            crate::service::bandwidth::throttle::Direction::Upload => limit.upload_speed_limit,
+            crate::service::bandwidth::throttle::Direction::Download => limit.download_speed_limit,
         };
         Ok(rate.and_then(|r| u64::try_from(r).ok()).filter(|r| *r > 0))
     }

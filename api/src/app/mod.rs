@@ -1,0 +1,94 @@
+//! The composition root: what every handler can reach ([`AppState`]), and the one
+//! router that puts the adapters (REST, GraphQL, WebDAV, dashboard) side by side
+//! with the layers every request passes through. Adapters never import each
+//! other; what they share (extractors, body bounds) lives here.
+use std::sync::Arc;
+
+use axum::{
+    Router,
+    extract::FromRef,
+    http::{HeaderValue, header},
+};
+use tower_http::{
+    catch_panic::CatchPanicLayer, set_header::SetResponseHeaderLayer, trace::TraceLayer,
+};
+
+use crate::{
+    config::Settings,
+    graphql::{self, FerrySchema, Sockets},
+    rest,
+    service::{Error, Services},
+    webdav::{self, WebDav},
+};
+
+pub mod body_bounds;
+pub mod extract;
+
+use body_bounds::BodyBounds;
+
+/// What every handler can reach; each handler asks only for the parts it uses.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub services: Services,
+    pub schema: FerrySchema,
+    pub webdav: WebDav,
+    pub sockets: Sockets,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// The state over `services`, bounded as `settings` say.
+    pub fn new(services: Services, settings: &Settings) -> Self {
+        Self {
+            schema: graphql::schema(Some(services.clone())),
+            webdav: WebDav::new(&settings.bounds),
+            sockets: Sockets::new(&settings.bounds),
+            services,
+        }
+    }
+}
+
+/// Every route of the server, with the layers every request passes through.
+pub fn router(state: AppState, settings: &Settings, https: bool) -> Router {
+    let bounds = BodyBounds::from(&settings.bounds);
+    let dashboard = dashboard::router(
+        Arc::new(graphql::DashboardApi {
+            services: state.services.clone(),
+            schema: state.schema.clone(),
+        }),
+        https,
+    )
+    // The dashboard's forms are small bodies, bounded as the API's are.
+    .layer(axum::middleware::from_fn_with_state(
+        bounds,
+        body_bounds::small_bodies,
+    ));
+    Router::new()
+        .merge(rest::routes(state.services.clone(), settings))
+        .merge(graphql::routes(bounds))
+        .merge(webdav::routes())
+        .fallback(|| async { Error::not_found("route") })
+        .with_state(state)
+        .merge(dashboard)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(settings.trusted_proxies.clone()),
+            extract::remember_client,
+        ))
+        .layer(TraceLayer::new_for_http())
+        // A bug (ours or a dependency's) answers 500 on its request, never takes
+        // the connection or the process down.
+        .layer(CatchPanicLayer::custom(|_panic| {
+            axum::response::IntoResponse::into_response(Error::internal(
+                "a request handler panicked",
+            ))
+        }))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+}
