@@ -15,7 +15,7 @@ use tower_http::{
 
 use crate::{
     config::Settings,
-    graphql::{self, FerrySchema, Sockets},
+    graphql::{self, FerrySchema, SocketSchema, Sockets},
     rest,
     service::{Error, Services},
     webdav::{self, WebDav},
@@ -31,6 +31,7 @@ use body_bounds::BodyBounds;
 pub struct AppState {
     pub services: Services,
     pub schema: FerrySchema,
+    pub socket_schema: SocketSchema,
     pub webdav: WebDav,
     pub sockets: Sockets,
 }
@@ -46,6 +47,7 @@ impl AppState {
     pub fn new(services: Services, settings: &Settings) -> Self {
         Self {
             schema: graphql::schema(Some(services.clone())),
+            socket_schema: SocketSchema::new(services.clone()),
             webdav: WebDav::new(&settings.bounds),
             sockets: Sockets::new(&settings.bounds),
             services,

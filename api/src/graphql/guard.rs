@@ -107,7 +107,9 @@ impl Drop for Slot {
     }
 }
 
-/// The schema extension enforcing both bounds.
+/// The schema extension enforcing both bounds on sockets (HTTP requests are
+/// checked before they reach the schema: an extension costs every field of every
+/// answer a look-up and a boxed future).
 #[derive(Debug, Default)]
 pub struct Guard;
 
@@ -117,7 +119,7 @@ impl ExtensionFactory for Guard {
     }
 }
 
-fn refused(code: Code, message: String) -> ServerError {
+pub(crate) fn refused(code: Code, message: String) -> ServerError {
     let mut error = ServerError::new(message, None);
     let mut extensions = async_graphql::ErrorExtensionValues::default();
     extensions.set("code", code.as_str());

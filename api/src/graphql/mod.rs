@@ -36,6 +36,7 @@ where
     S: Clone + Send + Sync + 'static,
     Services: axum::extract::FromRef<S>,
     FerrySchema: axum::extract::FromRef<S>,
+    SocketSchema: axum::extract::FromRef<S>,
     Sockets: axum::extract::FromRef<S>,
 {
     use axum::routing::get;
@@ -57,14 +58,39 @@ const MAX_DEPTH: usize = 24;
 const MAX_COMPLEXITY: usize = 5_000;
 
 /// Build the schema over `services` (without services: for printing the SDL).
+/// Requests reach it through [`execute_as`], which checks their documents first.
 pub fn schema(services: Option<Services>) -> FerrySchema {
     let builder = Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
         .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .extension(guard::Guard);
+        .limit_complexity(MAX_COMPLEXITY);
     match services {
         Some(services) => builder.data(services).finish(),
         None => builder.finish(),
+    }
+}
+
+/// The schema the WebSocket endpoint runs: the same, with the [`guard::Guard`]
+/// extension checking each document and counting each socket's subscriptions.
+#[derive(Clone)]
+pub struct SocketSchema(pub FerrySchema);
+
+impl std::fmt::Debug for SocketSchema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocketSchema").finish_non_exhaustive()
+    }
+}
+
+impl SocketSchema {
+    /// The socket schema over `services`.
+    pub fn new(services: Services) -> Self {
+        Self(
+            Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
+                .limit_depth(MAX_DEPTH)
+                .limit_complexity(MAX_COMPLEXITY)
+                .extension(guard::Guard)
+                .data(services)
+                .finish(),
+        )
     }
 }
 
@@ -85,6 +111,10 @@ pub async fn execute_as(
     token: Option<&str>,
     request: async_graphql::Request,
 ) -> Result<async_graphql::Response> {
+    if let Err(message) = guard::check_document(&request.query) {
+        let error = guard::refused(crate::service::Code::InvalidInput, message);
+        return Ok(async_graphql::Response::from_errors(vec![error]));
+    }
     let mut request = request;
     let caller = match token {
         Some(token) => {

@@ -107,7 +107,7 @@ struct Session {
 /// cannot ride on the cookie.
 pub async fn websocket(
     State(services): State<Services>,
-    State(schema): State<FerrySchema>,
+    State(super::SocketSchema(schema)): State<super::SocketSchema>,
     State(sockets): State<Sockets>,
     headers: HeaderMap,
     protocol: GraphQLProtocol,

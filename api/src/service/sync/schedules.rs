@@ -4,7 +4,8 @@ use chrono::{DateTime, Utc};
 use entity::enums::{ResolveConflicts, ScheduleType};
 use entity::{device, sync_schedule};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, FromQueryResult, IntoActiveModel, JoinType,
+    QueryFilter, QueryOrder, QueryResult, QuerySelect, RelationTrait, Set,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -45,6 +46,32 @@ pub struct Schedule {
     pub enabled: bool,
     pub next_run_at: Option<DateTime<Utc>>,
     pub last_run_at: Option<DateTime<Utc>>,
+}
+
+/// A listed schedule, read by column position in the order `list_schedules`
+/// selects them: listing is a hot path, and sea-orm's by-name look-ups format
+/// every column's alias for every row.
+struct Listed(Schedule);
+
+impl FromQueryResult for Listed {
+    fn from_query_result(row: &QueryResult, _prefix: &str) -> std::result::Result<Self, DbErr> {
+        Ok(Self(Schedule {
+            schedule_id: row.try_get_by_index(0)?,
+            user_id: row.try_get_by_index(1)?,
+            schedule_type: row.try_get_by_index(2)?,
+            time_of_day: row.try_get_by_index(3)?,
+            day_of_week: row.try_get_by_index(4)?,
+            day_of_month: row.try_get_by_index(5)?,
+            timezone: row.try_get_by_index(6)?,
+            sync_deletions: row.try_get_by_index(7)?,
+            resolve_conflicts: row.try_get_by_index(8)?,
+            debounce_seconds: row.try_get_by_index(9)?,
+            enabled: row.try_get_by_index(10)?,
+            next_run_at: row.try_get_by_index(11)?,
+            last_run_at: row.try_get_by_index(12)?,
+            device_id: row.try_get_by_index(13)?,
+        }))
+    }
 }
 
 fn view(row: sync_schedule::Model, device_id: String) -> Schedule {
@@ -106,8 +133,28 @@ impl Services {
         caller: &Caller,
         device_id: Option<&str>,
     ) -> Result<Vec<Schedule>> {
-        // One query: the schedules joined to the devices the caller may see.
-        let mut rows = sync_schedule::Entity::find().find_also_related(device::Entity);
+        // One query: the schedules joined to the devices the caller may see,
+        // read by position (see [`Listed`]).
+        use sync_schedule::Column as S;
+        let mut rows = sync_schedule::Entity::find()
+            .select_only()
+            .columns([
+                S::Id,
+                S::UserId,
+                S::ScheduleType,
+                S::TimeOfDay,
+                S::DayOfWeek,
+                S::DayOfMonth,
+                S::Timezone,
+                S::SyncDeletions,
+                S::ResolveConflicts,
+                S::DebounceSeconds,
+                S::Enabled,
+                S::NextRunAt,
+                S::LastRunAt,
+            ])
+            .column(device::Column::DeviceId)
+            .join(JoinType::InnerJoin, sync_schedule::Relation::Device.def());
         if caller.role != crate::service::Role::Admin {
             rows = rows.filter(device::Column::UserId.eq(caller.user_id));
         }
@@ -118,13 +165,11 @@ impl Services {
             rows = rows.filter(device::Column::DeviceId.eq(device_id));
         }
         let rows = rows
-            .order_by_asc(sync_schedule::Column::CreatedAt)
+            .order_by_asc(S::CreatedAt)
+            .into_model::<Listed>()
             .all(self.db())
             .await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(row, device)| device.map(|d| view(row, d.device_id)))
-            .collect())
+        Ok(rows.into_iter().map(|Listed(schedule)| schedule).collect())
     }
 
     /// A schedule with its device.
