@@ -86,7 +86,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::User(UserCommand::List) => {
             let services = crate::open_services(&settings, Clock::system()).await?;
-            for user in services.list_users().await? {
+            for user in services.list_users(None).await? {
                 let state = if user.disabled { " disabled" } else { "" };
                 println!(
                     "{}\t{}\t{}{state}",
@@ -95,6 +95,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     user.role.as_str()
                 );
             }
+            Ok(())
+        }
+        Command::User(UserCommand::Role { name, role }) => {
+            let services = crate::open_services(&settings, Clock::system()).await?;
+            let role = if role == "admin" {
+                Role::Admin
+            } else {
+                Role::User
+            };
+            let user = services.set_user_role(None, &name, role).await?;
+            println!("{} is now {}", user.username, user.role.as_str());
             Ok(())
         }
         Command::Token(TokenCommand::Create { user, device, name }) => {

@@ -76,7 +76,7 @@ pub async fn read_small(
     if declared.is_some_and(|len| len > bounds.max_small) {
         return Err(too_large(bounds.max_small));
     }
-    if declared == Some(0) {
+    if declared == Some(0) || axum::body::HttpBody::size_hint(&body).exact() == Some(0) {
         return Ok(Bytes::new());
     }
     let read = async {

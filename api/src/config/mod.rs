@@ -66,6 +66,14 @@ pub enum UserCommand {
     },
     /// List users.
     List,
+    /// Give a user the admin role, or take it away.
+    Role {
+        /// The user's name.
+        name: String,
+        /// `admin` or `user`.
+        #[arg(value_parser = ["admin", "user"])]
+        role: String,
+    },
 }
 
 /// `ferry token …`

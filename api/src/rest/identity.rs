@@ -1,12 +1,11 @@
 //! Login, the caller, and user administration.
-use crate::service::Code;
 use axum::{extract::State, http::StatusCode, response::IntoResponse};
 use serde::Deserialize;
 
 use crate::app::extract::ApiJson;
 use crate::{
     service::error::Result,
-    service::{Caller, Role, Services, identity::LoginRequest},
+    service::{Caller, Services, identity::LoginRequest},
 };
 
 #[derive(Debug, Deserialize)]
@@ -61,19 +60,13 @@ pub async fn create_user(
     caller: Caller,
     ApiJson(body): ApiJson<CreateUserBody>,
 ) -> Result<impl IntoResponse> {
-    caller.require_admin()?;
-    let role = match body.role.as_deref() {
-        None | Some("user") => Role::User,
-        Some("admin") => Role::Admin,
-        Some(_) => {
-            return Err(crate::service::error::Error::new(
-                Code::InvalidRole,
-                "role must be admin or user",
-            ));
-        }
-    };
     let user = services
-        .create_user(Some(&caller), &body.username, &body.password, role)
+        .add_user(
+            &caller,
+            &body.username,
+            &body.password,
+            body.role.as_deref(),
+        )
         .await?;
     Ok((StatusCode::CREATED, axum::Json(user)))
 }
@@ -83,8 +76,7 @@ pub async fn list_users(
     State(services): State<Services>,
     caller: Caller,
 ) -> Result<impl IntoResponse> {
-    caller.require_admin()?;
     Ok(axum::Json(
-        serde_json::json!({ "users": services.list_users().await? }),
+        serde_json::json!({ "users": services.list_users(Some(&caller)).await? }),
     ))
 }

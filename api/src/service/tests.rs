@@ -223,6 +223,7 @@ macro_rules! on_both {
     };
 }
 
+mod access;
 mod inputs;
 mod sync;
 mod tree;

@@ -13,6 +13,26 @@ use crate::service::{Services, audit::AuditEntry};
 use super::*;
 
 impl Services {
+    /// An admin adds a user; `role` is `admin` or `user` (the default).
+    pub async fn add_user(
+        &self,
+        actor: &Caller,
+        username: &str,
+        password: &str,
+        role: Option<&str>,
+    ) -> Result<UserInfo> {
+        actor.require_admin()?;
+        let role = match role {
+            None | Some("user") => Role::User,
+            Some("admin") => Role::Admin,
+            Some(_) => {
+                return Err(Error::new(Code::InvalidRole, "role must be admin or user"));
+            }
+        };
+        self.create_user(Some(actor), username, password, role)
+            .await
+    }
+
     /// Create a user. `actor` is the admin doing it (`None` from the CLI or bootstrap).
     pub async fn create_user(
         &self,
@@ -64,8 +84,51 @@ impl Services {
         Ok(info)
     }
 
-    /// Every user, by name.
-    pub async fn list_users(&self) -> Result<Vec<UserInfo>> {
+    /// Give `username` the admin role or take it away. `actor` must be an admin
+    /// (`None`: the operator, from the CLI); an admin cannot demote themself. Their
+    /// cached authentications are forgotten at once and open sockets re-check.
+    pub async fn set_user_role(
+        &self,
+        actor: Option<&Caller>,
+        username: &str,
+        role: Role,
+    ) -> Result<UserInfo> {
+        if let Some(actor) = actor {
+            actor.require_admin()?;
+        }
+        let found = user::Entity::find()
+            .filter(user::Column::Username.eq(username))
+            .one(self.db())
+            .await?
+            .ok_or_else(|| Error::not_found("user"))?;
+        if actor.is_some_and(|a| a.user_id == found.id) && role != Role::Admin {
+            return Err(Error::new(
+                Code::CannotDisableSelf,
+                "an admin cannot take away their own admin role",
+            ));
+        }
+        let before = found.role;
+        let mut active = sea_orm::IntoActiveModel::into_active_model(found);
+        active.role = Set(role);
+        active.updated_at = Set(self.clock().now());
+        let updated = active.update(self.db()).await?;
+        self.access_changed(updated.id);
+        let entry = AuditEntry {
+            action: "user.role_changed",
+            target_type: "user",
+            target_id: Some(updated.id.to_string()),
+            before: Some(serde_json::json!({ "role": before })),
+            after: Some(serde_json::json!({ "role": role })),
+        };
+        self.audit(self.db(), actor, entry).await?;
+        Ok(UserInfo::from(updated))
+    }
+
+    /// Every user, by name. `actor` must be an admin (`None`: the operator, from the CLI).
+    pub async fn list_users(&self, actor: Option<&Caller>) -> Result<Vec<UserInfo>> {
+        if let Some(actor) = actor {
+            actor.require_admin()?;
+        }
         let users = user::Entity::find()
             .order_by_asc(user::Column::Username)
             .all(self.db())
