@@ -4,6 +4,41 @@
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
+/// `as_str` (the stored and REST form, as in each `string_value`) and `parse` (its
+/// inverse) for each enum below.
+macro_rules! wire_names {
+    ($($ty:ident { $($variant:ident = $name:literal),+ })+) => {$(
+        impl $ty {
+            /// The stored and REST form.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $name,)+
+                }
+            }
+
+            /// The value whose REST form is `s`, if any.
+            pub fn parse(s: &str) -> Option<Self> {
+                match s {
+                    $($name => Some(Self::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+    )+};
+}
+
+wire_names! {
+    Role { Admin = "admin", User = "user" }
+    UploadStatus {
+        Active = "active", Paused = "paused", Assembling = "assembling",
+        Completed = "completed", Failed = "failed", Cancelled = "cancelled", Expired = "expired"
+    }
+    ScheduleType { Daily = "daily", Weekly = "weekly", Monthly = "monthly", OnChange = "on_change" }
+    ResolveConflicts { KeepNewest = "keep_newest", KeepLocal = "keep_local", KeepServer = "keep_server" }
+    RunTrigger { Time = "time", Change = "change", Manual = "manual", CatchUp = "catch_up" }
+    RunStatus { Requested = "requested", Completed = "completed", Failed = "failed" }
+}
+
 /// What a user may do.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
@@ -17,16 +52,6 @@ pub enum Role {
     /// Sees and changes their own things.
     #[sea_orm(string_value = "user")]
     User,
-}
-
-impl Role {
-    /// The stored and wire form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Admin => "admin",
-            Self::User => "user",
-        }
-    }
 }
 
 /// Where a chunked upload stands.
@@ -62,19 +87,6 @@ pub enum UploadStatus {
 impl UploadStatus {
     /// States that still hold staged data and count against the per-user limit.
     pub const UNFINISHED: [UploadStatus; 3] = [Self::Active, Self::Paused, Self::Assembling];
-
-    /// The stored and REST form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Paused => "paused",
-            Self::Assembling => "assembling",
-            Self::Completed => "completed",
-            Self::Failed => "failed",
-            Self::Cancelled => "cancelled",
-            Self::Expired => "expired",
-        }
-    }
 }
 
 /// When a schedule runs.
@@ -98,23 +110,6 @@ pub enum ScheduleType {
     OnChange,
 }
 
-impl ScheduleType {
-    /// The stored and REST form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Daily => "daily",
-            Self::Weekly => "weekly",
-            Self::Monthly => "monthly",
-            Self::OnChange => "on_change",
-        }
-    }
-
-    /// The type named `s` (its REST form), if any.
-    pub fn parse(s: &str) -> Option<Self> {
-        <Self as sea_orm::Iterable>::iter().find(|t| t.as_str() == s)
-    }
-}
-
 /// Which side wins when a file changed on both.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
@@ -131,22 +126,6 @@ pub enum ResolveConflicts {
     /// The server's copy wins.
     #[sea_orm(string_value = "keep_server")]
     KeepServer,
-}
-
-impl ResolveConflicts {
-    /// The stored and REST form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::KeepNewest => "keep_newest",
-            Self::KeepLocal => "keep_local",
-            Self::KeepServer => "keep_server",
-        }
-    }
-
-    /// The strategy named `s` (its REST form), if any.
-    pub fn parse(s: &str) -> Option<Self> {
-        <Self as sea_orm::Iterable>::iter().find(|t| t.as_str() == s)
-    }
 }
 
 /// What started a run.
@@ -170,18 +149,6 @@ pub enum RunTrigger {
     CatchUp,
 }
 
-impl RunTrigger {
-    /// The stored and REST form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Time => "time",
-            Self::Change => "change",
-            Self::Manual => "manual",
-            Self::CatchUp => "catch_up",
-        }
-    }
-}
-
 /// Where a run stands.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
@@ -200,13 +167,30 @@ pub enum RunStatus {
     Failed,
 }
 
-impl RunStatus {
-    /// The stored and REST form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Requested => "requested",
-            Self::Completed => "completed",
-            Self::Failed => "failed",
+#[cfg(test)]
+mod tests {
+    use sea_orm::{ActiveEnum, Iterable};
+
+    use super::*;
+
+    fn agree<E: ActiveEnum<Value = String> + Iterable + Copy>(as_str: fn(E) -> &'static str) {
+        for value in E::iter() {
+            assert_eq!(value.to_value(), as_str(value));
         }
+    }
+
+    #[test]
+    fn wire_names_are_the_stored_strings() {
+        agree(Role::as_str);
+        agree(UploadStatus::as_str);
+        agree(ScheduleType::as_str);
+        agree(ResolveConflicts::as_str);
+        agree(RunTrigger::as_str);
+        agree(RunStatus::as_str);
+        assert_eq!(
+            ScheduleType::parse("on_change"),
+            Some(ScheduleType::OnChange)
+        );
+        assert_eq!(ScheduleType::parse("hourly"), None);
     }
 }

@@ -182,13 +182,17 @@ impl MutationRoot {
         let request = NewSchedule {
             device_id: input.device_id,
             user_id: user_of(input.user_id)?,
-            schedule_type: input.schedule_type.as_str().to_owned(),
+            schedule_type: entity::enums::ScheduleType::from(input.schedule_type)
+                .as_str()
+                .to_owned(),
             time_of_day: input.time_of_day,
             day_of_week: input.day_of_week,
             day_of_month: input.day_of_month,
             timezone: input.timezone,
             sync_deletions: input.sync_deletions,
-            resolve_conflicts: input.resolve_conflicts.map(|r| r.as_str().to_owned()),
+            resolve_conflicts: input
+                .resolve_conflicts
+                .map(|r| entity::enums::ResolveConflicts::from(r).as_str().to_owned()),
             debounce_seconds: input.debounce_seconds,
         };
         Ok(services
@@ -207,13 +211,17 @@ impl MutationRoot {
     ) -> async_graphql::Result<Schedule> {
         let (services, caller) = context(ctx).gql()?;
         let patch = SchedulePatch {
-            schedule_type: input.schedule_type.map(|t| t.as_str().to_owned()),
+            schedule_type: input
+                .schedule_type
+                .map(|t| entity::enums::ScheduleType::from(t).as_str().to_owned()),
             time_of_day: input.time_of_day,
             day_of_week: input.day_of_week,
             day_of_month: input.day_of_month,
             timezone: input.timezone,
             sync_deletions: input.sync_deletions,
-            resolve_conflicts: input.resolve_conflicts.map(|r| r.as_str().to_owned()),
+            resolve_conflicts: input
+                .resolve_conflicts
+                .map(|r| entity::enums::ResolveConflicts::from(r).as_str().to_owned()),
             debounce_seconds: input.debounce_seconds,
         };
         Ok(services

@@ -161,7 +161,9 @@ impl QueryRoot {
     ) -> async_graphql::Result<Vec<DateTime<Utc>>> {
         context(ctx).gql()?;
         let request = NewSchedule {
-            schedule_type: input.schedule_type.as_str().to_owned(),
+            schedule_type: entity::enums::ScheduleType::from(input.schedule_type)
+                .as_str()
+                .to_owned(),
             time_of_day: Some(input.time_of_day),
             day_of_week: input.day_of_week,
             day_of_month: input.day_of_month,

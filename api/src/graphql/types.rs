@@ -153,17 +153,6 @@ pub enum ScheduleType {
     OnChange,
 }
 
-impl ScheduleType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Daily => "daily",
-            Self::Weekly => "weekly",
-            Self::Monthly => "monthly",
-            Self::OnChange => "on_change",
-        }
-    }
-}
-
 /// How a conflicting upload is resolved.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
 #[allow(
@@ -175,16 +164,6 @@ pub enum ResolveConflicts {
     KeepNewest,
     KeepLocal,
     KeepServer,
-}
-
-impl ResolveConflicts {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::KeepNewest => "keep_newest",
-            Self::KeepLocal => "keep_local",
-            Self::KeepServer => "keep_server",
-        }
-    }
 }
 
 /// A device's sync schedule.
