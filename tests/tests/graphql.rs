@@ -49,7 +49,7 @@ async fn queries_and_mutations_share_the_rest_services() {
     let d = &answer["data"];
     assert_eq!(
         d["me"],
-        json!({ "username": "alice", "role": "user", "deviceId": "laptop" })
+        json!({ "username": "alice", "role": "USER", "deviceId": "laptop" })
     );
     assert_eq!(d["files"][0]["path"], "/Docs/a.bin");
     assert_eq!(d["files"][0]["size"], 3000);
@@ -275,7 +275,7 @@ async fn users_devices_and_the_audit_log_pages() {
     .await;
     assert_eq!(
         answer["data"]["users"],
-        json!([{ "username": "admin", "role": "admin" }, { "username": "alice", "role": "user" }])
+        json!([{ "username": "admin", "role": "ADMIN" }, { "username": "alice", "role": "USER" }])
     );
     let answer = gql(&server, Some(&alice), "{ devices { deviceId } }", json!({})).await;
     assert_eq!(

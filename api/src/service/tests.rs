@@ -224,6 +224,7 @@ macro_rules! on_both {
 }
 
 mod access;
+mod engines;
 mod inputs;
 mod sync;
 mod tree;
