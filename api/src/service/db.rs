@@ -25,6 +25,10 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection> {
         .min_connections(1)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(30))
+        // A connection in use within the last 30 s is not pinged before it is
+        // handed out again: for SQLite each ping is a round trip to the
+        // connection's worker thread, as dear as the query it precedes.
+        .test_before_acquire_if_idle_for(Duration::from_secs(30))
         .sqlx_logging(false);
     if is_sqlite {
         // WAL lets readers run beside the writer; NORMAL sync is durable at each
