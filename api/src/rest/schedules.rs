@@ -9,7 +9,10 @@ use uuid::Uuid;
 use crate::app::extract::ApiJson;
 use crate::{
     service::error::{Error, Result},
-    service::{Caller, Services, sync::schedules::NewSchedule},
+    service::{
+        Caller, Services,
+        sync::schedules::{NewSchedule, Schedule},
+    },
 };
 
 #[derive(Debug, Deserialize)]
@@ -72,7 +75,12 @@ pub async fn list(
     let schedules = services
         .list_schedules(&caller, query.device_id.as_deref())
         .await?;
-    Ok(axum::Json(serde_json::json!({ "schedules": schedules })))
+    // Serialized straight to bytes (`json!` would build a map per schedule first).
+    #[derive(serde::Serialize)]
+    struct Answer {
+        schedules: Vec<Schedule>,
+    }
+    Ok(axum::Json(Answer { schedules }))
 }
 
 fn schedule_id(raw: &str) -> Result<Uuid> {
