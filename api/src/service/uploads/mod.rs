@@ -96,6 +96,62 @@ pub(crate) fn parse_sha256(hash: &str, code: Code) -> Result<String> {
     Ok(hash)
 }
 
+/// The sizes an upload start asks for, checked against the limits.
+struct Sizes {
+    total_size: u64,
+    chunk_size: u64,
+    total_chunks: i32,
+    file_hash: Option<String>,
+}
+
+/// Check a start's sizes, chunking, hash and base version (422/413 with precise codes).
+fn sizes_of(limits: &crate::service::UploadLimits, req: &StartUpload) -> Result<Sizes> {
+    let total_size = u64::try_from(req.total_size)
+        .map_err(|_| Error::new(Code::InvalidValue, "total_size must not be negative"))?;
+    if total_size > limits.max_file_size {
+        return Err(Error::new(
+            Code::FileTooLarge,
+            format!("files may be at most {} bytes", limits.max_file_size),
+        ));
+    }
+    let chunk_size = match req.chunk_size {
+        None => limits.default_chunk_size,
+        Some(size) => u64::try_from(size).unwrap_or(0),
+    };
+    if chunk_size == 0 || chunk_size > limits.max_chunk_size {
+        return Err(Error::new(
+            Code::InvalidChunkSize,
+            format!(
+                "chunk_size must be between 1 and {} bytes",
+                limits.max_chunk_size
+            ),
+        ));
+    }
+    let total_chunks = i32::try_from(total_chunks(total_size, chunk_size)).map_err(|_| {
+        Error::new(
+            Code::InvalidChunkSize,
+            "too many chunks: choose a larger chunk_size",
+        )
+    })?;
+    let file_hash = req
+        .file_hash
+        .as_deref()
+        .map(|h| parse_sha256(h, Code::InvalidFileHash))
+        .transpose()?;
+    if req.base_version.is_some_and(|v| v < 0) {
+        return Err(Error::new(
+            Code::InvalidValue,
+            "base_version must not be negative",
+        ));
+    }
+    Ok(Sizes {
+        total_size,
+        chunk_size,
+        total_chunks,
+        file_hash,
+    })
+}
+
 impl Services {
     /// The idle time after which an unfinished upload expires.
     pub(crate) fn upload_ttl(&self) -> Duration {
@@ -118,44 +174,12 @@ impl Services {
         self.check_file_path(self.db(), caller.user_id, &file_path)
             .await?;
         let limits = self.limits();
-        let total_size = u64::try_from(req.total_size)
-            .map_err(|_| Error::new(Code::InvalidValue, "total_size must not be negative"))?;
-        if total_size > limits.max_file_size {
-            return Err(Error::new(
-                Code::FileTooLarge,
-                format!("files may be at most {} bytes", limits.max_file_size),
-            ));
-        }
-        let chunk_size = match req.chunk_size {
-            None => limits.default_chunk_size,
-            Some(size) => u64::try_from(size).unwrap_or(0),
-        };
-        if chunk_size == 0 || chunk_size > limits.max_chunk_size {
-            return Err(Error::new(
-                Code::InvalidChunkSize,
-                format!(
-                    "chunk_size must be between 1 and {} bytes",
-                    limits.max_chunk_size
-                ),
-            ));
-        }
-        let total_chunks = i32::try_from(total_chunks(total_size, chunk_size)).map_err(|_| {
-            Error::new(
-                Code::InvalidChunkSize,
-                "too many chunks: choose a larger chunk_size",
-            )
-        })?;
-        let file_hash = req
-            .file_hash
-            .as_deref()
-            .map(|h| parse_sha256(h, Code::InvalidFileHash))
-            .transpose()?;
-        if req.base_version.is_some_and(|v| v < 0) {
-            return Err(Error::new(
-                Code::InvalidValue,
-                "base_version must not be negative",
-            ));
-        }
+        let Sizes {
+            total_size,
+            chunk_size,
+            total_chunks,
+            file_hash,
+        } = sizes_of(limits, &req)?;
         self.inner
             .blobs
             .ensure_space(total_size, limits.min_free_space)
