@@ -81,6 +81,26 @@ pub fn drop_scratch_database(admin_url: String, name: String) {
 }
 
 impl crate::service::Services {
+    /// A transaction that will write. On SQLite it takes the write lock at
+    /// `BEGIN` (`IMMEDIATE`), waiting for it like any other statement: a deferred
+    /// transaction that reads and then writes fails at once with `database is
+    /// locked` when another connection holds the lock at that moment (SQLite
+    /// cannot wait there without risking a deadlock), as the engine's
+    /// once-a-second claim does.
+    pub(crate) async fn begin_write(&self) -> Result<sea_orm::DatabaseTransaction> {
+        use sea_orm::{
+            DatabaseBackend, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+        };
+        if self.db().get_database_backend() != DatabaseBackend::Sqlite {
+            return Ok(self.db().begin().await?);
+        }
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        };
+        Ok(self.db().begin_with_options(options).await?)
+    }
+
     /// A transaction that changes `user_id`'s tree: it locks that user's row
     /// first, so such transactions of one user run one after another on
     /// PostgreSQL too (a folder and a file can never both be created at one
@@ -92,8 +112,8 @@ impl crate::service::Services {
         user_id: uuid::Uuid,
     ) -> Result<sea_orm::DatabaseTransaction> {
         use entity::user;
-        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait, sea_query::Expr};
-        let txn = self.db().begin().await?;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+        let txn = self.begin_write().await?;
         user::Entity::update_many()
             .col_expr(user::Column::UpdatedAt, Expr::col(user::Column::UpdatedAt))
             .filter(user::Column::Id.eq(user_id))

@@ -7,9 +7,7 @@ use crate::service::Code;
 use chrono::{DateTime, Timelike, Utc};
 use chrono_tz::Tz;
 use entity::sync_bandwidth_limit;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -144,7 +142,7 @@ impl Services {
         }
         let timezone = validate(&req)?;
         let now = self.clock().now();
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         let existing = sync_bandwidth_limit::Entity::find()
             .filter(sync_bandwidth_limit::Column::UserId.eq(user_id))
             .one(&txn)

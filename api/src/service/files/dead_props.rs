@@ -2,7 +2,7 @@
 //! the database, moved and copied with the path and dropped when it goes.
 use entity::dead_property;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
     sea_query::{ExprTrait, OnConflict},
 };
 use uuid::Uuid;
@@ -66,7 +66,7 @@ impl Services {
         patch: Vec<PropPatch>,
     ) -> Result<()> {
         let path = paths::normalize(path)?;
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         for change in patch {
             match change {
                 PropPatch::Set(prop) => {

@@ -3,7 +3,6 @@ use crate::service::Code;
 use entity::user;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -48,7 +47,7 @@ impl Services {
         validate_password(password)?;
         let password_hash = self.inner.passwords.hash(password.to_owned()).await?;
         let now = self.clock().now();
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         if user::Entity::find()
             .filter(user::Column::Username.eq(username))
             .one(&txn)

@@ -12,7 +12,7 @@ use entity::enums::ScheduleType;
 use entity::sync_schedule;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    QuerySelect,
     sea_query::{LockBehavior, LockType},
 };
 
@@ -101,7 +101,7 @@ impl Services {
     /// One claim transaction; returns (rows seen due, runs recorded).
     async fn run_due_batch(&self, now: DateTime<Utc>) -> Result<(usize, usize)> {
         let backend = self.db().get_database_backend();
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         let mut due = sync_schedule::Entity::find()
             .filter(sync_schedule::Column::Enabled.eq(true))
             .filter(sync_schedule::Column::NextRunAt.lte(now))

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use entity::{device, schedule_run, sync_run_change};
 use sea_orm::{
-    ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, ExprTrait},
 };
 use uuid::Uuid;
@@ -32,7 +32,7 @@ impl Services {
             ));
         }
         let now = self.clock().now();
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         entity::sync_schedule::Entity::update_many()
             .col_expr(
                 entity::sync_schedule::Column::LastRunAt,
@@ -134,7 +134,7 @@ impl Services {
             ));
         }
         let now = self.clock().now();
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         let marked = schedule_run::Entity::update_many()
             .col_expr(
                 schedule_run::Column::Status,

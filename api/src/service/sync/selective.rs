@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use entity::selective_sync;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -90,7 +89,7 @@ impl Services {
         let folders = normalize_all(folders)?;
         let before = self.selective_folders(device.id).await?;
         let now = self.clock().now();
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         selective_sync::Entity::delete_many()
             .filter(selective_sync::Column::DeviceId.eq(device.id))
             .exec(&txn)

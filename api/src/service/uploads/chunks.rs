@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use entity::{chunked_upload, file_version, upload_chunk};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set,
     sea_query::{Expr, ExprTrait},
 };
 use serde::Serialize;
@@ -202,7 +202,7 @@ impl Services {
         self.pause_point("chunk.written").await;
         let size = writer.expected as i64;
         let now = self.clock().now();
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         let counted = chunked_upload::Entity::update_many()
             .col_expr(
                 chunked_upload::Column::CompletedChunks,

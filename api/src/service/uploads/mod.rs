@@ -15,7 +15,7 @@ use entity::enums::UploadStatus;
 use entity::{chunked_upload, upload_chunk, user};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait, sea_query::Expr,
+    QueryOrder, QuerySelect, Set, sea_query::Expr,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -192,7 +192,7 @@ impl Services {
         let file_metadata_id = self.file_id_at(caller.user_id, &file_path).await?;
         self.inner.staging.create(upload_id, total_size).await?;
         let inserted = async {
-            let txn = self.db().begin().await?;
+            let txn = self.begin_write().await?;
             // Lock the user's row first: concurrent starts of one user queue here,
             // so the count below cannot be raced past the limit.
             user::Entity::update_many()
