@@ -226,6 +226,7 @@ macro_rules! on_both {
 mod access;
 mod engines;
 mod inputs;
+mod locking;
 mod sync;
 mod tree;
 
