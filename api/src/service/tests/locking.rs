@@ -13,7 +13,10 @@ async fn a_write_transaction_waits_for_another_connections_write_lock() {
     let Some(f) = fixture(false).await else {
         return;
     };
-    assert_eq!(f.services.db().get_database_backend(), DatabaseBackend::Sqlite);
+    assert_eq!(
+        f.services.db().get_database_backend(),
+        DatabaseBackend::Sqlite
+    );
     // Another connection holds the write lock, as the engine's claim does each second.
     let holder = f.services.begin_write().await.expect("lock");
     holder
@@ -30,6 +33,9 @@ async fn a_write_transaction_waits_for_another_connections_write_lock() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!create.is_finished(), "the create must wait for the lock");
     holder.commit().await.expect("release");
-    let created = create.await.expect("task").expect("created once the lock is free");
+    let created = create
+        .await
+        .expect("task")
+        .expect("created once the lock is free");
     assert_eq!(created.username, "waiting");
 }
