@@ -99,11 +99,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::User(UserCommand::Role { name, role }) => {
             let services = crate::open_services(&settings, Clock::system()).await?;
-            let role = if role == "admin" {
-                Role::Admin
-            } else {
-                Role::User
-            };
+            let role = Role::parse(&role).context("role must be admin or user")?;
             let user = services.set_user_role(None, &name, role).await?;
             println!("{} is now {}", user.username, user.role.as_str());
             Ok(())

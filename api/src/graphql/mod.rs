@@ -60,13 +60,18 @@ const MAX_COMPLEXITY: usize = 5_000;
 /// Build the schema over `services` (without services: for printing the SDL).
 /// Requests reach it through [`execute_as`], which checks their documents first.
 pub fn schema(services: Option<Services>) -> FerrySchema {
-    let builder = Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY);
+    let builder = limited();
     match services {
         Some(services) => builder.data(services).finish(),
         None => builder.finish(),
     }
+}
+
+/// The schema's types with the depth and complexity limits (every schema has them).
+fn limited() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
+    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
 }
 
 /// The schema the WebSocket endpoint runs: the same, with the [`guard::Guard`]
@@ -83,14 +88,7 @@ impl std::fmt::Debug for SocketSchema {
 impl SocketSchema {
     /// The socket schema over `services`.
     pub fn new(services: Services) -> Self {
-        Self(
-            Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
-                .limit_depth(MAX_DEPTH)
-                .limit_complexity(MAX_COMPLEXITY)
-                .extension(guard::Guard)
-                .data(services)
-                .finish(),
-        )
+        Self(limited().extension(guard::Guard).data(services).finish())
     }
 }
 

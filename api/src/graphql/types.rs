@@ -579,3 +579,24 @@ impl From<crate::service::bandwidth::monitor::BandwidthSample> for BandwidthUsag
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::{ScalarType, Value};
+
+    use super::ByteCount;
+
+    #[test]
+    fn byte_counts_take_64_bit_whole_numbers_only() {
+        let three_gib = Value::Number(3_221_225_472u64.into());
+        assert_eq!(
+            ByteCount::parse(three_gib.clone()).ok(),
+            Some(ByteCount(3_221_225_472))
+        );
+        assert_eq!(ByteCount(3_221_225_472).to_value(), three_gib);
+        assert!(ByteCount::parse(Value::Number(u64::MAX.into())).is_err());
+        assert!(ByteCount::parse(Value::String("12".into())).is_err());
+        let fraction = serde_json::Number::from_f64(1.5).expect("number");
+        assert!(ByteCount::parse(Value::Number(fraction)).is_err());
+    }
+}

@@ -21,13 +21,9 @@ impl Services {
         role: Option<&str>,
     ) -> Result<UserInfo> {
         actor.require_admin()?;
-        let role = match role {
-            None | Some("user") => Role::User,
-            Some("admin") => Role::Admin,
-            Some(_) => {
-                return Err(Error::new(Code::InvalidRole, "role must be admin or user"));
-            }
-        };
+        let role = role
+            .map_or(Some(Role::User), Role::parse)
+            .ok_or_else(|| Error::new(Code::InvalidRole, "role must be admin or user"))?;
         self.create_user(Some(actor), username, password, role)
             .await
     }
