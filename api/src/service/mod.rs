@@ -99,6 +99,8 @@ struct Inner {
     throttles: Throttles,
     /// Bearer tokens checked recently.
     auth_cache: AuthCache,
+    /// Schedule lists read recently.
+    schedule_cache: sync::schedule_cache::ScheduleCache,
     /// HTTP Basic passwords checked recently (WebDAV sends one per request).
     basic_cache: BasicCache,
     /// Argon2 on a fixed pool of threads with reused memory.
@@ -136,6 +138,7 @@ impl Services {
                 events: events::EventBus::default(),
                 basic_cache: BasicCache::default(),
                 auth_cache: AuthCache::default(),
+                schedule_cache: Default::default(),
                 passwords: PasswordPool::new(options.hash_concurrency)?,
                 login_guard: LoginGuard::new(
                     options.login_failures_per_address,
@@ -174,6 +177,12 @@ impl Services {
     pub(crate) fn access_changed(&self, user_id: Uuid) {
         self.inner.auth_cache.forget_user(user_id);
         let _ = self.inner.access_changes.send(user_id);
+    }
+
+    /// Held while schedules are written: when it drops (after the commit, on
+    /// every path out, errors included), cached schedule lists are forgotten.
+    pub(crate) fn schedule_writes(&self) -> sync::schedule_cache::Writing<'_> {
+        sync::schedule_cache::Writing(&self.inner.schedule_cache)
     }
 
     /// The limits in force.

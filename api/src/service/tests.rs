@@ -227,6 +227,7 @@ mod access;
 mod engines;
 mod inputs;
 mod locking;
+mod schedule_lists;
 mod sync;
 mod tree;
 

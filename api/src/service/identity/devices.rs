@@ -177,9 +177,12 @@ impl Services {
         for upload_id in unfinished {
             self.discard_staged(upload_id).await?;
         }
+        // Its schedules go with it (a cascade).
+        let writing = self.schedule_writes();
         device::Entity::delete_by_id(found.id)
             .exec(self.db())
             .await?;
+        drop(writing);
         // Its tokens went with it.
         self.access_changed(found.user_id);
         let entry = crate::service::audit::AuditEntry {

@@ -119,6 +119,7 @@ impl Services {
         if rows.is_empty() {
             return Ok((0, 0));
         }
+        let writing = self.schedule_writes();
         let claims: Vec<Claim> = rows.into_iter().map(|row| plan_claim(row, now)).collect();
         let moves: Vec<SlotMove> = claims
             .iter()
@@ -141,6 +142,7 @@ impl Services {
             .collect();
         let runs = self.record_runs(&txn, specs, now).await?;
         txn.commit().await?;
+        drop(writing);
         let ran = runs.len();
         self.publish_runs(runs);
         Ok((seen, ran))

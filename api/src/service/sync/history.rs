@@ -32,6 +32,7 @@ impl Services {
             ));
         }
         let now = self.clock().now();
+        let writing = self.schedule_writes();
         let txn = self.begin_write().await?;
         entity::sync_schedule::Entity::update_many()
             .col_expr(
@@ -59,6 +60,7 @@ impl Services {
         };
         self.audit(&txn, Some(caller), entry).await?;
         txn.commit().await?;
+        drop(writing);
         let run = runs
             .pop()
             .ok_or_else(|| Error::internal("the manual run was not recorded"))?;

@@ -6,6 +6,7 @@ mod history;
 mod on_change;
 pub mod recurrence;
 pub mod runs;
+pub(crate) mod schedule_cache;
 pub mod schedule_rules;
 pub mod schedules;
 pub mod selective;

@@ -38,6 +38,7 @@ impl Services {
             .filter(|s| Some(s.device_id) != origin)
             .collect();
         let folders = folders_by_device(self.db(), others.iter().map(|s| s.device_id)).await?;
+        let _writing = self.schedule_writes();
         for schedule in others {
             let device_folders = folders
                 .get(&schedule.device_id)

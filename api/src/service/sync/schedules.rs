@@ -11,7 +11,10 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::service::error::{Error, Result};
-use crate::service::{Caller, Services, audit::AuditEntry};
+use crate::service::{Caller, Role, Services, audit::AuditEntry};
+use std::sync::Arc;
+
+use super::schedule_cache::Scope;
 
 use super::schedule_rules::validate;
 pub use super::schedule_rules::{NewSchedule, preview, recurrence_of};
@@ -97,6 +100,7 @@ impl Services {
     /// Create a schedule for a device (admin only).
     pub async fn create_schedule(&self, caller: &Caller, req: NewSchedule) -> Result<Schedule> {
         caller.require_admin()?;
+        let _writing = self.schedule_writes();
         let owner = req.user_id.unwrap_or(caller.user_id);
         let device = self.resolve_device(caller, owner, &req.device_id).await?;
         let mut row = validate(&req)?;
@@ -128,13 +132,30 @@ impl Services {
     }
 
     /// Schedules the caller may read: their own devices' (admins: all), optionally of one device.
+    /// Served from [`ScheduleCache`](super::schedule_cache) while no schedule changed.
     pub async fn list_schedules(
         &self,
         caller: &Caller,
         device_id: Option<&str>,
     ) -> Result<Vec<Schedule>> {
-        // One query: the schedules joined to the devices the caller may see,
-        // read by position (see [`Listed`]).
+        let scope = Scope {
+            user: (caller.role != Role::Admin).then_some(caller.user_id),
+            bound_device: caller.confined_to().map(|(bound, _)| *bound),
+            device_id: device_id.map(str::to_owned),
+        };
+        let cache = &self.inner.schedule_cache;
+        if let Some(listed) = cache.get(&scope) {
+            return Ok(listed.to_vec());
+        }
+        let generation = cache.generation();
+        let listed = self.read_schedules(&scope).await?;
+        cache.put(scope, generation, Arc::from(listed.as_slice()));
+        Ok(listed)
+    }
+
+    /// One query: the schedules joined to the devices of `scope`, read by
+    /// position (see [`Listed`]).
+    async fn read_schedules(&self, scope: &Scope) -> Result<Vec<Schedule>> {
         use sync_schedule::Column as S;
         let mut rows = sync_schedule::Entity::find()
             .select_only()
@@ -155,14 +176,14 @@ impl Services {
             ])
             .column(device::Column::DeviceId)
             .join(JoinType::InnerJoin, sync_schedule::Relation::Device.def());
-        if caller.role != crate::service::Role::Admin {
-            rows = rows.filter(device::Column::UserId.eq(caller.user_id));
+        if let Some(user) = scope.user {
+            rows = rows.filter(device::Column::UserId.eq(user));
         }
-        if let Some((bound, _)) = caller.confined_to() {
-            rows = rows.filter(device::Column::Id.eq(*bound));
+        if let Some(bound) = scope.bound_device {
+            rows = rows.filter(device::Column::Id.eq(bound));
         }
-        if let Some(device_id) = device_id {
-            rows = rows.filter(device::Column::DeviceId.eq(device_id));
+        if let Some(device_id) = &scope.device_id {
+            rows = rows.filter(device::Column::DeviceId.eq(device_id.as_str()));
         }
         let rows = rows
             .order_by_asc(S::CreatedAt)
@@ -197,6 +218,7 @@ impl Services {
         patch: SchedulePatch,
     ) -> Result<Schedule> {
         caller.require_admin()?;
+        let _writing = self.schedule_writes();
         let (row, device) = self.load_schedule(schedule_id).await?;
         let merged = NewSchedule {
             device_id: device.device_id.clone(),
@@ -247,6 +269,7 @@ impl Services {
     /// Delete a schedule (admin only).
     pub async fn delete_schedule(&self, caller: &Caller, schedule_id: Uuid) -> Result<()> {
         caller.require_admin()?;
+        let _writing = self.schedule_writes();
         let row = sync_schedule::Entity::find_by_id(schedule_id)
             .one(self.db())
             .await?
@@ -274,6 +297,7 @@ impl Services {
         enabled: bool,
     ) -> Result<Schedule> {
         caller.require_admin()?;
+        let _writing = self.schedule_writes();
         let (row, device) = self.load_schedule(schedule_id).await?;
         let was = row.enabled;
         let next = if enabled {
