@@ -54,6 +54,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Sync(command) => Ok(client::cli::run(command).await?),
         Command::Schema => {
             print!("{}", crate::graphql::sdl());
             Ok(())

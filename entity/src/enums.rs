@@ -37,6 +37,36 @@ wire_names! {
     ResolveConflicts { KeepNewest = "keep_newest", KeepLocal = "keep_local", KeepServer = "keep_server" }
     RunTrigger { Time = "time", Change = "change", Manual = "manual", CatchUp = "catch_up" }
     RunStatus { Requested = "requested", Completed = "completed", Failed = "failed" }
+    ChangeKind { File = "file", Folder = "folder", Delete = "delete" }
+}
+
+/// What a change did to its path (the changes feed).
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Serialize,
+    Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    /// A file now holds this version.
+    #[sea_orm(string_value = "file")]
+    File,
+    /// A folder now exists.
+    #[sea_orm(string_value = "folder")]
+    Folder,
+    /// Whatever was at the path is gone.
+    #[sea_orm(string_value = "delete")]
+    Delete,
 }
 
 /// What a user may do.

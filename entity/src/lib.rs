@@ -19,5 +19,6 @@ pub mod selective_sync;
 pub mod sync_bandwidth_limit;
 pub mod sync_run_change;
 pub mod sync_schedule;
+pub mod tree_change;
 pub mod upload_chunk;
 pub mod user;

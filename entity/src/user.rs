@@ -16,6 +16,8 @@ pub struct Model {
     pub disabled: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The sequence number of the user's latest tree change (the changes feed).
+    pub change_seq: i64,
 }
 
 /// No declared relations: joins are written out in the service layer.

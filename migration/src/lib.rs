@@ -12,6 +12,7 @@ mod m20261124_000006_create_sync_settings;
 mod m20261124_000007_create_audit_log;
 mod m20261125_000008_create_schedule_runs;
 mod m20261125_000009_create_folders_and_dead_properties;
+mod m20261202_000010_create_tree_changes;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000007_create_audit_log::Migration),
             Box::new(m20261125_000008_create_schedule_runs::Migration),
             Box::new(m20261125_000009_create_folders_and_dead_properties::Migration),
+            Box::new(m20261202_000010_create_tree_changes::Migration),
         ]
     }
 }

@@ -12,6 +12,7 @@ use std::{
 pub mod bench;
 pub mod flood;
 pub mod socket;
+pub mod sync_client;
 
 use api::{config::Settings, service::Clock};
 use reqwest::{Client, StatusCode, multipart};

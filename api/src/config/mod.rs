@@ -34,6 +34,9 @@ pub enum Command {
     /// Make TLS certificates.
     #[command(subcommand)]
     Cert(CertCommand),
+    /// Keep a folder in sync with a Ferry server (the reference client).
+    #[command(subcommand)]
+    Sync(client::SyncCommand),
 }
 
 /// `ferry cert …`

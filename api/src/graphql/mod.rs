@@ -14,6 +14,7 @@ use crate::{
     service::{Caller, Services},
 };
 
+mod changes;
 pub mod errors;
 pub mod guard;
 mod mutation;

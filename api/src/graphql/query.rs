@@ -107,6 +107,24 @@ impl QueryRoot {
             .collect())
     }
 
+    /// The changes feed of the caller's tree for their device `deviceId`:
+    /// without `after`, the whole tree first; then every change, in commit
+    /// order, as the device's selective sync sees it (REST: `GET /api/sync/changes`).
+    async fn changes(
+        &self,
+        ctx: &Context<'_>,
+        device_id: String,
+        after: Option<String>,
+        #[graphql(default = 1000)] first: u32,
+    ) -> async_graphql::Result<super::changes::ChangePage> {
+        let (services, caller) = context(ctx).gql()?;
+        Ok(services
+            .changes(caller, &device_id, after.as_deref(), Some(first), None)
+            .await
+            .gql()?
+            .into())
+    }
+
     /// One sync run with its plan (`changes`).
     async fn sync_run(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<SyncRun> {
         let (services, caller) = context(ctx).gql()?;

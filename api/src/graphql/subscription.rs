@@ -55,6 +55,18 @@ impl SubscriptionRoot {
         Ok(feed.map(SyncRun::from))
     }
 
+    /// Every change of the caller's tree that their device `deviceId` holds
+    /// (its selective sync applied), from now on, in commit order.
+    async fn file_changes(
+        &self,
+        ctx: &Context<'_>,
+        device_id: String,
+    ) -> async_graphql::Result<impl Stream<Item = super::changes::FileChange> + use<>> {
+        let (services, caller) = context(ctx).gql()?;
+        let feed = services.watch_changes(caller, &device_id).await.gql()?;
+        Ok(feed.map(Into::into))
+    }
+
     /// Every recorded run of the caller's devices' schedules, failed ones
     /// included (admins: all).
     async fn schedule_runs(

@@ -12,8 +12,10 @@ use crate::{
 };
 
 mod bandwidth;
+mod changes;
 pub mod error_response;
 mod files;
+mod folders;
 mod health;
 mod identity;
 pub mod rate_limit;
@@ -75,6 +77,11 @@ where
         .route("/api/sync/selective/configure", post(selective::configure))
         .route("/api/sync/selective/list/{device_id}", get(selective::list))
         .route("/api/sync/files", get(files::list))
+        .route("/api/sync/changes", get(changes::list))
+        .route(
+            "/api/sync/folders",
+            post(folders::create).delete(folders::delete),
+        )
         .route(
             "/api/sync/files/content",
             get(files::download).delete(files::delete),

@@ -28,6 +28,8 @@ pub struct EventBus {
     uploads: broadcast::Sender<UploadEvent>,
     runs: broadcast::Sender<RunEvent>,
     bandwidth: broadcast::Sender<BandwidthSample>,
+    /// Users whose tree changed (a commit happened; read the feed to see what).
+    trees: broadcast::Sender<Uuid>,
 }
 
 impl Default for EventBus {
@@ -36,6 +38,7 @@ impl Default for EventBus {
             uploads: broadcast::channel(CAPACITY).0,
             runs: broadcast::channel(CAPACITY).0,
             bandwidth: broadcast::channel(CAPACITY).0,
+            trees: broadcast::channel(CAPACITY).0,
         }
     }
 }
@@ -49,6 +52,16 @@ impl EventBus {
     /// Listen to every throughput sample from now on.
     pub(crate) fn subscribe_bandwidth(&self) -> broadcast::Receiver<BandwidthSample> {
         self.bandwidth.subscribe()
+    }
+
+    /// Listen for users whose tree changes from now on.
+    pub(crate) fn subscribe_trees(&self) -> broadcast::Receiver<Uuid> {
+        self.trees.subscribe()
+    }
+
+    /// `user_id`'s tree changed and the change committed.
+    pub(crate) fn publish_tree(&self, user_id: Uuid) {
+        let _ = self.trees.send(user_id);
     }
 
     /// Listen to every recorded sync run from now on.

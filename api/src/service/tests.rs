@@ -224,6 +224,7 @@ macro_rules! on_both {
 }
 
 mod access;
+mod changes;
 mod engines;
 mod inputs;
 mod locking;

@@ -168,6 +168,8 @@ codes! {
     UploadExpired = "upload_expired", Gone, "the upload expired";
     /// The upload was cancelled.
     UploadCancelled = "upload_cancelled", Gone, "the upload was cancelled";
+    /// A changes-feed cursor this server cannot serve: list again without one.
+    CursorExpired = "cursor_expired", Gone, "the cursor cannot be served; list again without one";
     /// A body over the request limit.
     PayloadTooLarge = "payload_too_large", TooLarge, "the request body is too large";
     /// A file over `--max-file-size`.

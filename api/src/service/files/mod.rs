@@ -1,13 +1,17 @@
 //! Files and their versions: listing, reading, and committing a new version.
 pub mod blobs;
+mod change_cursor;
+pub(crate) mod change_log;
+pub mod changes;
 pub mod dead_props;
 mod moves;
 pub mod paths;
 pub mod tree;
 pub mod writer;
 
+use change_log::Logged;
 use chrono::{DateTime, Utc};
-use entity::{blob, file_metadata, file_version};
+use entity::{blob, enums::ChangeKind, file_metadata, file_version};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
     sea_query::{Expr, ExprTrait, LikeExpr},
@@ -159,7 +163,8 @@ impl Services {
         .await?;
         // After a first write: on SQLite that took the write lock, so these
         // reads cannot go stale before the writes below.
-        self.ensure_parent_folders(conn, new.user_id, new.path)
+        let mut logged = self
+            .ensure_parent_folders(conn, new.user_id, new.path)
             .await?;
 
         // Bump in place first: the row lock serializes concurrent commits to one path.
@@ -226,6 +231,16 @@ impl Services {
         }
         .insert(conn)
         .await?;
+        logged.push(Logged {
+            path: current.path.clone(),
+            kind: ChangeKind::File,
+            version: current.version,
+            size,
+            sha256: Some(new.sha256.to_owned()),
+            modified_at: new.modified_at,
+        });
+        self.log_changes(conn, new.user_id, new.device_id, logged)
+            .await?;
         Ok((current.id, FileInfo::from(current)))
     }
 
@@ -247,6 +262,15 @@ impl Services {
         let origin = crate::service::files::tree::caller_device(caller);
         let now = self.clock().now();
         let txn = self.begin_tree_write(caller.user_id).await?;
+        let Some(live) = file_metadata::Entity::find()
+            .filter(file_metadata::Column::UserId.eq(caller.user_id))
+            .filter(file_metadata::Column::Path.eq(&path))
+            .filter(file_metadata::Column::DeletedAt.is_null())
+            .one(&txn)
+            .await?
+        else {
+            return Err(Error::not_found("file"));
+        };
         let deleted = file_metadata::Entity::update_many()
             .col_expr(file_metadata::Column::DeletedAt, Expr::value(Some(now)))
             .col_expr(file_metadata::Column::UpdatedAt, Expr::value(now))
@@ -263,6 +287,9 @@ impl Services {
             return Err(Error::not_found("file"));
         }
         self.drop_dead_props(&txn, caller.user_id, &path).await?;
+        let gone = Logged::delete(&path, live.version, now);
+        self.log_changes(&txn, caller.user_id, origin, vec![gone])
+            .await?;
         let entry = crate::service::audit::AuditEntry {
             action: "file.deleted",
             target_type: "file",

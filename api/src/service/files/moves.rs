@@ -4,7 +4,7 @@ use crate::service::Code;
 use entity::{dead_property, file_metadata, folder};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    QuerySelect,
     sea_query::{Expr, ExprTrait},
 };
 use uuid::Uuid;
@@ -17,6 +17,7 @@ use crate::service::{
     files::{FileInfo, NewVersion},
 };
 
+use super::change_log::Logged;
 use super::tree::*;
 
 impl Services {
@@ -30,15 +31,17 @@ impl Services {
     ) -> Result<Vec<String>> {
         let user_id = caller.user_id;
         let now = self.clock().now();
-        let live: Vec<String> = file_metadata::Entity::find()
+        let live: Vec<(String, i32)> = file_metadata::Entity::find()
             .select_only()
             .column(file_metadata::Column::Path)
+            .column(file_metadata::Column::Version)
             .filter(file_metadata::Column::UserId.eq(user_id))
             .filter(file_metadata::Column::DeletedAt.is_null())
             .filter(below(file_metadata::Column::Path, folder_path))
             .into_tuple()
             .all(txn)
             .await?;
+        let folders = folders_at_or_below(txn, user_id, folder_path).await?;
         file_metadata::Entity::update_many()
             .col_expr(file_metadata::Column::DeletedAt, Expr::value(Some(now)))
             .col_expr(file_metadata::Column::UpdatedAt, Expr::value(now))
@@ -69,7 +72,13 @@ impl Services {
             )
             .exec(txn)
             .await?;
-        Ok(live)
+        let gone = live
+            .iter()
+            .map(|(path, version)| Logged::delete(path, *version, now))
+            .chain(deleted_folders(&folders, now));
+        self.log_changes(txn, user_id, caller_device(caller), gone.collect())
+            .await?;
+        Ok(live.into_iter().map(|(path, _)| path).collect())
     }
 
     /// Move the caller's entry at `from` to `to` (a file, or a folder with
@@ -134,17 +143,14 @@ impl Services {
             )
             .exec(&txn)
             .await?;
+        let mut logged: Vec<Logged> = files
+            .iter()
+            .map(|f| Logged::delete(&f.path, f.version, now))
+            .collect();
         changed.extend(files.into_iter().map(|f| f.path));
         if let Entry::Folder(_) = source {
-            let folders = folder::Entity::find()
-                .filter(folder::Column::UserId.eq(caller.user_id))
-                .filter(
-                    folder::Column::Path
-                        .eq(&from)
-                        .or(below(folder::Column::Path, &from)),
-                )
-                .all(&txn)
-                .await?;
+            let folders = folders_at_or_below(&txn, caller.user_id, &from).await?;
+            logged.extend(deleted_folders(&folders, now));
             folder::Entity::delete_many()
                 .filter(folder::Column::UserId.eq(caller.user_id))
                 .filter(
@@ -154,19 +160,18 @@ impl Services {
                 )
                 .exec(&txn)
                 .await?;
+            let mut made = Vec::new();
             for moved in folders {
                 let path = rebase(&moved.path, &from, &to);
-                folder::Entity::insert(folder::ActiveModel {
-                    user_id: Set(caller.user_id),
-                    parent: Set(parent_of(&path).to_owned()),
-                    path: Set(path),
-                    created_at: Set(moved.created_at),
-                })
-                .on_conflict_do_nothing()
-                .exec_without_returning(&txn)
-                .await?;
+                if insert_folder(&txn, caller.user_id, &path, moved.created_at).await? {
+                    made.push(Logged::folder(&path, now));
+                }
             }
+            // The new folders first (parents before children), then what went.
+            logged.splice(0..0, made);
         }
+        self.log_changes(&txn, caller.user_id, origin, logged)
+            .await?;
         self.move_dead_props(&txn, caller.user_id, &from, &to)
             .await?;
         let entry = AuditEntry {
@@ -228,6 +233,16 @@ impl Services {
         Ok(copied)
     }
 
+    /// Delete the caller's folder `path` with everything below it (404 unless
+    /// a folder is there).
+    pub async fn delete_folder(&self, caller: &Caller, path: &str) -> Result<()> {
+        let path = paths::normalize(path)?;
+        match self.entry_at(caller, &path).await? {
+            Some(Entry::Folder(_)) => self.delete_entry(caller, &path).await,
+            _ => Err(Error::not_found("folder")),
+        }
+    }
+
     /// `to` must be free and its parent a folder.
     pub(crate) async fn check_destination(
         &self,
@@ -262,4 +277,36 @@ impl Services {
             .all(conn)
             .await?)
     }
+}
+
+/// The folder rows at or below `path`.
+async fn folders_at_or_below(
+    conn: &impl ConnectionTrait,
+    user_id: Uuid,
+    path: &str,
+) -> Result<Vec<folder::Model>> {
+    Ok(folder::Entity::find()
+        .filter(folder::Column::UserId.eq(user_id))
+        .filter(
+            folder::Column::Path
+                .eq(path)
+                .or(below(folder::Column::Path, path)),
+        )
+        .order_by_asc(folder::Column::Path)
+        .all(conn)
+        .await?)
+}
+
+/// Deletions of `folders`, deepest first (a folder goes after what it held).
+fn deleted_folders(
+    folders: &[folder::Model],
+    at: chrono::DateTime<chrono::Utc>,
+) -> impl Iterator<Item = Logged> {
+    let mut paths: Vec<&str> = folders.iter().map(|f| f.path.as_str()).collect();
+    paths.sort_by_key(|p| std::cmp::Reverse(p.matches('/').count()));
+    paths
+        .into_iter()
+        .map(move |p| Logged::delete(p, 0, at))
+        .collect::<Vec<_>>()
+        .into_iter()
 }

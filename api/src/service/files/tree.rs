@@ -17,8 +17,10 @@ use uuid::Uuid;
 use crate::service::error::{Error, Result};
 use crate::service::{Caller, Services, audit::AuditEntry, files::FileInfo, files::paths};
 
+use super::change_log::Logged;
+
 /// A folder as the tree shows it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct FolderInfo {
     pub path: String,
     pub created_at: DateTime<Utc>,
@@ -212,6 +214,9 @@ impl Services {
         }
         let now = self.clock().now();
         insert_folder(&txn, caller.user_id, &path, now).await?;
+        let made = Logged::folder(&path, now);
+        self.log_changes(&txn, caller.user_id, caller_device(caller), vec![made])
+            .await?;
         let entry = AuditEntry {
             action: "folder.created",
             target_type: "folder",
@@ -221,6 +226,7 @@ impl Services {
         };
         self.audit(&txn, Some(caller), entry).await?;
         txn.commit().await?;
+        self.inner.events.publish_tree(caller.user_id);
         Ok(FolderInfo {
             path,
             created_at: now,
@@ -265,17 +271,17 @@ impl Services {
     }
 
     /// Make every folder above the file `path` exist (inside `conn`), after
-    /// [`Self::check_file_path`].
+    /// [`Self::check_file_path`]. Returns the folders made, for the changes feed.
     pub(crate) async fn ensure_parent_folders(
         &self,
         conn: &impl ConnectionTrait,
         user_id: Uuid,
         path: &str,
-    ) -> Result<()> {
+    ) -> Result<Vec<Logged>> {
         self.check_file_path(conn, user_id, path).await?;
         let above = ancestors(path);
         let Some(parent) = above.last() else {
-            return Ok(());
+            return Ok(Vec::new());
         };
         // Folders exist up to the root whenever the parent does.
         if folder::Entity::find_by_id((user_id, (*parent).to_owned()))
@@ -283,13 +289,16 @@ impl Services {
             .await?
             .is_some()
         {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let now = self.clock().now();
+        let mut made = Vec::new();
         for folder_path in above {
-            insert_folder(conn, user_id, folder_path, now).await?;
+            if insert_folder(conn, user_id, folder_path, now).await? {
+                made.push(Logged::folder(folder_path, now));
+            }
         }
-        Ok(())
+        Ok(made)
     }
 
     /// Delete what is at the caller's `path`: a file leaves a tombstone; a
@@ -328,22 +337,23 @@ pub(crate) fn caller_device(caller: &Caller) -> Option<Uuid> {
     caller.device.as_ref().map(|(id, _)| *id)
 }
 
-async fn insert_folder(
+/// Insert the folder row of `path` unless it exists; whether it was inserted.
+pub(crate) async fn insert_folder(
     conn: &impl ConnectionTrait,
     user_id: Uuid,
     path: &str,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    folder::Entity::insert(folder::ActiveModel {
+    created_at: DateTime<Utc>,
+) -> Result<bool> {
+    let inserted = folder::Entity::insert(folder::ActiveModel {
         user_id: Set(user_id),
         path: Set(path.to_owned()),
         parent: Set(parent_of(path).to_owned()),
-        created_at: Set(now),
+        created_at: Set(created_at),
     })
     .on_conflict_do_nothing()
     .exec_without_returning(conn)
     .await?;
-    Ok(())
+    Ok(matches!(inserted, sea_orm::TryInsertResult::Inserted(n) if n > 0))
 }
 
 #[cfg(test)]

@@ -63,6 +63,7 @@ impl Services {
             disabled: Set(false),
             created_at: Set(now),
             updated_at: Set(now),
+            change_seq: Set(0),
         }
         .insert(&txn)
         .await?;

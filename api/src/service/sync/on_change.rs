@@ -72,6 +72,7 @@ impl Services {
         paths: &[String],
         origin: Option<Uuid>,
     ) {
+        self.inner.events.publish_tree(user_id);
         if let Err(err) = self.note_file_change(user_id, paths, origin).await {
             tracing::error!(%err, count = paths.len(), "scheduling on-change sync runs failed");
         }

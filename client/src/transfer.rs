@@ -1,0 +1,322 @@
+//! Moving file content: downloads land in `.ferry/tmp/`, resume by `Range`,
+//! are checked against the announced SHA-256 and renamed into place with the
+//! server's modification time; uploads are the server's resumable chunked
+//! uploads, remembered in the state before the first chunk so a killed client
+//! resumes the same upload.
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
+
+use crate::api::{Api, Committed, StartUpload};
+use crate::error::{Error, Result};
+use crate::local::{self, Found};
+use crate::plan::Local;
+use crate::state::{Pending, Remote, State};
+
+/// Where a download of content `sha256` is written until it is complete.
+fn part_file(state: &State, sha256: &str) -> PathBuf {
+    state.dir().join("tmp").join(format!("{sha256}.part"))
+}
+
+/// The local entry is still what the plan saw (`None`: still absent).
+pub fn unchanged(file: &Path, expected: Option<&Local>) -> Result<bool> {
+    let now = local::stat(file)?;
+    Ok(match (now, expected) {
+        (None, None) => true,
+        (
+            Some(Found {
+                kind,
+                size,
+                mtime_ns,
+            }),
+            Some(l),
+        ) => kind == l.kind && size == l.size && mtime_ns == l.mtime_ns,
+        _ => false,
+    })
+}
+
+/// Download `remote` to `path` under `root`; the local file must still be
+/// `expected`. Returns the new local entry, or `None` when the local side
+/// changed meanwhile (nothing replaced; the next pass decides).
+pub async fn download(
+    api: &Api,
+    state: &State,
+    root: &Path,
+    path: &str,
+    remote: &Remote,
+    expected: Option<&Local>,
+) -> Result<Option<Found>> {
+    let sha = remote.sha256.clone().unwrap_or_default();
+    let part = part_file(state, &sha);
+    let tmp_dir = state.dir().join("tmp");
+    std::fs::create_dir_all(&tmp_dir).map_err(|e| Error::io(&tmp_dir, e))?;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&part)
+        .map_err(|e| Error::io(&part, e))?;
+    let mut have = file.metadata().map_err(|e| Error::io(&part, e))?.len();
+    if have > remote.size {
+        file.set_len(0).map_err(|e| Error::io(&part, e))?;
+        have = 0;
+    }
+    // Hash what an earlier attempt left, then go on from there.
+    let mut hasher = Sha256::new();
+    {
+        let mut buffer = vec![0u8; 1 << 20];
+        file.seek(SeekFrom::Start(0))
+            .map_err(|e| Error::io(&part, e))?;
+        let mut reader = (&mut file).take(have);
+        loop {
+            let n = reader.read(&mut buffer).map_err(|e| Error::io(&part, e))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buffer[..n]);
+        }
+    }
+    if have < remote.size || remote.size == 0 {
+        let response = api.download(path, remote.version, have).await?;
+        let mut body = response.bytes_stream();
+        file.seek(SeekFrom::Start(have))
+            .map_err(|e| Error::io(&part, e))?;
+        while let Some(piece) = body.next().await {
+            let piece = piece.map_err(|source| Error::Network {
+                what: format!("downloading {path}"),
+                source,
+            })?;
+            hasher.update(&piece);
+            file.write_all(&piece).map_err(|e| Error::io(&part, e))?;
+        }
+    }
+    if hex::encode(hasher.finalize()) != sha {
+        drop(file);
+        let _ = std::fs::remove_file(&part);
+        return Err(Error::Corrupt {
+            path: path.to_owned(),
+            expected: sha,
+        });
+    }
+    let modified = chrono::DateTime::parse_from_rfc3339(&remote.modified_at)
+        .map(SystemTime::from)
+        .unwrap_or_else(|_| SystemTime::now());
+    file.set_modified(modified)
+        .map_err(|e| Error::io(&part, e))?;
+    file.sync_all().map_err(|e| Error::io(&part, e))?;
+    drop(file);
+    let target = local::local_path(root, path);
+    if !unchanged(&target, expected)? {
+        return Ok(None);
+    }
+    if let Some(parent) = target.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    }
+    std::fs::rename(&part, &target).map_err(|e| Error::io(&target, e))?;
+    local::stat(&target)
+}
+
+/// Download version `version` of `path` to the new local file `target`
+/// (verified against the server's `ETag`); nothing is replaced.
+pub async fn download_as(
+    api: &Api,
+    state: &State,
+    root: &Path,
+    path: &str,
+    version: i64,
+    target: &str,
+) -> Result<()> {
+    let response = api.download(path, version, 0).await?;
+    let etag = response
+        .headers()
+        .get(reqwest::header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim_matches('"').to_owned())
+        .unwrap_or_default();
+    let tmp_dir = state.dir().join("tmp");
+    std::fs::create_dir_all(&tmp_dir).map_err(|e| Error::io(&tmp_dir, e))?;
+    let part = tmp_dir.join(format!("{etag}.copy"));
+    let mut file = std::fs::File::create(&part).map_err(|e| Error::io(&part, e))?;
+    let mut hasher = Sha256::new();
+    let mut body = response.bytes_stream();
+    while let Some(piece) = body.next().await {
+        let piece = piece.map_err(|source| Error::Network {
+            what: format!("downloading {path}"),
+            source,
+        })?;
+        hasher.update(&piece);
+        file.write_all(&piece).map_err(|e| Error::io(&part, e))?;
+    }
+    if hex::encode(hasher.finalize()) != etag {
+        let _ = std::fs::remove_file(&part);
+        return Err(Error::Corrupt {
+            path: path.to_owned(),
+            expected: etag,
+        });
+    }
+    file.sync_all().map_err(|e| Error::io(&part, e))?;
+    drop(file);
+    let to = local::local_path(root, target);
+    if local::stat(&to)?.is_some() {
+        let _ = std::fs::remove_file(&part);
+        return Ok(());
+    }
+    std::fs::rename(&part, &to).map_err(|e| Error::io(&to, e))
+}
+
+/// What an upload ended as.
+#[derive(Debug)]
+pub enum Uploaded {
+    /// Committed at the path asked for.
+    Committed(Committed),
+    /// Committed at the path asked for over another device's version
+    /// `displaced` (a conflict the upload won).
+    Displaced { file: Committed, displaced: i64 },
+    /// The server kept its own version; the upload was stored at `file.path`.
+    ConflictCopy(Committed),
+    /// Finished earlier (a resumed upload that had completed): the feed says how.
+    Earlier,
+    /// The file changed while it was sent; the next pass sends it again.
+    ChangedMeanwhile,
+}
+
+/// Upload the local file `path` (content `local`) with `base_version`.
+pub async fn upload(
+    api: &Api,
+    state: &State,
+    root: &Path,
+    device_id: &str,
+    path: &str,
+    local: &Local,
+    base_version: Option<i64>,
+) -> Result<Uploaded> {
+    let sha = local.sha256.clone().unwrap_or_default();
+    let file = local::local_path(root, path);
+    let (upload_id, chunk_size, chunks) = match resume(api, state, path, &sha, local.size).await? {
+        Some(resumed) => resumed,
+        None => {
+            let name = path.rsplit('/').next().unwrap_or(path);
+            let modified = chrono::DateTime::<chrono::Utc>::from(
+                SystemTime::UNIX_EPOCH
+                    + std::time::Duration::from_nanos(local.mtime_ns.max(0) as u64),
+            );
+            let started = api
+                .start_upload(&StartUpload {
+                    device_id,
+                    file_path: path,
+                    file_name: name,
+                    total_size: local.size,
+                    file_hash: &sha,
+                    modified_at: Some(modified.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)),
+                    base_version,
+                })
+                .await?;
+            let pending = Pending {
+                upload_id: started.upload_id.clone(),
+                sha256: sha.clone(),
+                size: local.size,
+                chunk_size: started.chunk_size,
+            };
+            state.set_pending(path, Some(&pending)).await?;
+            let all = Some((0..started.total_chunks).collect());
+            (started.upload_id, started.chunk_size, all)
+        }
+    };
+    let Some(chunks) = chunks else {
+        state.set_pending(path, None).await?;
+        return Ok(Uploaded::Earlier);
+    };
+    let mut committed = None;
+    let mut conflict = None;
+    for number in chunks {
+        let bytes = read_chunk(&file, number * chunk_size, chunk_size, local.size).await?;
+        let answer = match api.send_chunk(&upload_id, number, bytes).await {
+            Err(e) if matches!(e.code(), Some("file_hash_mismatch" | "upload_failed")) => {
+                state.set_pending(path, None).await?;
+                return Ok(Uploaded::ChangedMeanwhile);
+            }
+            other => other?,
+        };
+        if answer.status == "completed" {
+            committed = answer.file;
+            conflict = answer.conflict;
+        }
+    }
+    state.set_pending(path, None).await?;
+    let displaced = conflict
+        .filter(|c| c.resolution == "kept_local" && c.server_version > 0)
+        .map(|c| c.server_version);
+    Ok(match committed {
+        Some(file) if file.path == path => match displaced {
+            Some(displaced) => Uploaded::Displaced { file, displaced },
+            None => Uploaded::Committed(file),
+        },
+        Some(file) => Uploaded::ConflictCopy(file),
+        None => Uploaded::Earlier,
+    })
+}
+
+/// The upload in flight for `path` with this content, if the server still
+/// has it: its id, chunk size and the chunks still missing (`None`: it
+/// completed already).
+async fn resume(
+    api: &Api,
+    state: &State,
+    path: &str,
+    sha: &str,
+    size: u64,
+) -> Result<Option<(String, u64, Option<Vec<u64>>)>> {
+    let Some(pending) = state.pending(path).await? else {
+        return Ok(None);
+    };
+    if pending.sha256 != sha || pending.size != size {
+        state.set_pending(path, None).await?;
+        return Ok(None);
+    }
+    let progress = match api.progress(&pending.upload_id).await {
+        Ok(progress) => progress,
+        Err(e) if !e.is_transient() => {
+            state.set_pending(path, None).await?;
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    };
+    match progress.status.as_str() {
+        "completed" => Ok(Some((pending.upload_id, 0, None))),
+        "active" | "paused" => {
+            let missing: Vec<u64> = progress
+                .missing_chunks
+                .iter()
+                .flat_map(|[from, to]| *from..=*to)
+                .collect();
+            let chunk_size = pending.chunk_size;
+            tracing::info!(path, missing = missing.len(), "resuming an upload");
+            Ok(Some((pending.upload_id, chunk_size, Some(missing))))
+        }
+        _ => {
+            state.set_pending(path, None).await?;
+            Ok(None)
+        }
+    }
+}
+
+async fn read_chunk(file: &Path, offset: u64, chunk_size: u64, size: u64) -> Result<Vec<u8>> {
+    let file = file.to_owned();
+    let len = chunk_size.min(size.saturating_sub(offset));
+    tokio::task::spawn_blocking(move || {
+        let mut f = std::fs::File::open(&file).map_err(|e| Error::io(&file, e))?;
+        f.seek(SeekFrom::Start(offset))
+            .map_err(|e| Error::io(&file, e))?;
+        let mut bytes = Vec::with_capacity(len as usize);
+        f.take(len)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::io(&file, e))?;
+        Ok(bytes)
+    })
+    .await
+    .map_err(|e| Error::Setup(format!("reading a chunk failed: {e}")))?
+}
