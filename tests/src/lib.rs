@@ -165,6 +165,30 @@ impl TestServer {
         wait_healthy(&self.client, &self.base).await;
     }
 
+    /// Stop the server gracefully (data kept), stay away for `away`, and start
+    /// it again on the same port.
+    pub async fn restart_after(&mut self, away: Duration) {
+        self.stop().await;
+        tokio::time::sleep(away).await;
+        self.boot().await;
+    }
+
+    /// A counter of `/metrics` (0 when absent).
+    pub async fn metric(&self, name: &str) -> f64 {
+        let text = self
+            .client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics body");
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or(0.0)
+    }
+
     /// Stop the server gracefully (data kept) and start it again with `tweak`ed settings.
     pub async fn restart_with(&mut self, tweak: impl FnOnce(&mut Settings)) {
         self.stop().await;

@@ -86,6 +86,15 @@ impl Device {
         (out.status.success(), text)
     }
 
+    /// `ferry sync run` as a child process (to be killed).
+    pub fn spawn_run(&self) -> Child {
+        self.command(&["run"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn ferry sync run")
+    }
+
     /// `ferry sync run`, which must succeed.
     pub async fn sync(&self) {
         let (ok, out) = self.run().await;

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use ferry_tests::sync_client::{Device, converge};
-use ferry_tests::{Backend, PASSWORD, TestServer};
+use ferry_tests::{Backend, PASSWORD, TestServer, random_bytes, sha256_hex};
 use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ferry-under-test");
@@ -148,6 +148,154 @@ async fn selective_sync_keeps_photos_off_one_device_both_ways(backend: Backend) 
     );
 }
 
+async fn a_killed_client_resumes_the_same_upload(backend: Backend) {
+    let Some(server) = server(backend).await else {
+        return;
+    };
+    let alice = server.api(&server.login("alice", PASSWORD, None).await);
+    // 20 MiB/s up, so the 200 MiB upload is still going when the client dies.
+    let limit = json!({ "upload_speed_limit": 20 << 20, "throttle_enabled": false });
+    let (status, body) = alice.post("/api/sync/bandwidth/limit", limit).await;
+    assert_eq!(status.as_u16(), 200, "{body}");
+    let a = device(&server, "laptop").await;
+    let size = 200 << 20;
+    let content = random_bytes(size, 7);
+    a.write("/big.bin", &content);
+    let mut child = a.spawn_run();
+    let received = "ferry_upload_bytes_received_total";
+    let until = tokio::time::Instant::now() + Duration::from_secs(120);
+    while server.metric(received).await < 50.0 * (1 << 20) as f64 {
+        assert!(
+            tokio::time::Instant::now() < until,
+            "the upload never got going"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    child.kill().await.expect("kill -9");
+    let status = a.status().await;
+    assert_eq!(status["uploads_in_flight"], json!(["/big.bin"]), "{status}");
+    // Restarted, the client finishes the same upload.
+    a.sync().await;
+    let total = server.metric(received).await;
+    assert!(
+        total < 1.25 * size as f64,
+        "the server received {total} bytes for a {size}-byte file"
+    );
+    assert_eq!(server.metric("ferry_uploads_started_total").await, 1.0);
+    let (status, files) = alice.get("/api/sync/files").await;
+    assert_eq!(status.as_u16(), 200);
+    assert_eq!(
+        files["files"][0]["sha256"],
+        json!(sha256_hex(&content)),
+        "{files}"
+    );
+}
+
+async fn a_time_based_device_syncs_at_its_run_and_not_before(backend: Backend) {
+    let Some(server) = server(backend).await else {
+        return;
+    };
+    let mut a = device(&server, "laptop").await;
+    let mut b = device(&server, "phone").await;
+    // The phone syncs daily, at the next minute that is at least 40 s away.
+    let at = chrono::Utc::now() + chrono::Duration::seconds(100);
+    let time_of_day = at.format("%H:%M").to_string();
+    let admin = server.api(&server.admin_token().await);
+    let (_, me) = server
+        .api(&server.login("alice", PASSWORD, None).await)
+        .get("/api/me")
+        .await;
+    let (status, body) = admin
+        .post(
+            "/api/sync/schedule/create",
+            json!({ "device_id": "phone", "user_id": me["id"],
+                    "schedule_type": "daily", "time_of_day": time_of_day, "timezone": "UTC",
+                    "sync_deletions": true }),
+        )
+        .await;
+    assert_eq!(status.as_u16(), 200, "{body}");
+    let next_run: chrono::DateTime<chrono::Utc> = body["next_run_at"]
+        .as_str()
+        .expect("next run")
+        .parse()
+        .expect("instant");
+    a.watch();
+    b.watch();
+    a.write("/report.txt", b"for the nightly run");
+    b.write("/from-phone.txt", b"queued until the run");
+    // Before the run: the laptop's file is on the server, not on the phone; the
+    // phone's file waits on the phone.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    assert!(
+        chrono::Utc::now() < next_run,
+        "the test machine is too slow"
+    );
+    assert!(
+        !b.tree().contains_key("/report.txt"),
+        "the phone synced before its run"
+    );
+    assert!(
+        !a.tree().contains_key("/from-phone.txt"),
+        "the phone uploaded before its run"
+    );
+    // At the run both travel, and the run ends acknowledged.
+    let wait =
+        (next_run - chrono::Utc::now()).to_std().unwrap_or_default() + Duration::from_secs(60);
+    converge(&[&a, &b], wait, |t| {
+        t.contains_key("/report.txt") && t.contains_key("/from-phone.txt")
+    })
+    .await;
+    let runs_query =
+        "{ scheduleRuns(deviceId: \"phone\", first: 10) { nodes { status trigger } } }";
+    let until = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let runs = admin.graphql(runs_query, json!({})).await;
+        let nodes = runs["data"]["scheduleRuns"]["nodes"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if !nodes.is_empty() && nodes.iter().all(|n| n["status"] == "COMPLETED") {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < until,
+            "the run was not acknowledged: {runs}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    a.stop_watching().await;
+    b.stop_watching().await;
+}
+
+async fn watchers_catch_up_after_the_server_was_away(backend: Backend) {
+    let Some(mut server) = server(backend).await else {
+        return;
+    };
+    let mut a = device(&server, "laptop").await;
+    let mut b = device(&server, "phone").await;
+    a.watch();
+    b.watch();
+    a.write("/before.txt", b"before");
+    converge(&[&a, &b], Duration::from_secs(60), |t| {
+        t.contains_key("/before.txt")
+    })
+    .await;
+    // The server goes away for 20 s; both sides change meanwhile.
+    let away = server.restart_after(Duration::from_secs(20));
+    let edits = async {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        a.write("/during-a.txt", b"written while the server was away");
+        b.write("/during-b.txt", b"this one too");
+    };
+    tokio::join!(away, edits);
+    converge(&[&a, &b], Duration::from_secs(90), |t| {
+        t.contains_key("/during-a.txt") && t.contains_key("/during-b.txt")
+    })
+    .await;
+    a.stop_watching().await;
+    b.stop_watching().await;
+}
+
 macro_rules! on_both {
     ($name:ident) => {
         mod $name {
@@ -166,3 +314,6 @@ macro_rules! on_both {
 on_both!(two_watchers_converge_on_every_kind_of_change);
 on_both!(offline_edits_on_both_sides_keep_both);
 on_both!(selective_sync_keeps_photos_off_one_device_both_ways);
+on_both!(a_killed_client_resumes_the_same_upload);
+on_both!(a_time_based_device_syncs_at_its_run_and_not_before);
+on_both!(watchers_catch_up_after_the_server_was_away);
