@@ -4,6 +4,8 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use futures_util::StreamExt;
+
 use crate::api::Api;
 use crate::error::{Error, Result};
 use crate::local::{self, Scan};
@@ -14,6 +16,9 @@ use crate::transfer::{self, Uploaded};
 
 /// A file changed within this long is still being written: it waits.
 pub const QUIET: Duration = Duration::from_secs(2);
+
+/// Transfers (uploads, downloads) running at once.
+const TRANSFERS: usize = 4;
 
 /// A synced folder with its state and server.
 #[derive(Clone, Debug)]
@@ -50,6 +55,16 @@ pub struct Report {
     pub refused: usize,
     /// Paths the walk left alone, with why.
     pub skipped: Vec<(String, String)>,
+}
+
+impl Report {
+    fn add(&mut self, other: Report) {
+        self.moved += other.moved;
+        self.uploaded += other.uploaded;
+        self.downloaded += other.downloaded;
+        self.removed += other.removed;
+        self.refused += other.refused;
+    }
 }
 
 impl Folder {
@@ -161,8 +176,33 @@ impl Folder {
             skipped: decision.skipped,
             ..Report::default()
         };
-        for action in decision.actions {
-            self.act(action, &decision.remote, &mut report).await?;
+        // Agreements and folders first, then transfers side by side, then
+        // removals (files, then folders deepest first), in the plan's order.
+        let (transfers, rest): (Vec<Action>, Vec<Action>) = decision
+            .actions
+            .into_iter()
+            .partition(|a| matches!(a, Action::Upload { .. } | Action::Download { .. }));
+        let (before, after): (Vec<Action>, Vec<Action>) = rest.into_iter().partition(|a| {
+            !matches!(
+                a,
+                Action::RemoveLocalFile { .. }
+                    | Action::RemoveLocalFolder { .. }
+                    | Action::DeleteRemote { .. }
+            )
+        });
+        for action in before {
+            report.add(self.act(action, &decision.remote).await?);
+        }
+        let remote = &decision.remote;
+        let mut running = futures_util::stream::iter(transfers)
+            .map(|action| self.act(action, remote))
+            .buffer_unordered(TRANSFERS);
+        while let Some(done) = running.next().await {
+            report.add(done?);
+        }
+        drop(running);
+        for action in after {
+            report.add(self.act(action, &decision.remote).await?);
         }
         self.state
             .set_setting("last_sync", &chrono::Utc::now().to_rfc3339())
@@ -199,24 +239,23 @@ impl Folder {
             .collect())
     }
 
-    async fn act(
-        &self,
-        action: Action,
-        remote: &HashMap<String, Remote>,
-        report: &mut Report,
-    ) -> Result<()> {
+    /// Do one action; what it did. A refusal by the server (or corrupt bytes)
+    /// holds the path back and the pass goes on; anything else ends the pass.
+    async fn act(&self, action: Action, remote: &HashMap<String, Remote>) -> Result<Report> {
         let path = action_path(&action).to_owned();
-        let result = self.act_on(action, remote, report).await;
-        match result {
+        let mut report = Report::default();
+        match self.act_on(action, remote, &mut report).await {
             Err(e) if e.is_transient() => Err(e),
             Err(e @ (Error::Server { .. } | Error::Corrupt { .. })) => {
                 tracing::warn!(%path, error = %e, "left for later");
                 report.refused += 1;
                 self.state
                     .set_held(&path, Some(("refused", &e.to_string())))
-                    .await
+                    .await?;
+                Ok(report)
             }
-            other => other,
+            Err(e) => Err(e),
+            Ok(()) => Ok(report),
         }
     }
 

@@ -127,6 +127,9 @@ impl State {
             .filename(dir.join("state.db"))
             .create_if_missing(create)
             .journal_mode(SqliteJournalMode::Wal)
+            // Survives a killed process; a power cut may lose the last records,
+            // which the next pass re-derives (equal content agrees again).
+            .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
             .busy_timeout(std::time::Duration::from_secs(30));
         let pool = SqlitePoolOptions::new()
             .max_connections(1)

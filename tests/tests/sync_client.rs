@@ -296,6 +296,28 @@ async fn watchers_catch_up_after_the_server_was_away(backend: Backend) {
     b.stop_watching().await;
 }
 
+async fn ten_thousand_small_files_in_500_folders_converge(backend: Backend) {
+    let Some(server) = server(backend).await else {
+        return;
+    };
+    let a = device(&server, "laptop").await;
+    let b = device(&server, "phone").await;
+    for folder in 0..500 {
+        for file in 0..20 {
+            let path = format!("/f{folder:03}/file-{file:02}.txt");
+            a.write(&path, path.as_bytes());
+        }
+    }
+    let started = std::time::Instant::now();
+    a.sync().await;
+    let pushed = started.elapsed();
+    b.sync().await;
+    let pulled = started.elapsed() - pushed;
+    eprintln!("10,000 files: pushed in {pushed:?}, pulled in {pulled:?}");
+    let tree = converge(&[&a, &b], Duration::from_secs(5), |_| true).await;
+    assert_eq!(tree.len(), 10_500);
+}
+
 macro_rules! on_both {
     ($name:ident) => {
         mod $name {
@@ -317,3 +339,4 @@ on_both!(selective_sync_keeps_photos_off_one_device_both_ways);
 on_both!(a_killed_client_resumes_the_same_upload);
 on_both!(a_time_based_device_syncs_at_its_run_and_not_before);
 on_both!(watchers_catch_up_after_the_server_was_away);
+on_both!(ten_thousand_small_files_in_500_folders_converge);
