@@ -131,11 +131,12 @@ pub fn hash_file(file: &Path) -> Result<String> {
 }
 
 /// Whether a file modified at `mtime_ns` may still be being written: it changed
-/// within `quiet` of now.
+/// within `quiet` of now. (A modification time further in the future is a
+/// wrong clock, not a write in progress: the file is not held back for it.)
 pub fn is_settling(mtime_ns: i64, quiet: Duration) -> bool {
-    let now = nanos(SystemTime::now());
+    let age = nanos(SystemTime::now()).saturating_sub(mtime_ns);
     let quiet = i64::try_from(quiet.as_nanos()).unwrap_or(i64::MAX);
-    now.saturating_sub(mtime_ns) < quiet
+    -quiet < age && age < quiet
 }
 
 #[cfg(test)]
@@ -161,6 +162,11 @@ mod tests {
         assert_eq!(scan.entries["/zero"].size, 0);
         assert_eq!(scan.skipped.len(), 1);
         assert_eq!(scan.skipped[0].0, "/link");
+        let now = nanos(SystemTime::now());
+        let second = 1_000_000_000;
+        assert!(is_settling(now - second, Duration::from_secs(2)));
+        assert!(!is_settling(now - 3 * second, Duration::from_secs(2)));
+        assert!(!is_settling(now + 3600 * second, Duration::from_secs(2)));
         assert_eq!(
             hash_file(&root.join("zero")).expect("hash"),
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"

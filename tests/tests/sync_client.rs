@@ -318,6 +318,78 @@ async fn ten_thousand_small_files_in_500_folders_converge(backend: Backend) {
     assert_eq!(tree.len(), 10_500);
 }
 
+/// The laptop edits, syncs; the phone (with `strategy`) edits the same file
+/// offline, later, and syncs; the laptop syncs again. Returns the tree.
+async fn conflict_with(backend: Backend, strategy: &str) -> Option<ferry_tests::sync_client::Tree> {
+    let server = server(backend).await?;
+    let a = device(&server, "laptop").await;
+    let b = device(&server, "phone").await;
+    let admin = server.api(&server.admin_token().await);
+    let (_, me) = server
+        .api(&server.login("alice", PASSWORD, None).await)
+        .get("/api/me")
+        .await;
+    let (status, body) = admin
+        .post(
+            "/api/sync/schedule/create",
+            json!({ "device_id": "phone", "user_id": me["id"], "schedule_type": "on_change",
+                    "sync_deletions": true, "resolve_conflicts": strategy }),
+        )
+        .await;
+    assert_eq!(status.as_u16(), 200, "{body}");
+    a.write("/shared.txt", b"base");
+    a.sync().await;
+    b.sync().await;
+    a.write("/shared.txt", b"laptop edit");
+    b.write("/shared.txt", b"phone edit");
+    // The phone's edit is the later one (whole seconds apart), and settled.
+    let later = std::time::SystemTime::now() + Duration::from_secs(5);
+    std::fs::File::options()
+        .write(true)
+        .open(b.path("/shared.txt"))
+        .and_then(|f| f.set_modified(later))
+        .expect("mtime");
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    a.sync().await;
+    b.sync().await;
+    a.sync().await;
+    let tree = converge(&[&a, &b], Duration::from_secs(5), |_| true).await;
+    assert_eq!(tree.len(), 2, "{:?}", tree.keys());
+    let copy = tree
+        .keys()
+        .find(|k| k.contains(" (conflict "))
+        .expect("a conflict copy")
+        .clone();
+    assert!(
+        copy.starts_with("/shared (conflict ") && copy.ends_with(").txt"),
+        "{copy}"
+    );
+    Some(tree)
+}
+
+async fn each_conflict_strategy_keeps_both_edits(backend: Backend) {
+    let copy_of = |tree: &ferry_tests::sync_client::Tree| {
+        tree.iter()
+            .find(|(k, _)| k.contains(" (conflict "))
+            .and_then(|(_, v)| v.clone())
+            .expect("copy")
+    };
+    // keep_server: the server's (laptop's) version stays; the phone's is the copy.
+    let Some(tree) = conflict_with(backend, "keep_server").await else {
+        return;
+    };
+    assert_eq!(tree["/shared.txt"].as_deref(), Some(&b"laptop edit"[..]));
+    assert_eq!(copy_of(&tree), b"phone edit");
+    // keep_local: the phone's upload wins; the laptop's displaced edit is the copy.
+    let tree = conflict_with(backend, "keep_local").await.expect("tree");
+    assert_eq!(tree["/shared.txt"].as_deref(), Some(&b"phone edit"[..]));
+    assert_eq!(copy_of(&tree), b"laptop edit");
+    // keep_newest: the later edit (the phone's) wins, the other is the copy.
+    let tree = conflict_with(backend, "keep_newest").await.expect("tree");
+    assert_eq!(tree["/shared.txt"].as_deref(), Some(&b"phone edit"[..]));
+    assert_eq!(copy_of(&tree), b"laptop edit");
+}
+
 macro_rules! on_both {
     ($name:ident) => {
         mod $name {
@@ -340,3 +412,4 @@ on_both!(a_killed_client_resumes_the_same_upload);
 on_both!(a_time_based_device_syncs_at_its_run_and_not_before);
 on_both!(watchers_catch_up_after_the_server_was_away);
 on_both!(ten_thousand_small_files_in_500_folders_converge);
+on_both!(each_conflict_strategy_keeps_both_edits);
