@@ -100,7 +100,7 @@ struct Inner {
     /// Bearer tokens checked recently.
     auth_cache: AuthCache,
     /// Schedule lists read recently.
-    schedule_cache: sync::schedule_cache::ScheduleCache,
+    schedule_cache: sync::schedule_cache::ScheduleCache<sync::schedules::Schedule>,
     /// HTTP Basic passwords checked recently (WebDAV sends one per request).
     basic_cache: BasicCache,
     /// Argon2 on a fixed pool of threads with reused memory.
@@ -181,7 +181,9 @@ impl Services {
 
     /// Held while schedules are written: when it drops (after the commit, on
     /// every path out, errors included), cached schedule lists are forgotten.
-    pub(crate) fn schedule_writes(&self) -> sync::schedule_cache::Writing<'_> {
+    pub(crate) fn schedule_writes(
+        &self,
+    ) -> sync::schedule_cache::Writing<'_, sync::schedules::Schedule> {
         sync::schedule_cache::Writing(&self.inner.schedule_cache)
     }
 

@@ -20,8 +20,6 @@ use std::{
 
 use uuid::Uuid;
 
-use super::schedules::Schedule;
-
 /// How long a list is served without asking the database again.
 pub const FRESH: Duration = Duration::from_secs(1);
 /// Lists the cache never grows past.
@@ -37,37 +35,46 @@ pub(crate) struct Scope {
 }
 
 #[derive(Debug)]
-struct Entry {
+struct Entry<T> {
     generation: u64,
     read_at: Instant,
-    schedules: Arc<[Schedule]>,
+    schedules: Arc<[T]>,
 }
 
 /// Schedules are being written: forget every list when this drops.
 #[must_use = "lists are forgotten when this drops: hold it until the write committed"]
-pub(crate) struct Writing<'a>(pub(crate) &'a ScheduleCache);
+pub(crate) struct Writing<'a, T>(pub(crate) &'a ScheduleCache<T>);
 
-impl Drop for Writing<'_> {
+impl<T> Drop for Writing<'_, T> {
     fn drop(&mut self) {
         self.0.invalidate();
     }
 }
 
-/// Scope → the list read at a generation, for [`FRESH`].
-#[derive(Debug, Default)]
-pub(crate) struct ScheduleCache {
+/// Scope → the list (of schedules, `T`) read at a generation, for [`FRESH`].
+#[derive(Debug)]
+pub(crate) struct ScheduleCache<T> {
     generation: AtomicU64,
-    entries: Mutex<HashMap<Scope, Entry>>,
+    entries: Mutex<HashMap<Scope, Entry<T>>>,
 }
 
-impl ScheduleCache {
+impl<T> Default for ScheduleCache<T> {
+    fn default() -> Self {
+        Self {
+            generation: AtomicU64::new(0),
+            entries: Mutex::default(),
+        }
+    }
+}
+
+impl<T> ScheduleCache<T> {
     /// The generation to read at: take it *before* reading the database.
     pub(crate) fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
     }
 
     /// The list of `scope`, if read within [`FRESH`] and no write came since.
-    pub(crate) fn get(&self, scope: &Scope) -> Option<Arc<[Schedule]>> {
+    pub(crate) fn get(&self, scope: &Scope) -> Option<Arc<[T]>> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let entry = entries.get(scope)?;
         let current = entry.generation == self.generation() && entry.read_at.elapsed() < FRESH;
@@ -75,7 +82,7 @@ impl ScheduleCache {
     }
 
     /// Keep the list of `scope` read at `generation`, unless a write came since.
-    pub(crate) fn put(&self, scope: Scope, generation: u64, schedules: Arc<[Schedule]>) {
+    pub(crate) fn put(&self, scope: Scope, generation: u64, schedules: Arc<[T]>) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         // Checked under the lock: `invalidate` bumps, then clears under it.
         if generation != self.generation() {
@@ -123,7 +130,7 @@ mod tests {
 
     #[test]
     fn a_list_read_before_a_write_is_not_kept() {
-        let cache = ScheduleCache::default();
+        let cache = ScheduleCache::<u8>::default();
         let read_at = cache.generation();
         cache.invalidate();
         cache.put(scope(1), read_at, Arc::from(Vec::new()));
@@ -133,7 +140,7 @@ mod tests {
 
     #[test]
     fn a_write_forgets_every_list() {
-        let cache = ScheduleCache::default();
+        let cache = ScheduleCache::<u8>::default();
         cache.put(scope(1), cache.generation(), Arc::from(Vec::new()));
         cache.put(scope(2), cache.generation(), Arc::from(Vec::new()));
         assert!(cache.get(&scope(1)).is_some());
@@ -144,7 +151,7 @@ mod tests {
 
     #[test]
     fn the_cache_stays_bounded() {
-        let cache = ScheduleCache::default();
+        let cache = ScheduleCache::<u8>::default();
         for n in 0..(MAX_ENTRIES as u128 + 10) {
             cache.put(scope(n), cache.generation(), Arc::from(Vec::new()));
         }
