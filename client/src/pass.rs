@@ -14,8 +14,10 @@ use crate::pull::pull;
 use crate::state::{Base, Kind, Remote, State};
 use crate::transfer::{self, Uploaded};
 
-/// A file changed within this long is still being written: it waits.
+/// A file changed within this long may still be being written…
 pub const QUIET: Duration = Duration::from_secs(2);
+/// …so it must stay unchanged this long before it is sent.
+pub const STEADY: Duration = Duration::from_millis(300);
 
 /// Transfers (uploads, downloads) running at once.
 const TRANSFERS: usize = 4;
@@ -97,8 +99,10 @@ impl Folder {
     }
 
     /// The folder's entries with their content hashes, reusing the base's hash
-    /// while size and mtime are unchanged. Files changed within [`QUIET`] are
-    /// returned apart.
+    /// while size and mtime are unchanged. A file changed within [`QUIET`] may
+    /// still be being written: it is looked at again after [`STEADY`], and
+    /// hashed only if it did not change meanwhile (nor while it was hashed);
+    /// otherwise it is returned apart, for a later pass.
     async fn look(
         &self,
         base: &HashMap<String, Base>,
@@ -107,6 +111,7 @@ impl Folder {
         let scan = blocking(move || local::scan(&root)).await?;
         let mut entries = HashMap::with_capacity(scan.entries.len());
         let mut settling = HashSet::new();
+        let mut young = Vec::new();
         for (path, found) in &scan.entries {
             let sha256 = match found.kind {
                 Kind::Folder => None,
@@ -119,24 +124,47 @@ impl Folder {
                         b.sha256.clone()
                     }
                     _ if local::is_settling(found.mtime_ns, QUIET) => {
-                        settling.insert(path.clone());
+                        young.push(path);
                         continue;
                     }
-                    _ => {
-                        let file = local::local_path(&self.root, path);
-                        Some(blocking(move || local::hash_file(&file)).await?)
-                    }
+                    _ => match self.hash_if_steady(path, found).await? {
+                        Some(sha256) => Some(sha256),
+                        None => {
+                            settling.insert(path.clone());
+                            continue;
+                        }
+                    },
                 },
             };
-            let entry = Local {
-                kind: found.kind,
-                size: found.size,
-                mtime_ns: found.mtime_ns,
-                sha256,
-            };
-            entries.insert(path.clone(), entry);
+            entries.insert(path.clone(), local_entry(found, sha256));
+        }
+        if !young.is_empty() {
+            tokio::time::sleep(STEADY).await;
+        }
+        for path in young {
+            let found = &scan.entries[path];
+            let file = local::local_path(&self.root, path);
+            let steady = local::stat(&file)?.as_ref() == Some(found);
+            match self.hash_if_steady(path, found).await? {
+                Some(sha256) if steady => {
+                    entries.insert(path.clone(), local_entry(found, Some(sha256)));
+                }
+                _ => {
+                    settling.insert(path.clone());
+                }
+            }
         }
         Ok((entries, settling, scan))
+    }
+
+    /// The SHA-256 of the file at `path`, if it is still `found` after hashing.
+    async fn hash_if_steady(&self, path: &str, found: &local::Found) -> Result<Option<String>> {
+        let file = local::local_path(&self.root, path);
+        let sha256 = {
+            let file = file.clone();
+            blocking(move || local::hash_file(&file)).await?
+        };
+        Ok((local::stat(&file)?.as_ref() == Some(found)).then_some(sha256))
     }
 
     /// Pull, look and decide, without acting.
@@ -323,14 +351,9 @@ impl Folder {
                 )
                 .await?;
                 if let Some(found) = found {
-                    let base = Base {
-                        kind: Kind::File,
-                        version: remote.version,
-                        size: found.size,
-                        mtime_ns: found.mtime_ns,
-                        sha256: remote.sha256.clone(),
-                    };
-                    state.set_base(&path, Some(&base)).await?;
+                    state
+                        .set_base(&path, Some(&downloaded(&remote, &found)))
+                        .await?;
                     state.set_held(&path, None).await?;
                     report.downloaded += 1;
                     report.moved += 1;
@@ -449,14 +472,9 @@ impl Folder {
                         transfer::download(&self.api, state, &self.root, path, server, None)
                             .await?;
                     if let Some(found) = found {
-                        let base = Base {
-                            kind: Kind::File,
-                            version: server.version,
-                            size: found.size,
-                            mtime_ns: found.mtime_ns,
-                            sha256: server.sha256.clone(),
-                        };
-                        state.set_base(path, Some(&base)).await?;
+                        state
+                            .set_base(path, Some(&downloaded(server, &found)))
+                            .await?;
                     }
                 }
                 report.uploaded += 1;
@@ -499,6 +517,26 @@ fn uploaded_remote(local: &Local, version: i64) -> Remote {
         size: local.size,
         sha256: local.sha256.clone(),
         modified_at: chrono::Utc::now().to_rfc3339(),
+    }
+}
+
+fn local_entry(found: &local::Found, sha256: Option<String>) -> Local {
+    Local {
+        kind: found.kind,
+        size: found.size,
+        mtime_ns: found.mtime_ns,
+        sha256,
+    }
+}
+
+/// The base after `remote` was downloaded and is now the local file `found`.
+fn downloaded(remote: &Remote, found: &local::Found) -> Base {
+    Base {
+        kind: Kind::File,
+        version: remote.version,
+        size: found.size,
+        mtime_ns: found.mtime_ns,
+        sha256: remote.sha256.clone(),
     }
 }
 

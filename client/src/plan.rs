@@ -231,6 +231,20 @@ fn outside_selection(path: String, l: &Local, b: Option<&Base>, out: &mut Vec<Ac
     }
 }
 
+/// Deletions do not travel: the base forgets `path` and it is held back for
+/// `reason` while `detail` (the other side's version or content) holds.
+fn deletion_stays(path: String, reason: &'static str, detail: String, out: &mut Vec<Action>) {
+    out.push(Action::Agree {
+        path: path.clone(),
+        base: None,
+    });
+    out.push(Action::Hold {
+        path,
+        reason,
+        detail,
+    });
+}
+
 /// Only the server changed: do what it did here.
 fn apply_remote(
     inputs: &Inputs<'_>,
@@ -242,15 +256,7 @@ fn apply_remote(
     match (l, r) {
         (Some(l), None) if !inputs.deletions_travel => {
             let detail = l.sha256.clone().unwrap_or_default();
-            out.push(Action::Agree {
-                path: path.clone(),
-                base: None,
-            });
-            out.push(Action::Hold {
-                path,
-                reason: held::DELETED_ON_SERVER,
-                detail,
-            });
+            deletion_stays(path, held::DELETED_ON_SERVER, detail, out);
         }
         (Some(l), None) => out.push(match l.kind {
             Kind::File => Action::RemoveLocalFile {
@@ -286,15 +292,7 @@ fn push_local(
 ) {
     match (l, r) {
         (None, Some(r)) if !inputs.deletions_travel => {
-            out.push(Action::Agree {
-                path: path.clone(),
-                base: None,
-            });
-            out.push(Action::Hold {
-                path,
-                reason: held::DELETED_HERE,
-                detail: r.version.to_string(),
-            });
+            deletion_stays(path, held::DELETED_HERE, r.version.to_string(), out);
         }
         (None, Some(r)) => out.push(Action::DeleteRemote { path, kind: r.kind }),
         (Some(l), _)

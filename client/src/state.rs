@@ -175,22 +175,28 @@ impl State {
 
     /// The merge base of every path.
     pub async fn base(&self) -> Result<HashMap<String, Base>> {
-        let rows = sqlx::query("SELECT path, kind, version, size, mtime_ns, sha256 FROM base")
-            .fetch_all(&self.pool)
-            .await?;
-        rows.into_iter()
+        let sql = "SELECT path, kind, version, size, mtime_ns, sha256 FROM base";
+        self.by_path(sql, |row, kind| Base {
+            kind,
+            version: row.get(2),
+            size: size_of(row.get(3)),
+            mtime_ns: row.get(4),
+            sha256: row.get(5),
+        })
+        .await
+    }
+
+    /// The rows of `sql` (path and kind first) by path, each made by `make`.
+    async fn by_path<T>(
+        &self,
+        sql: &'static str,
+        make: impl Fn(&sqlx::sqlite::SqliteRow, Kind) -> T,
+    ) -> Result<HashMap<String, T>> {
+        let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
+        rows.iter()
             .map(|row| {
                 let kind: String = row.get(1);
-                Ok((
-                    row.get(0),
-                    Base {
-                        kind: Kind::parse(&kind)?,
-                        version: row.get(2),
-                        size: size_of(row.get(3)),
-                        mtime_ns: row.get(4),
-                        sha256: row.get(5),
-                    },
-                ))
+                Ok((row.get(0), make(row, Kind::parse(&kind)?)))
             })
             .collect()
     }
@@ -225,24 +231,15 @@ impl State {
 
     /// The server's tree as the feed told it.
     pub async fn remote(&self) -> Result<HashMap<String, Remote>> {
-        let rows = sqlx::query("SELECT path, kind, version, size, sha256, modified_at FROM remote")
-            .fetch_all(&self.pool)
-            .await?;
-        rows.into_iter()
-            .map(|row| {
-                let kind: String = row.get(1);
-                Ok((
-                    row.get(0),
-                    Remote {
-                        kind: Kind::parse(&kind)?,
-                        version: row.get(2),
-                        size: size_of(row.get(3)),
-                        sha256: row.get(4),
-                        modified_at: row.get(5),
-                    },
-                ))
-            })
-            .collect()
+        let sql = "SELECT path, kind, version, size, sha256, modified_at FROM remote";
+        self.by_path(sql, |row, kind| Remote {
+            kind,
+            version: row.get(2),
+            size: size_of(row.get(3)),
+            sha256: row.get(4),
+            modified_at: row.get(5),
+        })
+        .await
     }
 
     /// Record what this client itself just did on the server (`None`: deleted

@@ -82,17 +82,9 @@ pub async fn download(
     }
     if have < remote.size || remote.size == 0 {
         let response = api.download(path, remote.version, have).await?;
-        let mut body = response.bytes_stream();
         file.seek(SeekFrom::Start(have))
             .map_err(|e| Error::io(&part, e))?;
-        while let Some(piece) = body.next().await {
-            let piece = piece.map_err(|source| Error::Network {
-                what: format!("downloading {path}"),
-                source,
-            })?;
-            hasher.update(&piece);
-            file.write_all(&piece).map_err(|e| Error::io(&part, e))?;
-        }
+        receive(response, path, &part, &mut file, &mut hasher).await?;
     }
     if hex::encode(hasher.finalize()) != sha {
         drop(file);
@@ -120,6 +112,27 @@ pub async fn download(
     local::stat(&target)
 }
 
+/// Write the body of `response` (a download of `path`) to `file` (at `part`),
+/// hashing it on the way.
+async fn receive(
+    response: reqwest::Response,
+    path: &str,
+    part: &Path,
+    file: &mut std::fs::File,
+    hasher: &mut Sha256,
+) -> Result<()> {
+    let mut body = response.bytes_stream();
+    while let Some(piece) = body.next().await {
+        let piece = piece.map_err(|source| Error::Network {
+            what: format!("downloading {path}"),
+            source,
+        })?;
+        hasher.update(&piece);
+        file.write_all(&piece).map_err(|e| Error::io(part, e))?;
+    }
+    Ok(())
+}
+
 /// Download version `version` of `path` to the new local file `target`
 /// (verified against the server's `ETag`); nothing is replaced.
 pub async fn download_as(
@@ -142,15 +155,7 @@ pub async fn download_as(
     let part = tmp_dir.join(format!("{etag}.copy"));
     let mut file = std::fs::File::create(&part).map_err(|e| Error::io(&part, e))?;
     let mut hasher = Sha256::new();
-    let mut body = response.bytes_stream();
-    while let Some(piece) = body.next().await {
-        let piece = piece.map_err(|source| Error::Network {
-            what: format!("downloading {path}"),
-            source,
-        })?;
-        hasher.update(&piece);
-        file.write_all(&piece).map_err(|e| Error::io(&part, e))?;
-    }
+    receive(response, path, &part, &mut file, &mut hasher).await?;
     if hex::encode(hasher.finalize()) != etag {
         let _ = std::fs::remove_file(&part);
         return Err(Error::Corrupt {

@@ -1,6 +1,7 @@
 //! The changes feed over the real server: REST, GraphQL and the `fileChanges`
 //! subscription see chunked uploads and WebDAV writes alike, in commit order;
 //! bad cursors and parameters get the SPEC's errors.
+use ferry_tests::on_both_backends;
 use ferry_tests::socket::{connect, next_json, subscribe};
 use ferry_tests::{Backend, PASSWORD, TestServer, random_bytes};
 use reqwest::Method;
@@ -193,20 +194,5 @@ async fn bad_requests_get_the_spec_errors(backend: Backend) {
     assert_eq!(status.as_u16(), 404, "{body}");
 }
 
-macro_rules! on_both {
-    ($name:ident) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(ferry_tests::Backend::Sqlite).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name(ferry_tests::Backend::Postgres).await;
-            }
-        }
-    };
-}
-
-on_both!(webdav_and_uploads_appear_in_rest_graphql_and_the_subscription);
-on_both!(bad_requests_get_the_spec_errors);
+on_both_backends!(webdav_and_uploads_appear_in_rest_graphql_and_the_subscription);
+on_both_backends!(bad_requests_get_the_spec_errors);

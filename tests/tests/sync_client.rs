@@ -1,5 +1,6 @@
 //! `ferry sync` end to end: real client processes on temporary folders against
 //! the real server (SQLite and PostgreSQL), converging byte for byte.
+use ferry_tests::on_both_backends;
 use std::time::Duration;
 
 use ferry_tests::sync_client::{Device, converge};
@@ -20,6 +21,18 @@ async fn server(backend: Backend) -> Option<TestServer> {
         .await;
     assert_eq!(status.as_u16(), 201, "{body}");
     Some(server)
+}
+
+/// Create a schedule (`fields` of the REST body) for Alice's phone, as the admin.
+async fn phone_schedule(server: &TestServer, mut fields: serde_json::Value) -> serde_json::Value {
+    let admin = server.api(&server.admin_token().await);
+    let alice = server.api(&server.login("alice", PASSWORD, None).await);
+    let (_, me) = alice.get("/api/me").await;
+    fields["device_id"] = json!("phone");
+    fields["user_id"] = me["id"].clone();
+    let (status, body) = admin.post("/api/sync/schedule/create", fields).await;
+    assert_eq!(status.as_u16(), 200, "{body}");
+    body
 }
 
 async fn device(server: &TestServer, name: &str) -> Device {
@@ -201,19 +214,12 @@ async fn a_time_based_device_syncs_at_its_run_and_not_before(backend: Backend) {
     let at = chrono::Utc::now() + chrono::Duration::seconds(100);
     let time_of_day = at.format("%H:%M").to_string();
     let admin = server.api(&server.admin_token().await);
-    let (_, me) = server
-        .api(&server.login("alice", PASSWORD, None).await)
-        .get("/api/me")
-        .await;
-    let (status, body) = admin
-        .post(
-            "/api/sync/schedule/create",
-            json!({ "device_id": "phone", "user_id": me["id"],
-                    "schedule_type": "daily", "time_of_day": time_of_day, "timezone": "UTC",
+    let body = phone_schedule(
+        &server,
+        json!({ "schedule_type": "daily", "time_of_day": time_of_day, "timezone": "UTC",
                     "sync_deletions": true }),
-        )
-        .await;
-    assert_eq!(status.as_u16(), 200, "{body}");
+    )
+    .await;
     let next_run: chrono::DateTime<chrono::Utc> = body["next_run_at"]
         .as_str()
         .expect("next run")
@@ -324,19 +330,9 @@ async fn conflict_with(backend: Backend, strategy: &str) -> Option<ferry_tests::
     let server = server(backend).await?;
     let a = device(&server, "laptop").await;
     let b = device(&server, "phone").await;
-    let admin = server.api(&server.admin_token().await);
-    let (_, me) = server
-        .api(&server.login("alice", PASSWORD, None).await)
-        .get("/api/me")
-        .await;
-    let (status, body) = admin
-        .post(
-            "/api/sync/schedule/create",
-            json!({ "device_id": "phone", "user_id": me["id"], "schedule_type": "on_change",
-                    "sync_deletions": true, "resolve_conflicts": strategy }),
-        )
-        .await;
-    assert_eq!(status.as_u16(), 200, "{body}");
+    let fields = json!({ "schedule_type": "on_change", "sync_deletions": true,
+                         "resolve_conflicts": strategy });
+    phone_schedule(&server, fields).await;
     a.write("/shared.txt", b"base");
     a.sync().await;
     b.sync().await;
@@ -390,26 +386,18 @@ async fn each_conflict_strategy_keeps_both_edits(backend: Backend) {
     assert_eq!(copy_of(&tree), b"laptop edit");
 }
 
-macro_rules! on_both {
-    ($name:ident) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(ferry_tests::Backend::Sqlite).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name(ferry_tests::Backend::Postgres).await;
-            }
-        }
-    };
-}
+on_both_backends!(two_watchers_converge_on_every_kind_of_change);
+on_both_backends!(offline_edits_on_both_sides_keep_both);
+on_both_backends!(selective_sync_keeps_photos_off_one_device_both_ways);
+on_both_backends!(a_killed_client_resumes_the_same_upload);
+on_both_backends!(a_time_based_device_syncs_at_its_run_and_not_before);
+on_both_backends!(watchers_catch_up_after_the_server_was_away);
 
-on_both!(two_watchers_converge_on_every_kind_of_change);
-on_both!(offline_edits_on_both_sides_keep_both);
-on_both!(selective_sync_keeps_photos_off_one_device_both_ways);
-on_both!(a_killed_client_resumes_the_same_upload);
-on_both!(a_time_based_device_syncs_at_its_run_and_not_before);
-on_both!(watchers_catch_up_after_the_server_was_away);
-on_both!(ten_thousand_small_files_in_500_folders_converge);
-on_both!(each_conflict_strategy_keeps_both_edits);
+/// One test for both backends, one after the other: two runs of 10,000
+/// uploads at once would only compete for the machine's two cores.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_small_files_in_500_folders_converge_on_both_backends() {
+    ten_thousand_small_files_in_500_folders_converge(Backend::Sqlite).await;
+    ten_thousand_small_files_in_500_folders_converge(Backend::Postgres).await;
+}
+on_both_backends!(each_conflict_strategy_keeps_both_edits);

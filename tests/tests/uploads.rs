@@ -1,6 +1,7 @@
 //! SPEC §4 against the real server: chunked uploads end to end.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+use ferry_tests::on_both_backends;
 use std::time::Duration;
 
 use ferry_tests::{Backend, TestServer, code, files_below, random_bytes, sha256_hex};
@@ -9,21 +10,6 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 /// Runs a scenario on SQLite and (when configured) PostgreSQL.
-macro_rules! on_both_backends {
-    ($scenario:ident) => {
-        mod $scenario {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$scenario(ferry_tests::Backend::Sqlite).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$scenario(ferry_tests::Backend::Postgres).await;
-            }
-        }
-    };
-}
-
 on_both_backends!(seed_example_2gib_at_10mib);
 async fn seed_example_2gib_at_10mib(backend: Backend) {
     let Some(server) = TestServer::start_with(backend, |_| {}).await else {

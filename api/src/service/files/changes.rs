@@ -231,9 +231,9 @@ impl Services {
         }
     }
 
-    /// Read up to `want` entries of `cursor`'s phase into `out`; returns the
-    /// cursor after the last row read, how many rows were read, and whether
-    /// the phase has nothing more.
+    /// Read up to `want` entries of `cursor`'s phase, keeping those the device
+    /// holds in `out`; returns the cursor after the last row read, how many
+    /// rows were read, and whether the phase has nothing more.
     async fn read_phase(
         &self,
         user_id: Uuid,
@@ -243,44 +243,20 @@ impl Services {
         out: &mut Vec<Change>,
     ) -> Result<(Cursor, u64, bool)> {
         let fetch = want as u64 + 1;
-        let mut keep = |change: Change| {
-            if relevant(folders, &change) {
-                out.push(change);
-            }
-        };
-        match cursor {
+        let (read, next, done) = match cursor {
             Cursor::Folders { seq, after } => {
                 let mut query = folder::Entity::find().filter(folder::Column::UserId.eq(user_id));
                 if let Some(after) = after {
                     query = query.filter(folder::Column::Path.gt(after.as_str()));
                 }
-                let mut rows = query
-                    .order_by_asc(folder::Column::Path)
-                    .limit(fetch)
-                    .all(self.db())
-                    .await?;
-                let done = rows.len() <= want;
-                rows.truncate(want);
-                let scanned = rows.len() as u64;
-                let last = rows
+                let rows = query.order_by_asc(folder::Column::Path).limit(fetch);
+                let (rows, done) = first(rows.all(self.db()).await?, want);
+                let after = rows
                     .last()
                     .map(|r| r.path.clone())
                     .or_else(|| after.clone());
-                for row in rows {
-                    keep(Change {
-                        path: row.path,
-                        kind: ChangeKind::Folder,
-                        version: 0,
-                        size: 0,
-                        sha256: None,
-                        modified_at: row.created_at,
-                    });
-                }
-                let next = Cursor::Folders {
-                    seq: *seq,
-                    after: last,
-                };
-                Ok((next, scanned, done))
+                let read: Vec<Change> = rows.into_iter().map(folder_change).collect();
+                (read, Cursor::Folders { seq: *seq, after }, done)
             }
             Cursor::Files { seq, after } => {
                 let mut query = file_metadata::Entity::find()
@@ -289,56 +265,67 @@ impl Services {
                 if let Some(after) = after {
                     query = query.filter(file_metadata::Column::Id.gt(*after));
                 }
-                let mut rows = query
-                    .order_by_asc(file_metadata::Column::Id)
-                    .limit(fetch)
-                    .all(self.db())
-                    .await?;
-                let done = rows.len() <= want;
-                rows.truncate(want);
-                let scanned = rows.len() as u64;
-                let last = rows.last().map(|r| r.id).or(*after);
-                for row in rows {
-                    keep(Change {
-                        path: row.path,
-                        kind: ChangeKind::File,
-                        version: row.version,
-                        size: size_of(row.size),
-                        sha256: Some(row.sha256),
-                        modified_at: row.modified_at,
-                    });
-                }
-                let next = Cursor::Files {
-                    seq: *seq,
-                    after: last,
-                };
-                Ok((next, scanned, done))
+                let rows = query.order_by_asc(file_metadata::Column::Id).limit(fetch);
+                let (rows, done) = first(rows.all(self.db()).await?, want);
+                let after = rows.last().map(|r| r.id).or(*after);
+                let read: Vec<Change> = rows.into_iter().map(file_change).collect();
+                (read, Cursor::Files { seq: *seq, after }, done)
             }
             Cursor::Changes { seq } => {
-                let mut rows = tree_change::Entity::find()
+                let rows = tree_change::Entity::find()
                     .filter(tree_change::Column::UserId.eq(user_id))
                     .filter(tree_change::Column::Seq.gt(*seq))
                     .order_by_asc(tree_change::Column::Seq)
-                    .limit(fetch)
-                    .all(self.db())
-                    .await?;
-                let done = rows.len() <= want;
-                rows.truncate(want);
-                let scanned = rows.len() as u64;
-                let last = rows.last().map_or(*seq, |r| r.seq);
-                for row in rows {
-                    keep(Change {
-                        path: row.path,
-                        kind: row.kind,
-                        version: row.version,
-                        size: size_of(row.size),
-                        sha256: row.sha256,
-                        modified_at: row.modified_at,
-                    });
-                }
-                Ok((Cursor::Changes { seq: last }, scanned, done))
+                    .limit(fetch);
+                let (rows, done) = first(rows.all(self.db()).await?, want);
+                let seq = rows.last().map_or(*seq, |r| r.seq);
+                let read: Vec<Change> = rows.into_iter().map(logged_change).collect();
+                (read, Cursor::Changes { seq }, done)
             }
-        }
+        };
+        let scanned = read.len() as u64;
+        out.extend(read.into_iter().filter(|c| relevant(folders, c)));
+        Ok((next, scanned, done))
+    }
+}
+
+/// At most `want` of `rows` (read with one more), and whether that was all.
+fn first<T>(mut rows: Vec<T>, want: usize) -> (Vec<T>, bool) {
+    let done = rows.len() <= want;
+    rows.truncate(want);
+    (rows, done)
+}
+
+fn folder_change(row: folder::Model) -> Change {
+    Change {
+        path: row.path,
+        kind: ChangeKind::Folder,
+        version: 0,
+        size: 0,
+        sha256: None,
+        modified_at: row.created_at,
+    }
+}
+
+fn file_change(row: file_metadata::Model) -> Change {
+    Change {
+        path: row.path,
+        kind: ChangeKind::File,
+        version: row.version,
+        size: size_of(row.size),
+        sha256: Some(row.sha256),
+        modified_at: row.modified_at,
+    }
+}
+
+fn logged_change(row: tree_change::Model) -> Change {
+    Change {
+        path: row.path,
+        kind: row.kind,
+        version: row.version,
+        size: size_of(row.size),
+        sha256: row.sha256,
+        modified_at: row.modified_at,
     }
 }
 
