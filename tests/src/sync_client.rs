@@ -72,9 +72,9 @@ impl Device {
         command
     }
 
-    /// `ferry sync run`: its exit status and output (bounded to 5 minutes).
+    /// `ferry sync run`: its exit status and output (bounded to 15 minutes).
     pub async fn run(&self) -> (bool, String) {
-        let out = tokio::time::timeout(Duration::from_secs(300), self.command(&["run"]).output())
+        let out = tokio::time::timeout(Duration::from_secs(900), self.command(&["run"]).output())
             .await
             .expect("ferry sync run finished in time")
             .expect("ferry sync run");
