@@ -67,8 +67,8 @@ pub async fn download(
     }
     // Hash what an earlier attempt left, then go on from there.
     let mut hasher = Sha256::new();
-    {
-        let mut buffer = vec![0u8; 1 << 20];
+    if have > 0 {
+        let mut buffer = vec![0u8; 256 << 10];
         file.seek(SeekFrom::Start(0))
             .map_err(|e| Error::io(&part, e))?;
         let mut reader = (&mut file).take(have);

@@ -9,7 +9,6 @@ use futures_util::{StreamExt, future::join_all};
 use reqwest::StatusCode;
 use serde_json::json;
 
-/// Runs a scenario on SQLite and (when configured) PostgreSQL.
 on_both_backends!(seed_example_2gib_at_10mib);
 async fn seed_example_2gib_at_10mib(backend: Backend) {
     let Some(server) = TestServer::start_with(backend, |_| {}).await else {
