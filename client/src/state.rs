@@ -130,7 +130,9 @@ impl State {
             // Survives a killed process; a power cut may lose the last records,
             // which the next pass re-derives (equal content agrees again).
             .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
-            .busy_timeout(std::time::Duration::from_secs(30));
+            .busy_timeout(std::time::Duration::from_secs(30))
+            // A small page cache (512 KiB): the client's peak memory matters more.
+            .pragma("cache_size", "-512");
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options)
@@ -192,13 +194,16 @@ impl State {
         sql: &'static str,
         make: impl Fn(&sqlx::sqlite::SqliteRow, Kind) -> T,
     ) -> Result<HashMap<String, T>> {
-        let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|row| {
-                let kind: String = row.get(1);
-                Ok((row.get(0), make(row, Kind::parse(&kind)?)))
-            })
-            .collect()
+        use futures_util::TryStreamExt;
+        // Row by row: a whole result set in memory costs about a kilobyte a path.
+        let mut rows = sqlx::query(sql).fetch(&self.pool);
+        let mut out = HashMap::new();
+        while let Some(row) = rows.try_next().await? {
+            let kind: String = row.get(1);
+            let value = make(&row, Kind::parse(&kind)?);
+            out.insert(row.get(0), value);
+        }
+        Ok(out)
     }
 
     /// Record that both sides agree on `path` (`None`: on its absence).
