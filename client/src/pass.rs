@@ -341,20 +341,7 @@ impl Folder {
                 remote,
                 local,
             } => {
-                let found = transfer::download(
-                    &self.api,
-                    state,
-                    &self.root,
-                    &path,
-                    &remote,
-                    local.as_ref(),
-                )
-                .await?;
-                if let Some(found) = found {
-                    state
-                        .set_base(&path, Some(&downloaded(&remote, &found)))
-                        .await?;
-                    state.set_held(&path, None).await?;
+                if self.fetch(&path, &remote, local.as_ref()).await? {
                     report.downloaded += 1;
                     report.moved += 1;
                 }
@@ -404,6 +391,26 @@ impl Folder {
         tracing::warn!(path, copy = %copy, "conflict: another device's version is kept as a copy");
         transfer::download_as(&self.api, &self.state, &self.root, path, displaced, &copy).await?;
         Ok(())
+    }
+
+    /// Download `remote` to `path` (where `local` must still be) and record
+    /// the agreement; whether it was replaced (the local side may have changed).
+    async fn fetch(&self, path: &str, remote: &Remote, local: Option<&Local>) -> Result<bool> {
+        let found =
+            transfer::download(&self.api, &self.state, &self.root, path, remote, local).await?;
+        let Some(found) = found else {
+            return Ok(false);
+        };
+        let base = Base {
+            kind: Kind::File,
+            version: remote.version,
+            size: found.size,
+            mtime_ns: found.mtime_ns,
+            sha256: remote.sha256.clone(),
+        };
+        self.state.set_base(path, Some(&base)).await?;
+        self.state.set_held(path, None).await?;
+        Ok(true)
     }
 
     async fn upload(
@@ -468,14 +475,7 @@ impl Folder {
                 }
                 tracing::warn!(path, conflict_copy = %file.path, "conflict: the server's version was kept");
                 if let Some(server) = remote.get(path).filter(|r| r.kind == Kind::File) {
-                    let found =
-                        transfer::download(&self.api, state, &self.root, path, server, None)
-                            .await?;
-                    if let Some(found) = found {
-                        state
-                            .set_base(path, Some(&downloaded(server, &found)))
-                            .await?;
-                    }
+                    self.fetch(path, server, None).await?;
                 }
                 report.uploaded += 1;
             }
@@ -526,17 +526,6 @@ fn local_entry(found: &local::Found, sha256: Option<String>) -> Local {
         size: found.size,
         mtime_ns: found.mtime_ns,
         sha256,
-    }
-}
-
-/// The base after `remote` was downloaded and is now the local file `found`.
-fn downloaded(remote: &Remote, found: &local::Found) -> Base {
-    Base {
-        kind: Kind::File,
-        version: remote.version,
-        size: found.size,
-        mtime_ns: found.mtime_ns,
-        sha256: remote.sha256.clone(),
     }
 }
 

@@ -231,6 +231,15 @@ fn outside_selection(path: String, l: &Local, b: Option<&Base>, out: &mut Vec<Ac
     }
 }
 
+/// A file on one side where the other has a folder: left for a person.
+fn kind_conflict(path: String) -> Action {
+    Action::Hold {
+        path,
+        reason: held::KIND_CONFLICT,
+        detail: String::new(),
+    }
+}
+
 /// Deletions do not travel: the base forgets `path` and it is held back for
 /// `reason` while `detail` (the other side's version or content) holds.
 fn deletion_stays(path: String, reason: &'static str, detail: String, out: &mut Vec<Action>) {
@@ -266,11 +275,7 @@ fn apply_remote(
             Kind::Folder => Action::RemoveLocalFolder { path },
         }),
         (_, Some(r)) if is_held(inputs, &path, held::DELETED_HERE, &r.version.to_string()) => {}
-        (Some(l), Some(r)) if l.kind != r.kind => out.push(Action::Hold {
-            path,
-            reason: held::KIND_CONFLICT,
-            detail: String::new(),
-        }),
+        (Some(l), Some(r)) if l.kind != r.kind => out.push(kind_conflict(path)),
         (_, Some(r)) if r.kind == Kind::Folder => out.push(Action::MakeLocalFolder { path }),
         (l, Some(r)) => out.push(Action::Download {
             path,
@@ -302,11 +307,7 @@ fn push_local(
                 held::DELETED_ON_SERVER,
                 l.sha256.as_deref().unwrap_or_default(),
             ) => {}
-        (Some(l), Some(r)) if l.kind != r.kind => out.push(Action::Hold {
-            path,
-            reason: held::KIND_CONFLICT,
-            detail: String::new(),
-        }),
+        (Some(l), Some(r)) if l.kind != r.kind => out.push(kind_conflict(path)),
         (Some(l), _) if l.kind == Kind::Folder => out.push(Action::MakeRemoteFolder { path }),
         (Some(l), _) => out.push(Action::Upload {
             path,
@@ -346,11 +347,7 @@ fn conflict(
                 base_version: Some(b.map_or(0, |b| b.version)),
             });
         }
-        (Some(_), Some(_)) => out.push(Action::Hold {
-            path,
-            reason: held::KIND_CONFLICT,
-            detail: String::new(),
-        }),
+        (Some(_), Some(_)) => out.push(kind_conflict(path)),
         (None, None) => {}
     }
 }
