@@ -15,6 +15,7 @@ use crate::{
 };
 
 mod changes;
+mod documents;
 pub mod errors;
 pub mod guard;
 mod mutation;
@@ -115,6 +116,9 @@ pub async fn execute_as(
         return Ok(async_graphql::Response::from_errors(vec![error]));
     }
     let mut request = request;
+    if let Some(doc) = documents::DOCUMENTS.parsed(&request.query) {
+        request.set_parsed_query(doc);
+    }
     let caller = match token {
         Some(token) => {
             request = request.data(BearerToken(token.to_owned()));
