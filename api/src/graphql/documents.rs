@@ -68,8 +68,15 @@ mod tests {
         assert_eq!(format!("{first:?}"), format!("{again:?}"));
         assert_eq!(documents.len(), 1);
 
-        assert!(documents.parsed("{ schedules { ").is_none(), "a syntax error");
-        assert_eq!(documents.len(), 1, "a document that does not parse is not kept");
+        assert!(
+            documents.parsed("{ schedules { ").is_none(),
+            "a syntax error"
+        );
+        assert_eq!(
+            documents.len(),
+            1,
+            "a document that does not parse is not kept"
+        );
         let long = format!("{{ me {{ id }} }} #{}", "x".repeat(MAX_LENGTH));
         assert!(documents.parsed(&long).is_none(), "too long to remember");
         assert_eq!(documents.len(), 1);
