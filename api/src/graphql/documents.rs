@@ -29,8 +29,10 @@ impl Documents {
         if query.len() > MAX_LENGTH {
             return None;
         }
-        if let Some(doc) = self.lock().get(query) {
-            return Some(ExecutableDocument::clone(doc));
+        // Copy the tree outside the lock: only the map is shared.
+        let remembered = self.lock().get(query).cloned();
+        if let Some(doc) = remembered {
+            return Some(ExecutableDocument::clone(&doc));
         }
         let doc = async_graphql::parser::parse_query(query).ok()?;
         let mut parsed = self.lock();
