@@ -1,4 +1,4 @@
-//! The `ferry` command line: `serve`, `migrate`, `user`, `token`.
+//! The `ferry` command line: `serve`, `migrate`, `user`, `token`, `cert`, `schema`, `sync`.
 use std::io::Read;
 
 use anyhow::Context;
@@ -35,6 +35,22 @@ pub async fn main() -> std::process::ExitCode {
 /// Run one parsed command line to completion.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = cli.settings;
+    let uses_settings = matches!(
+        cli.command,
+        Command::Serve | Command::Migrate | Command::User(_) | Command::Token(_)
+    );
+    if uses_settings && let Some(problems) = settings.problems() {
+        anyhow::bail!("invalid settings: {problems}");
+    }
+    // Only `serve` and `migrate` may make the data directory: anything else run
+    // from the wrong folder would silently start an empty server's worth of state.
+    let needs_existing = matches!(cli.command, Command::User(_) | Command::Token(_));
+    if needs_existing && !settings.data_dir.is_dir() {
+        anyhow::bail!(
+            "no data directory at {}: run this where the server's data is, pass --data-dir (FERRY_DATA_DIR), or start the server once with `ferry serve` (or `ferry migrate`) to make it",
+            settings.data_dir.display()
+        );
+    }
     match cli.command {
         Command::Serve => {
             let listener = tokio::net::TcpListener::bind(settings.bind)
@@ -70,13 +86,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             password_stdin: _,
         }) => {
             let services = crate::open_services(&settings, Clock::system()).await?;
-            let mut password = String::new();
-            std::io::stdin()
-                .read_to_string(&mut password)
-                .context("while reading the password from stdin")?;
-            let password = password.trim_end_matches(['\r', '\n']);
+            let password = read_password()?;
             let role = if admin { Role::Admin } else { Role::User };
-            let user = services.create_user(None, &name, password, role).await?;
+            let user = services.create_user(None, &name, &password, role).await?;
             println!(
                 "created {} ({}) {}",
                 user.username,
@@ -105,6 +117,63 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{} is now {}", user.username, user.role.as_str());
             Ok(())
         }
+        Command::User(UserCommand::Disable { name }) => {
+            let services = crate::open_services(&settings, Clock::system()).await?;
+            let user = services.user_by_name(None, &name).await?;
+            services.set_user_disabled(None, user.id, true).await?;
+            println!("{name} is disabled (every token of theirs stopped working)");
+            Ok(())
+        }
+        Command::User(UserCommand::Enable { name }) => {
+            let services = crate::open_services(&settings, Clock::system()).await?;
+            let user = services.user_by_name(None, &name).await?;
+            services.set_user_disabled(None, user.id, false).await?;
+            println!("{name} is enabled");
+            Ok(())
+        }
+        Command::User(UserCommand::Password {
+            name,
+            password_stdin: _,
+        }) => {
+            let services = crate::open_services(&settings, Clock::system()).await?;
+            let user = services.user_by_name(None, &name).await?;
+            let password = read_password()?;
+            services.reset_password(None, user.id, &password).await?;
+            println!("{name} has a new password; every token of theirs was revoked");
+            Ok(())
+        }
+        Command::User(UserCommand::Delete { name, yes: _ }) => {
+            let services = crate::open_services(&settings, Clock::system()).await?;
+            let user = services.user_by_name(None, &name).await?;
+            services.delete_user(None, user.id).await?;
+            println!("deleted {name} and everything of theirs");
+            Ok(())
+        }
+        Command::Token(TokenCommand::List { user }) => {
+            let services = crate::open_services(&settings, Clock::system()).await?;
+            println!("id\tname\tdevice\tcreated\texpires\trevoked");
+            for (token, device) in services.operator_tokens(&user).await? {
+                let device = device.as_deref().unwrap_or("-");
+                let at = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                    t.map_or_else(|| "-".to_owned(), |t| t.to_rfc3339())
+                };
+                println!(
+                    "{}\t{}\t{device}\t{}\t{}\t{}",
+                    token.id,
+                    token.name,
+                    token.created_at.to_rfc3339(),
+                    at(token.expires_at),
+                    at(token.revoked_at)
+                );
+            }
+            Ok(())
+        }
+        Command::Token(TokenCommand::Revoke { id }) => {
+            let services = crate::open_services(&settings, Clock::system()).await?;
+            services.operator_revoke_token(id).await?;
+            println!("revoked {id}");
+            Ok(())
+        }
         Command::Token(TokenCommand::Create { user, device, name }) => {
             let services = crate::open_services(&settings, Clock::system()).await?;
             let token = services
@@ -114,6 +183,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// A password from standard input, without its line ending.
+fn read_password() -> anyhow::Result<String> {
+    let mut password = String::new();
+    std::io::stdin()
+        .read_to_string(&mut password)
+        .context("while reading the password from stdin")?;
+    Ok(password.trim_end_matches(['\r', '\n']).to_owned())
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -87,6 +87,13 @@ pub async fn launch_with_clock(
             .await
             .context("while creating the bootstrap admin")?;
     }
+    if !services.has_admin().await? {
+        tracing::warn!(
+            "NO ADMIN: no enabled admin exists, so nobody can manage this server. Create one with \
+             `ferry user create NAME --admin --password-stdin`, or start with FERRY_ADMIN_USER \
+             and FERRY_ADMIN_PASSWORD set"
+        );
+    }
     services
         .recover_uploads()
         .await

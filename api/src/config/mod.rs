@@ -4,13 +4,14 @@ use std::{net::SocketAddr, path::PathBuf};
 use clap::{Args, Parser, Subcommand};
 
 mod bounds;
+mod validate;
 pub use bounds::Bounds;
 
 /// `ferry`: a self-hosted file-sync server.
 #[derive(Debug, Parser)]
 #[command(name = "ferry", version, about)]
 pub struct Cli {
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Server settings (every command; each also from its FERRY_… variable)")]
     pub settings: Settings,
     #[command(subcommand)]
     pub command: Command,
@@ -77,6 +78,32 @@ pub enum UserCommand {
         #[arg(value_parser = ["admin", "user"])]
         role: String,
     },
+    /// Disable a user: every token of theirs stops working, their sockets close.
+    Disable {
+        /// The user's name.
+        name: String,
+    },
+    /// Enable a disabled user again.
+    Enable {
+        /// The user's name.
+        name: String,
+    },
+    /// Set a user's password (read from standard input); every token of theirs is revoked.
+    Password {
+        /// The user's name.
+        name: String,
+        /// Read the password from standard input (required: passwords never go on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Delete a user with their devices, tokens, files, versions, schedules and settings.
+    Delete {
+        /// The user's name.
+        name: String,
+        /// Confirm: the user's files and their history are deleted with them.
+        #[arg(long, required = true)]
+        yes: bool,
+    },
 }
 
 /// `ferry token …`
@@ -92,6 +119,16 @@ pub enum TokenCommand {
         /// A label for the token.
         #[arg(long)]
         name: Option<String>,
+    },
+    /// List a user's tokens (id, name, device, created, expires, revoked).
+    List {
+        /// The user whose tokens to list.
+        user: String,
+    },
+    /// Revoke a token by its id (from `ferry token list`).
+    Revoke {
+        /// The token's id.
+        id: uuid::Uuid,
     },
 }
 

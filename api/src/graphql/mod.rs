@@ -14,6 +14,7 @@ use crate::{
     service::{Caller, Services},
 };
 
+mod accounts;
 mod changes;
 mod documents;
 pub mod errors;
@@ -71,7 +72,7 @@ pub fn schema(services: Option<Services>) -> FerrySchema {
 
 /// The schema's types with the depth and complexity limits (every schema has them).
 fn limited() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
-    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
+    Schema::build(QueryRoot, MutationRoot::default(), SubscriptionRoot)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
 }

@@ -1,5 +1,5 @@
 //! Mutations: everything REST can change, over the same services.
-use async_graphql::{Context, ID, InputObject, Object};
+use async_graphql::{Context, ID, InputObject, MergedObject, Object};
 
 use super::{
     context,
@@ -68,12 +68,17 @@ pub struct UpdateScheduleInput {
     pub debounce_seconds: Option<i32>,
 }
 
-/// The root of every mutation.
+/// The root of every mutation: these, and the account administration of
+/// [`super::accounts`].
+#[derive(MergedObject, Debug, Default)]
+pub struct MutationRoot(CoreMutations, super::accounts::AccountMutations);
+
+/// Sign-in, settings, schedules, devices, uploads and files.
 #[derive(Debug, Default)]
-pub struct MutationRoot;
+pub struct CoreMutations;
 
 #[Object]
-impl MutationRoot {
+impl CoreMutations {
     /// Check a username and password and issue a token (bound to `deviceId`, which is
     /// registered if new); the same as `POST /api/auth/login`. No bearer needed.
     async fn login(
@@ -314,22 +319,6 @@ impl MutationRoot {
             .await
             .gql()?;
         Ok(true)
-    }
-
-    /// Disable a user (their tokens stop working, their open sockets close) or
-    /// enable them again (admins).
-    async fn set_user_disabled(
-        &self,
-        ctx: &Context<'_>,
-        id: ID,
-        disabled: bool,
-    ) -> async_graphql::Result<User> {
-        let (services, caller) = context(ctx).gql()?;
-        Ok(services
-            .set_user_disabled(caller, uuid_of(&id, "user")?, disabled)
-            .await
-            .gql()?
-            .into())
     }
 
     /// Revoke a token (one's own; admins: anyone's).

@@ -80,3 +80,79 @@ pub async fn list_users(
         serde_json::json!({ "users": services.list_users(Some(&caller)).await? }),
     ))
 }
+
+/// A user id from the path; anything but a UUID is an unknown user.
+fn user_id(raw: &str) -> Result<uuid::Uuid> {
+    uuid::Uuid::parse_str(raw).map_err(|_| crate::service::Error::not_found("user"))
+}
+
+/// `POST /api/users/{id}/disable` (admin)
+pub async fn disable_user(
+    State(services): State<Services>,
+    caller: Caller,
+    axum::extract::Path(raw): axum::extract::Path<String>,
+) -> Result<impl IntoResponse> {
+    let user = services.set_user_disabled(Some(&caller), user_id(&raw)?, true).await?;
+    Ok(axum::Json(user))
+}
+
+/// `POST /api/users/{id}/enable` (admin)
+pub async fn enable_user(
+    State(services): State<Services>,
+    caller: Caller,
+    axum::extract::Path(raw): axum::extract::Path<String>,
+) -> Result<impl IntoResponse> {
+    let user = services.set_user_disabled(Some(&caller), user_id(&raw)?, false).await?;
+    Ok(axum::Json(user))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RoleBody {
+    role: String,
+}
+
+/// `POST /api/users/{id}/role` `{"role": "admin"|"user"}` (admin)
+pub async fn set_role(
+    State(services): State<Services>,
+    caller: Caller,
+    axum::extract::Path(raw): axum::extract::Path<String>,
+    ApiJson(body): ApiJson<RoleBody>,
+) -> Result<impl IntoResponse> {
+    let role = crate::service::Role::parse(&body.role).ok_or_else(|| {
+        crate::service::Error::new(crate::service::Code::InvalidRole, "role must be admin or user")
+    })?;
+    let user = services.user_by_id(Some(&caller), user_id(&raw)?).await?;
+    let user = services
+        .set_user_role(Some(&caller), &user.username, role)
+        .await?;
+    Ok(axum::Json(user))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PasswordBody {
+    password: String,
+}
+
+/// `POST /api/users/{id}/password` `{"password": "…"}` (admin): every token of
+/// the user is revoked.
+pub async fn reset_password(
+    State(services): State<Services>,
+    caller: Caller,
+    axum::extract::Path(raw): axum::extract::Path<String>,
+    ApiJson(body): ApiJson<PasswordBody>,
+) -> Result<impl IntoResponse> {
+    let user = services
+        .reset_password(Some(&caller), user_id(&raw)?, &body.password)
+        .await?;
+    Ok(axum::Json(user))
+}
+
+/// `DELETE /api/users/{id}` (admin): the user and everything of theirs.
+pub async fn delete_user(
+    State(services): State<Services>,
+    caller: Caller,
+    axum::extract::Path(raw): axum::extract::Path<String>,
+) -> Result<impl IntoResponse> {
+    services.delete_user(Some(&caller), user_id(&raw)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -66,6 +66,11 @@ where
             "/api/users",
             get(identity::list_users).post(identity::create_user),
         )
+        .route("/api/users/{id}", delete(identity::delete_user))
+        .route("/api/users/{id}/disable", post(identity::disable_user))
+        .route("/api/users/{id}/enable", post(identity::enable_user))
+        .route("/api/users/{id}/role", post(identity::set_role))
+        .route("/api/users/{id}/password", post(identity::reset_password))
         .route(
             "/api/sync/bandwidth/limit",
             get(bandwidth::get).post(bandwidth::set),

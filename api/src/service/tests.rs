@@ -224,6 +224,7 @@ macro_rules! on_both {
 }
 
 mod access;
+mod accounts;
 mod changes;
 mod engines;
 mod inputs;

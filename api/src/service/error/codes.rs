@@ -140,6 +140,8 @@ codes! {
     AlreadyExists = "already_exists", Conflict, "already exists";
     /// An admin may not disable themself.
     CannotDisableSelf = "cannot_disable_self", Conflict, "you cannot disable yourself";
+    /// The last enabled admin cannot be deleted, disabled or demoted.
+    LastAdmin = "last_admin", Conflict, "the last enabled admin must stay";
     /// A chunk already stored with other bytes.
     ChunkConflict = "chunk_conflict", Conflict, "the chunk is stored with other bytes";
     /// Another request is writing this chunk right now.

@@ -1,4 +1,5 @@
 //! Users, passwords, login and bearer tokens; [`Caller`] is who a request acts as.
+mod accounts;
 pub(crate) mod auth_cache;
 mod basic;
 pub mod devices;

@@ -122,18 +122,7 @@ impl Services {
             );
         }
         let rows = query.all(self.db()).await?;
-        Ok(rows
-            .into_iter()
-            .map(|t| TokenInfo {
-                id: t.id,
-                user_id: t.user_id,
-                name: t.name,
-                device: t.device_id,
-                created_at: t.created_at,
-                expires_at: t.expires_at,
-                revoked_at: t.revoked_at,
-            })
-            .collect())
+        Ok(rows.into_iter().map(super::accounts::token_info).collect())
     }
 
     /// Revoke a token: one's own, or anyone's for an admin (404 otherwise).

@@ -103,6 +103,9 @@ impl Services {
                 "an admin cannot take away their own admin role",
             ));
         }
+        if found.role == Role::Admin && role != Role::Admin && !found.disabled {
+            self.keep_an_admin(found.id).await?;
+        }
         let before = found.role;
         let mut active = sea_orm::IntoActiveModel::into_active_model(found);
         active.role = Set(role);
@@ -133,24 +136,30 @@ impl Services {
     }
 
     /// Disable a user (every token of theirs stops working at once, open sockets
-    /// close) or enable them again. Admins only; an admin cannot disable themself.
+    /// close) or enable them again. Admins only (`None`: the operator); an admin
+    /// cannot disable themself, and the last enabled admin stays.
     pub async fn set_user_disabled(
         &self,
-        caller: &Caller,
+        actor: Option<&Caller>,
         user_id: Uuid,
         disabled: bool,
     ) -> Result<UserInfo> {
-        caller.require_admin()?;
-        if disabled && user_id == caller.user_id {
-            return Err(Error::new(
-                Code::CannotDisableSelf,
-                "an admin cannot disable their own account",
-            ));
+        if let Some(caller) = actor {
+            caller.require_admin()?;
+            if disabled && user_id == caller.user_id {
+                return Err(Error::new(
+                    Code::CannotDisableSelf,
+                    "an admin cannot disable their own account",
+                ));
+            }
         }
         let found = user::Entity::find_by_id(user_id)
             .one(self.db())
             .await?
             .ok_or(Error::not_found("user"))?;
+        if disabled && found.role == Role::Admin && !found.disabled {
+            self.keep_an_admin(user_id).await?;
+        }
         let before = found.disabled;
         let mut active = sea_orm::IntoActiveModel::into_active_model(found);
         active.disabled = Set(disabled);
@@ -168,7 +177,7 @@ impl Services {
             before: Some(serde_json::json!({ "disabled": before })),
             after: Some(serde_json::json!({ "disabled": disabled })),
         };
-        self.audit(self.db(), Some(caller), entry).await?;
+        self.audit(self.db(), actor, entry).await?;
         Ok(UserInfo::from(updated))
     }
 

@@ -55,12 +55,12 @@ async fn the_cache_never_outlives_an_access_change(postgres: bool) {
     // Disabled: refused at once.
     f.services.authenticate(&token).await.expect("cached");
     f.services
-        .set_user_disabled(&f.admin, alice.id, true)
+        .set_user_disabled(Some(&f.admin), alice.id, true)
         .await
         .expect("disable");
     refused(f.services.authenticate(&token).await);
     f.services
-        .set_user_disabled(&f.admin, alice.id, false)
+        .set_user_disabled(Some(&f.admin), alice.id, false)
         .await
         .expect("enable");
 
