@@ -11,7 +11,10 @@ pub use bounds::Bounds;
 #[derive(Debug, Parser)]
 #[command(name = "ferry", version, about)]
 pub struct Cli {
-    #[command(flatten, next_help_heading = "Server settings (every command; each also from its FERRY_… variable)")]
+    #[command(
+        flatten,
+        next_help_heading = "Server settings (every command; each also from its FERRY_… variable)"
+    )]
     pub settings: Settings,
     #[command(subcommand)]
     pub command: Command,

@@ -68,8 +68,8 @@ pub struct UpdateScheduleInput {
     pub debounce_seconds: Option<i32>,
 }
 
-/// The root of every mutation: these, and the account administration of
-/// [`super::accounts`].
+// The core mutations and the account administration of `accounts.rs`.
+/// The root of every mutation.
 #[derive(MergedObject, Debug, Default)]
 pub struct MutationRoot(CoreMutations, super::accounts::AccountMutations);
 

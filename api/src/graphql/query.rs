@@ -91,6 +91,20 @@ impl QueryRoot {
             .collect())
     }
 
+    /// The paths of a user's folders by path (the caller's; admins may name
+    /// the owner), at most 10,000; the root is not listed.
+    async fn folders(
+        &self,
+        ctx: &Context<'_>,
+        user_id: Option<ID>,
+    ) -> async_graphql::Result<Vec<String>> {
+        let (services, caller) = context(ctx).gql()?;
+        Ok(services
+            .folder_paths(caller, user_of(user_id)?)
+            .await
+            .gql()?)
+    }
+
     /// Schedules of the caller's devices (admins: all), optionally of one device.
     async fn schedules(
         &self,

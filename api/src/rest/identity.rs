@@ -92,7 +92,9 @@ pub async fn disable_user(
     caller: Caller,
     axum::extract::Path(raw): axum::extract::Path<String>,
 ) -> Result<impl IntoResponse> {
-    let user = services.set_user_disabled(Some(&caller), user_id(&raw)?, true).await?;
+    let user = services
+        .set_user_disabled(Some(&caller), user_id(&raw)?, true)
+        .await?;
     Ok(axum::Json(user))
 }
 
@@ -102,7 +104,9 @@ pub async fn enable_user(
     caller: Caller,
     axum::extract::Path(raw): axum::extract::Path<String>,
 ) -> Result<impl IntoResponse> {
-    let user = services.set_user_disabled(Some(&caller), user_id(&raw)?, false).await?;
+    let user = services
+        .set_user_disabled(Some(&caller), user_id(&raw)?, false)
+        .await?;
     Ok(axum::Json(user))
 }
 
@@ -119,7 +123,10 @@ pub async fn set_role(
     ApiJson(body): ApiJson<RoleBody>,
 ) -> Result<impl IntoResponse> {
     let role = crate::service::Role::parse(&body.role).ok_or_else(|| {
-        crate::service::Error::new(crate::service::Code::InvalidRole, "role must be admin or user")
+        crate::service::Error::new(
+            crate::service::Code::InvalidRole,
+            "role must be admin or user",
+        )
     })?;
     let user = services.user_by_id(Some(&caller), user_id(&raw)?).await?;
     let user = services

@@ -4,6 +4,7 @@ mod change_cursor;
 pub(crate) mod change_log;
 pub mod changes;
 pub mod dead_props;
+mod folders;
 mod moves;
 pub mod paths;
 pub mod tree;

@@ -63,7 +63,10 @@ async fn accounts_are_managed_without_touching_anyone_else(postgres: bool) {
         .await
         .expect("reset");
     assert_eq!(
-        s.authenticate(&alice_token).await.expect_err("revoked").code(),
+        s.authenticate(&alice_token)
+            .await
+            .expect_err("revoked")
+            .code(),
         Code::Unauthorized
     );
     let err = s
@@ -79,7 +82,9 @@ async fn accounts_are_managed_without_touching_anyone_else(postgres: bool) {
         .expect_err("old password");
     assert_eq!(err.code(), Code::Unauthorized);
     let alice_token = login(&f, "alice", "fresh-password", Some("laptop")).await;
-    s.authenticate(&alice_token).await.expect("new password works");
+    s.authenticate(&alice_token)
+        .await
+        .expect("new password works");
     let err = s
         .reset_password(Some(&f.admin), alice.id, "short")
         .await
@@ -87,7 +92,9 @@ async fn accounts_are_managed_without_touching_anyone_else(postgres: bool) {
     assert_eq!(err.code(), Code::InvalidPassword);
 
     // Deleting alice: her token, device and files go; bob's stay.
-    s.delete_user(Some(&f.admin), alice.id).await.expect("delete");
+    s.delete_user(Some(&f.admin), alice.id)
+        .await
+        .expect("delete");
     assert_eq!(
         s.authenticate(&alice_token).await.expect_err("gone").code(),
         Code::Unauthorized
@@ -107,7 +114,9 @@ async fn accounts_are_managed_without_touching_anyone_else(postgres: bool) {
         bobs.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(),
         ["/bobs.txt"]
     );
-    s.authenticate(&bob_token).await.expect("bob still signed in");
+    s.authenticate(&bob_token)
+        .await
+        .expect("bob still signed in");
     let err = s
         .delete_user(Some(&f.admin), alice.id)
         .await
@@ -135,7 +144,9 @@ async fn accounts_are_managed_without_touching_anyone_else(postgres: bool) {
     }
     assert!(s.has_admin().await.expect("admin"));
     // With a second admin, the operator may demote the first.
-    s.set_user_role(None, "bob", Role::Admin).await.expect("bob");
+    s.set_user_role(None, "bob", Role::Admin)
+        .await
+        .expect("bob");
     s.set_user_role(None, &f.admin.username, Role::User)
         .await
         .expect("demote");
