@@ -374,7 +374,7 @@ async fn an_admin_runs_every_page_in_a_real_browser() {
         .goto(&server.url(&format!("/selective?device={alice_id}:laptop")))
         .await
         .expect("goto");
-    fill(&browser, "#with_subfolders", "/Documents\n/Photos/2024").await;
+    fill(&browser, "#new_paths", "/Documents\n/Photos/2024").await;
     click(&browser, "#save-folders").await;
     find(&browser, "#saved").await;
     fill(
@@ -409,6 +409,71 @@ async fn an_admin_runs_every_page_in_a_real_browser() {
         Some(2),
         "{folders}"
     );
+
+    // The editor round-trips what the device has, exclusions included: real
+    // folders /Photos and /Photos/Raw, /Photos synced with /Photos/Raw excluded;
+    // Save without a change keeps the exclusion.
+    for folder in ["/Photos", "/Photos/Raw"] {
+        let (status, body) = alice_api
+            .post("/api/sync/folders", json!({ "path": folder }))
+            .await;
+        assert!(status.is_success(), "{status} {body}");
+    }
+    let configured = json!({ "device_id": "laptop", "folders": [
+        { "path": "/Photos", "enabled": true, "include_subfolders": true },
+        { "path": "/Photos/Raw", "enabled": false, "include_subfolders": true },
+        { "path": "/Later", "enabled": false, "include_subfolders": false },
+    ]});
+    let (status, body) = alice_api
+        .post("/api/sync/selective/configure", configured)
+        .await;
+    assert!(status.is_success(), "{status} {body}");
+    browser
+        .goto(&server.url(&format!("/selective?device={alice_id}:laptop")))
+        .await
+        .expect("goto");
+    let row = |path: &str| format!("#folder-tree li[data-path='{path}']");
+    assert_eq!(
+        find(&browser, &row("/Photos/Raw"))
+            .await
+            .attr("data-mode")
+            .await
+            .expect("attr"),
+        Some("excl".into())
+    );
+    text_with(&browser, &row("/Photos/Raw"), "left out").await;
+    text_with(&browser, &row("/Photos"), "gets its files").await;
+    text_with(&browser, &row("/Later"), "not on the server yet").await;
+    screenshot(&browser, "selective-tree").await;
+    click(&browser, "#save-folders").await;
+    find(&browser, "#saved").await;
+    let (_, after) = alice_api.get("/api/sync/selective/list/laptop").await;
+    let mut after: Vec<(String, bool, bool)> = after["folders"]
+        .as_array()
+        .expect("folders")
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap_or_default().to_owned(),
+                f["enabled"].as_bool().unwrap_or_default(),
+                f["include_subfolders"].as_bool().unwrap_or_default(),
+            )
+        })
+        .collect();
+    after.sort();
+    assert_eq!(
+        after,
+        [
+            ("/Later".to_owned(), false, false),
+            ("/Photos".to_owned(), true, true),
+            ("/Photos/Raw".to_owned(), false, true),
+        ],
+        "an unchanged save keeps every setting"
+    );
+    // A bad typed path keeps the page and shows its message next to the field.
+    fill(&browser, "#new_paths", "/../outside").await;
+    click(&browser, "#save-folders").await;
+    find(&browser, "#new_paths-error").await;
 
     // Bandwidth: a bad hour is refused next to its field; a good limit is saved.
     browser
