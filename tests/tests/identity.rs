@@ -299,3 +299,176 @@ async fn the_admin_cli_creates_users_and_tokens() {
         .unwrap();
     assert_eq!(login.status(), StatusCode::OK);
 }
+
+/// `ferry ARGS` in `cwd` with only `env` set: (success, stdout, stderr).
+async fn ferry_in(
+    cwd: &std::path::Path,
+    env: &[(&str, &str)],
+    args: &[&str],
+    stdin: &str,
+) -> (bool, String, String) {
+    let mut child = tokio::process::Command::new(BIN)
+        .args(args)
+        .current_dir(cwd)
+        .env_clear()
+        .envs(env.iter().copied())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.as_bytes()).await.unwrap();
+    drop(input);
+    let output = tokio::time::timeout(std::time::Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("ferry exits")
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_refuses_what_cannot_work_before_starting() {
+    let dir = TempDir::new().unwrap();
+    // Run from a folder with no data directory: nothing is made.
+    let (ok, _, err) = ferry_in(
+        dir.path(),
+        &[],
+        &["user", "create", "erin", "--password-stdin"],
+        "erin-password\n",
+    )
+    .await;
+    assert!(
+        !ok && err.contains("no data directory at ./ferry-data"),
+        "{err}"
+    );
+    assert!(!dir.path().join("ferry-data").exists(), "nothing created");
+    let (ok, _, err) = ferry_in(dir.path(), &[], &["token", "list", "erin"], "").await;
+    assert!(!ok && err.contains("no data directory"), "{err}");
+    // Settings that cannot work stop `serve` with one line naming the flag.
+    let (ok, _, err) = ferry_in(dir.path(), &[], &["--chunk-size", "0", "serve"], "").await;
+    assert!(
+        !ok && err.contains("--chunk-size (SYNC_CHUNK_SIZE) must be at least 1"),
+        "{err}"
+    );
+    let (ok, _, err) = ferry_in(dir.path(), &[("FERRY_ADMIN_USER", "root")], &["serve"], "").await;
+    assert!(!ok && err.contains("FERRY_ADMIN_PASSWORD"), "{err}");
+    assert!(
+        !dir.path().join("ferry-data").exists(),
+        "still nothing created"
+    );
+    // A subcommand's help shows its own options before the server settings.
+    let (ok, help, _) = ferry_in(dir.path(), &[], &["user", "create", "--help"], "").await;
+    assert!(ok, "{help}");
+    let own = help.find("--password-stdin").expect("own option");
+    let server = help
+        .find("Server settings")
+        .expect("server settings heading");
+    assert!(own < server, "{help}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_manages_accounts_and_tokens() {
+    let dir = TempDir::new().unwrap();
+    let data = dir.path().join("data");
+    let data_s = data.to_str().unwrap().to_owned();
+    let env = [("FERRY_DATA_DIR", data_s.as_str())];
+    let run = |args: &'static [&'static str], stdin: &'static str| {
+        let env = env;
+        let cwd = dir.path().to_owned();
+        async move { ferry_in(&cwd, &env, args, stdin).await }
+    };
+    assert!(run(&["migrate"], "").await.0);
+    let (ok, _, err) = run(
+        &["user", "create", "root", "--admin", "--password-stdin"],
+        "root-password\n",
+    )
+    .await;
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(
+        &["user", "create", "frank", "--password-stdin"],
+        "frank-password\n",
+    )
+    .await;
+    assert!(ok, "{err}");
+    let (ok, token, err) = run(&["token", "create", "frank", "--device", "nas"], "").await;
+    assert!(ok, "{err}");
+    let token = token.trim().to_owned();
+
+    // Tokens are listed with their device and revoked by id.
+    let (ok, listing, err) = run(&["token", "list", "frank"], "").await;
+    assert!(ok, "{err}");
+    let line = listing.lines().nth(1).expect("one token");
+    assert!(line.contains("\tnas\t"), "{listing}");
+    let id = line.split('\t').next().unwrap().to_owned();
+
+    // A server sees the CLI's changes (within the documented 10 s cache).
+    let server = ProcessServer::spawn(BIN, &data, &[]).await;
+    let client = reqwest::Client::new();
+    let me = |token: String| {
+        let client = client.clone();
+        let base = server.base.clone();
+        async move {
+            client
+                .get(format!("{base}/api/me"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(me(token.clone()).await, StatusCode::OK);
+    let revoke = ["token", "revoke", id.as_str()];
+    let (ok, _, err) = ferry_in(dir.path(), &env, &revoke, "").await;
+    assert!(ok, "{err}");
+    let (_, listing, _) = run(&["token", "list", "frank"], "").await;
+    assert!(
+        !listing.lines().nth(1).unwrap().ends_with("\t-"),
+        "revoked: {listing}"
+    );
+
+    // Disable, enable, a new password, delete.
+    let (ok, _, err) = run(&["user", "disable", "frank"], "").await;
+    assert!(ok, "{err}");
+    let (_, users, _) = run(&["user", "list"], "").await;
+    assert!(users.contains("frank\tuser disabled"), "{users}");
+    let (ok, _, err) = run(&["user", "enable", "frank"], "").await;
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(
+        &["user", "password", "frank", "--password-stdin"],
+        "brand-new-password\n",
+    )
+    .await;
+    assert!(ok, "{err}");
+    let login = |password: &'static str| {
+        let client = client.clone();
+        let base = server.base.clone();
+        async move {
+            client
+                .post(format!("{base}/api/auth/login"))
+                .json(&json!({ "username": "frank", "password": password }))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(login("frank-password").await, StatusCode::UNAUTHORIZED);
+    assert_eq!(login("brand-new-password").await, StatusCode::OK);
+    // The last admin stays; deleting asks for --yes.
+    let (ok, _, err) = run(&["user", "delete", "root", "--yes"], "").await;
+    assert!(!ok && err.contains("last enabled admin"), "{err}");
+    let (ok, _, _) = run(&["user", "delete", "frank"], "").await;
+    assert!(!ok, "--yes is required");
+    let (ok, _, err) = run(&["user", "delete", "frank", "--yes"], "").await;
+    assert!(ok, "{err}");
+    let (_, users, _) = run(&["user", "list"], "").await;
+    assert!(!users.contains("frank"), "{users}");
+    drop(server);
+}
