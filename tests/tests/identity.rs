@@ -379,7 +379,6 @@ async fn the_cli_manages_accounts_and_tokens() {
     let data_s = data.to_str().unwrap().to_owned();
     let env = [("FERRY_DATA_DIR", data_s.as_str())];
     let run = |args: &'static [&'static str], stdin: &'static str| {
-        let env = env;
         let cwd = dir.path().to_owned();
         async move { ferry_in(&cwd, &env, args, stdin).await }
     };

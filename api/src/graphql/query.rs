@@ -99,10 +99,10 @@ impl QueryRoot {
         user_id: Option<ID>,
     ) -> async_graphql::Result<Vec<String>> {
         let (services, caller) = context(ctx).gql()?;
-        Ok(services
+        services
             .folder_paths(caller, user_of(user_id)?)
             .await
-            .gql()?)
+            .gql()
     }
 
     /// Schedules of the caller's devices (admins: all), optionally of one device.
