@@ -99,10 +99,7 @@ impl QueryRoot {
         user_id: Option<ID>,
     ) -> async_graphql::Result<Vec<String>> {
         let (services, caller) = context(ctx).gql()?;
-        services
-            .folder_paths(caller, user_of(user_id)?)
-            .await
-            .gql()
+        services.folder_paths(caller, user_of(user_id)?).await.gql()
     }
 
     /// Schedules of the caller's devices (admins: all), optionally of one device.
