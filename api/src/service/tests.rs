@@ -54,6 +54,24 @@ struct Fixture {
     pg: Option<(String, String)>,
 }
 
+impl Fixture {
+    /// Logs `username` in (with `device`, when given) and returns the bearer token.
+    async fn login(&self, username: &str, password: &str, device: Option<&str>) -> String {
+        self.services
+            .login(super::identity::LoginRequest {
+                username: username.into(),
+                password: password.into(),
+                device_id: device.map(str::to_owned),
+                device_name: None,
+                platform: None,
+                address: None,
+            })
+            .await
+            .expect("login")
+            .token
+    }
+}
+
 impl Drop for Fixture {
     fn drop(&mut self) {
         if let Some((admin_url, name)) = self.pg.take() {

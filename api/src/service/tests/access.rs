@@ -3,23 +3,8 @@
 //! its device removed; and a row holding a value no enum knows fails loudly.
 use sea_orm::{ConnectionTrait, Statement};
 
-use super::{Fixture, fixture};
-use crate::service::{Code, Role, identity::LoginRequest};
-
-async fn login(f: &Fixture, username: &str, password: &str, device: Option<&str>) -> String {
-    f.services
-        .login(LoginRequest {
-            username: username.into(),
-            password: password.into(),
-            device_id: device.map(str::to_owned),
-            device_name: None,
-            platform: None,
-            address: None,
-        })
-        .await
-        .expect("login")
-        .token
-}
+use super::fixture;
+use crate::service::{Code, Role};
 
 async fn the_cache_never_outlives_an_access_change(postgres: bool) {
     let Some(f) = fixture(postgres).await else {
@@ -35,7 +20,7 @@ async fn the_cache_never_outlives_an_access_change(postgres: bool) {
     };
 
     // Revoked: the first call fills the cache, the next one after revoking fails.
-    let token = login(&f, "alice", "alice-password", None).await;
+    let token = f.login("alice", "alice-password", None).await;
     let caller = f.services.authenticate(&token).await.expect("fresh");
     assert_eq!(caller.role, Role::Admin);
     f.services.authenticate(&token).await.expect("cached");
@@ -43,7 +28,7 @@ async fn the_cache_never_outlives_an_access_change(postgres: bool) {
     refused(f.services.authenticate(&token).await);
 
     // Demoted: the next call sees the new role.
-    let token = login(&f, "alice", "alice-password", None).await;
+    let token = f.login("alice", "alice-password", None).await;
     f.services.authenticate(&token).await.expect("cached");
     f.services
         .set_user_role(Some(&f.admin), "alice", Role::User)
@@ -65,7 +50,7 @@ async fn the_cache_never_outlives_an_access_change(postgres: bool) {
         .expect("enable");
 
     // Device removed: its bound token goes with it.
-    let token = login(&f, "alice", "alice-password", Some("phone")).await;
+    let token = f.login("alice", "alice-password", Some("phone")).await;
     let caller = f.services.authenticate(&token).await.expect("bound");
     assert_eq!(caller.device.as_ref().map(|d| d.1.as_str()), Some("phone"));
     f.services
@@ -79,7 +64,7 @@ async fn an_unknown_enum_value_in_a_row_fails_loudly(postgres: bool) {
     let Some(f) = fixture(postgres).await else {
         return;
     };
-    let token = login(&f, "root", "root-password", None).await;
+    let token = f.login("root", "root-password", None).await;
     let db = f.services.db();
     let backend = db.get_database_backend();
     db.execute_raw(Statement::from_string(

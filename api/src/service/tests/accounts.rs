@@ -1,23 +1,8 @@
 //! Account administration: a password reset ends every session, a deleted user
 //! takes their devices, tokens and files with them (nobody else's), nobody
 //! removes themself, and the last enabled admin stays.
-use super::{Fixture, fixture};
+use super::fixture;
 use crate::service::{Code, Role, identity::LoginRequest};
-
-async fn login(f: &Fixture, username: &str, password: &str, device: Option<&str>) -> String {
-    f.services
-        .login(LoginRequest {
-            username: username.into(),
-            password: password.into(),
-            device_id: device.map(str::to_owned),
-            device_name: None,
-            platform: None,
-            address: None,
-        })
-        .await
-        .expect("login")
-        .token
-}
 
 async fn accounts_are_managed_without_touching_anyone_else(postgres: bool) {
     let Some(f) = fixture(postgres).await else {
@@ -32,8 +17,8 @@ async fn accounts_are_managed_without_touching_anyone_else(postgres: bool) {
         .create_user(Some(&f.admin), "bob", "bob-password", Role::User)
         .await
         .expect("bob");
-    let alice_token = login(&f, "alice", "alice-password", Some("laptop")).await;
-    let bob_token = login(&f, "bob", "bob-password", None).await;
+    let alice_token = f.login("alice", "alice-password", Some("laptop")).await;
+    let bob_token = f.login("bob", "bob-password", None).await;
     let as_alice = s.authenticate(&alice_token).await.expect("alice");
     let as_bob = s.authenticate(&bob_token).await.expect("bob");
     for (caller, path) in [(&as_alice, "/mine.txt"), (&as_bob, "/bobs.txt")] {
@@ -81,7 +66,7 @@ async fn accounts_are_managed_without_touching_anyone_else(postgres: bool) {
         .await
         .expect_err("old password");
     assert_eq!(err.code(), Code::Unauthorized);
-    let alice_token = login(&f, "alice", "fresh-password", Some("laptop")).await;
+    let alice_token = f.login("alice", "fresh-password", Some("laptop")).await;
     s.authenticate(&alice_token)
         .await
         .expect("new password works");
