@@ -207,30 +207,18 @@ async fn health_readiness_and_metrics() {
     );
 }
 
+/// `ferry ARGS` over `data_dir`, which must succeed: its stdout.
 async fn ferry(data_dir: &std::path::Path, args: &[&str], stdin: Option<&str>) -> String {
-    let mut child = tokio::process::Command::new(BIN)
-        .args(args)
-        .env_clear()
-        .env("FERRY_DATA_DIR", data_dir)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    input
-        .write_all(stdin.unwrap_or("").as_bytes())
-        .await
-        .unwrap();
-    drop(input);
-    let output = child.wait_with_output().await.unwrap();
-    assert!(
-        output.status.success(),
-        "ferry {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
+    let data_dir = data_dir.to_str().expect("UTF-8 path");
+    let (ok, stdout, stderr) = ferry_in(
+        std::path::Path::new("/"),
+        &[("FERRY_DATA_DIR", data_dir)],
+        args,
+        stdin.unwrap_or(""),
+    )
+    .await;
+    assert!(ok, "ferry {args:?}: {stderr}");
+    stdout
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
