@@ -3,7 +3,7 @@
 //! change that takes access away forgets the user's cached authentications at
 //! once, so their open dashboard and sockets stop working on this server.
 use chrono::Utc;
-use entity::{api_token, chunked_upload, device, enums::UploadStatus, user};
+use entity::{api_token, chunked_upload, device, user};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
@@ -104,17 +104,10 @@ impl Services {
         if found.role == Role::Admin && !found.disabled {
             self.keep_an_admin(user_id).await?;
         }
-        let unfinished: Vec<Uuid> = chunked_upload::Entity::find()
-            .select_only()
-            .column(chunked_upload::Column::Id)
-            .filter(chunked_upload::Column::UserId.eq(user_id))
-            .filter(chunked_upload::Column::Status.is_in(UploadStatus::UNFINISHED))
-            .into_tuple()
-            .all(self.db())
-            .await?;
-        for upload_id in unfinished {
-            self.discard_staged(upload_id).await?;
-        }
+        self.discard_unfinished(
+            sea_orm::Condition::all().add(chunked_upload::Column::UserId.eq(user_id)),
+        )
+        .await?;
         // Devices, tokens, files, versions, folders, uploads, schedules, runs and
         // settings all reference the user with ON DELETE CASCADE.
         let writing = self.schedule_writes();
@@ -197,26 +190,7 @@ impl Services {
 
     /// Revoke any token, as the operator (CLI).
     pub async fn operator_revoke_token(&self, token_id: Uuid) -> Result<()> {
-        let token = api_token::Entity::find_by_id(token_id)
-            .one(self.db())
-            .await?
-            .ok_or_else(|| Error::not_found("token"))?;
-        if token.revoked_at.is_some() {
-            return Ok(());
-        }
-        let user_id = token.user_id;
-        let mut active = sea_orm::IntoActiveModel::into_active_model(token);
-        active.revoked_at = Set(Some(self.clock().now()));
-        active.update(self.db()).await?;
-        self.access_changed(user_id);
-        let entry = AuditEntry {
-            action: "token.revoked",
-            target_type: "token",
-            target_id: Some(token_id.to_string()),
-            before: None,
-            after: None,
-        };
-        self.audit(self.db(), None, entry).await
+        self.revoke(None, token_id).await
     }
 }
 

@@ -1,10 +1,8 @@
 //! Devices: registered at login, named in requests, checked against the caller.
 use crate::service::Code;
 use entity::device;
-use entity::enums::UploadStatus;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
 };
 use uuid::Uuid;
 
@@ -166,17 +164,10 @@ impl Services {
         let found = self
             .resolve_device(caller, owner.unwrap_or(caller.user_id), device_id)
             .await?;
-        let unfinished: Vec<Uuid> = entity::chunked_upload::Entity::find()
-            .select_only()
-            .column(entity::chunked_upload::Column::Id)
-            .filter(entity::chunked_upload::Column::DeviceId.eq(found.id))
-            .filter(entity::chunked_upload::Column::Status.is_in(UploadStatus::UNFINISHED))
-            .into_tuple()
-            .all(self.db())
-            .await?;
-        for upload_id in unfinished {
-            self.discard_staged(upload_id).await?;
-        }
+        self.discard_unfinished(
+            sea_orm::Condition::all().add(entity::chunked_upload::Column::DeviceId.eq(found.id)),
+        )
+        .await?;
         // Its schedules go with it (a cascade).
         let writing = self.schedule_writes();
         device::Entity::delete_by_id(found.id)

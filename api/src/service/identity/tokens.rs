@@ -127,10 +127,16 @@ impl Services {
 
     /// Revoke a token: one's own, or anyone's for an admin (404 otherwise).
     pub async fn revoke_token(&self, caller: &Caller, token_id: Uuid) -> Result<()> {
+        self.revoke(Some(caller), token_id).await
+    }
+
+    /// Revoke a token `actor` may see (`None`: the operator, any token);
+    /// revoking a revoked token does nothing.
+    pub(super) async fn revoke(&self, actor: Option<&Caller>, token_id: Uuid) -> Result<()> {
         let token = api_token::Entity::find_by_id(token_id)
             .one(self.db())
             .await?
-            .filter(|t| caller.sees_token(t.user_id, t.device_id))
+            .filter(|t| actor.is_none_or(|c| c.sees_token(t.user_id, t.device_id)))
             .ok_or(Error::not_found("token"))?;
         if token.revoked_at.is_some() {
             return Ok(());
@@ -146,7 +152,7 @@ impl Services {
             before: None,
             after: None,
         };
-        self.audit(self.db(), Some(caller), entry).await
+        self.audit(self.db(), actor, entry).await
     }
 
     /// Log out: revoke the bearer token itself (unknown or already revoked: nothing to do).

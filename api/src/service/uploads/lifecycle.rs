@@ -116,6 +116,23 @@ impl Services {
         self.audit(self.db(), Some(caller), entry).await
     }
 
+    /// Discard every unfinished upload matching `condition` (a user's, a
+    /// device's) before its owner row goes: staged bytes and chunk records.
+    pub(crate) async fn discard_unfinished(&self, condition: sea_orm::Condition) -> Result<()> {
+        let unfinished: Vec<Uuid> = chunked_upload::Entity::find()
+            .select_only()
+            .column(chunked_upload::Column::Id)
+            .filter(condition)
+            .filter(chunked_upload::Column::Status.is_in(UploadStatus::UNFINISHED))
+            .into_tuple()
+            .all(self.db())
+            .await?;
+        for upload_id in unfinished {
+            self.discard_staged(upload_id).await?;
+        }
+        Ok(())
+    }
+
     /// Delete an upload's staged bytes and chunk records.
     pub(crate) async fn discard_staged(&self, upload_id: Uuid) -> Result<()> {
         self.forget_prefix(upload_id);
