@@ -57,6 +57,41 @@ where
     }
 }
 
+/// A handler argument for what a browser fetches by following a dashboard
+/// link (a download): the bearer's caller, else the dashboard session's. The
+/// session cookie is `SameSite=Strict`, so another site's page never sends it;
+/// a request the browser marks as coming from another site is refused as well.
+#[derive(Debug)]
+pub struct BrowserCaller(pub Caller);
+
+impl<S> FromRequestParts<S> for BrowserCaller
+where
+    S: Send + Sync,
+    Services: FromRef<S>,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if parts.extensions.get::<Caller>().is_some()
+            || bearer_from_headers(&parts.headers).is_some()
+        {
+            return Caller::from_request_parts(parts, state).await.map(Self);
+        }
+        let from_elsewhere = parts
+            .headers
+            .get("sec-fetch-site")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|site| !matches!(site, "same-origin" | "none"));
+        let token = dashboard::session_token(&parts.headers)
+            .filter(|_| !from_elsewhere)
+            .ok_or_else(|| Error::unauthorized("missing bearer token"))?;
+        Services::from_ref(state)
+            .authenticate(&token)
+            .await
+            .map(Self)
+    }
+}
+
 /// `Json` whose rejections answer in the SPEC's error format (400 `invalid_input`).
 #[derive(Debug)]
 pub struct ApiJson<T>(pub T);

@@ -367,6 +367,22 @@ impl CoreMutations {
         Ok(true)
     }
 
+    /// Restore `version` of one of the caller's files: its bytes become the
+    /// next version (a deleted file comes back).
+    async fn restore_file_version(
+        &self,
+        ctx: &Context<'_>,
+        path: String,
+        version: i32,
+    ) -> async_graphql::Result<File> {
+        let (services, caller) = context(ctx).gql()?;
+        Ok(services
+            .restore_version(caller, &path, version)
+            .await
+            .gql()?
+            .into())
+    }
+
     /// Cancel an upload: its staged chunks are deleted.
     async fn cancel_upload(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
         let (services, caller) = context(ctx).gql()?;

@@ -75,6 +75,23 @@ impl QueryRoot {
             .into())
     }
 
+    /// The versions of the caller's file at `path`, newest first (a deleted
+    /// file keeps its history; at most 1,000).
+    async fn file_versions(
+        &self,
+        ctx: &Context<'_>,
+        path: String,
+    ) -> async_graphql::Result<Vec<FileVersion>> {
+        let (services, caller) = context(ctx).gql()?;
+        Ok(services
+            .file_versions(caller, &path)
+            .await
+            .gql()?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
     /// The caller's files at or below the folder `prefix`.
     async fn files(
         &self,

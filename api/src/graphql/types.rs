@@ -143,6 +143,32 @@ impl From<files::FileInfo> for File {
     }
 }
 
+/// One committed version of a file (its history, newest first).
+#[derive(SimpleObject, Clone, Debug)]
+pub struct FileVersion {
+    pub version: i32,
+    pub size: ByteCount,
+    pub sha256: String,
+    pub modified_at: DateTime<Utc>,
+    /// When the server committed it.
+    pub committed_at: DateTime<Utc>,
+    /// Whether it is the file's live content (never, for a deleted file).
+    pub current: bool,
+}
+
+impl From<files::versions::VersionInfo> for FileVersion {
+    fn from(v: files::versions::VersionInfo) -> Self {
+        Self {
+            version: v.version,
+            size: v.size.into(),
+            sha256: v.sha256,
+            modified_at: v.modified_at,
+            committed_at: v.committed_at,
+            current: v.current,
+        }
+    }
+}
+
 /// When a schedule runs.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
 #[graphql(remote = "enums::ScheduleType")]

@@ -12,6 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
 use crate::{
+    app::extract::{ApiJson, BrowserCaller},
     service::error::{Error, Result},
     service::{
         Caller, Services,
@@ -52,6 +53,37 @@ pub async fn delete(
 ) -> Result<StatusCode> {
     services.delete_file(&caller, &query.path).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/sync/files/versions?path=…`: `{versions: [{version, size, sha256,
+/// modified_at, committed_at, current}]}`, newest first.
+pub async fn versions(
+    State(services): State<Services>,
+    caller: Caller,
+    Query(query): Query<PathQuery>,
+) -> Result<impl IntoResponse> {
+    let versions = services.file_versions(&caller, &query.path).await?;
+    Ok(axum::Json(serde_json::json!({ "versions": versions })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestoreBody {
+    path: String,
+    version: i32,
+}
+
+/// `POST /api/sync/files/restore` `{path, version}`: that version's bytes become
+/// the next version; `{file: {path, size, sha256, version, modified_at}}`.
+pub async fn restore(
+    State(services): State<Services>,
+    caller: Caller,
+    ApiJson(body): ApiJson<RestoreBody>,
+) -> Result<impl IntoResponse> {
+    let file = services
+        .restore_version(&caller, &body.path, body.version)
+        .await?;
+    Ok(axum::Json(serde_json::json!({ "file": file })))
 }
 
 #[derive(Debug, Deserialize)]
@@ -121,7 +153,7 @@ fn parse_range(value: &str, size: u64) -> Result<Option<ByteRange>> {
 /// `GET /api/sync/files/content?path=…[&version=N]`
 pub async fn download(
     State(services): State<Services>,
-    caller: Caller,
+    BrowserCaller(caller): BrowserCaller,
     Query(query): Query<ContentQuery>,
     headers: HeaderMap,
 ) -> Result<Response> {
@@ -144,7 +176,9 @@ pub async fn download(
                 .to_string(),
         )
         .header(header::ACCEPT_RANGES, "bytes")
-        .header("x-ferry-version", info.version);
+        .header("x-ferry-version", info.version)
+        .header(header::CONTENT_DISPOSITION, attachment(&info.path))
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
 
     if header_str(header::IF_NONE_MATCH)
         .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
@@ -186,6 +220,21 @@ pub async fn download(
         .map_err(internal)
 }
 
+/// `attachment; filename*=UTF-8''…` naming the file's last segment (RFC 6266 +
+/// RFC 8187): a browser saves the bytes and never renders them.
+fn attachment(path: &str) -> String {
+    let name = path.rsplit('/').next().unwrap_or("download");
+    let mut encoded = String::with_capacity(name.len());
+    for byte in name.bytes() {
+        if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    format!("attachment; filename*=UTF-8''{encoded}")
+}
+
 fn internal(err: axum::http::Error) -> Error {
     Error::internal(format!("building a response: {err}"))
 }
@@ -193,6 +242,14 @@ fn internal(err: axum::http::Error) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn downloads_are_attachments_named_safely() {
+        assert_eq!(
+            attachment("/Photos/a b\"é.jpg"),
+            "attachment; filename*=UTF-8''a%20b%22%C3%A9.jpg"
+        );
+    }
 
     #[test]
     fn ranges_follow_rfc_9110() {

@@ -82,6 +82,8 @@ where
         .route("/api/sync/selective/configure", post(selective::configure))
         .route("/api/sync/selective/list/{device_id}", get(selective::list))
         .route("/api/sync/files", get(files::list))
+        .route("/api/sync/files/versions", get(files::versions))
+        .route("/api/sync/files/restore", post(files::restore))
         .route("/api/sync/changes", get(changes::list))
         .route(
             "/api/sync/folders",

@@ -250,6 +250,7 @@ mod locking;
 mod schedule_lists;
 mod sync;
 mod tree;
+mod versions;
 
 on_both!(concurrent_commits_to_one_new_path_get_distinct_versions);
 on_both!(recovery_removes_orphans_and_expiry_follows_the_clock);

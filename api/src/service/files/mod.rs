@@ -8,6 +8,7 @@ mod folders;
 mod moves;
 pub mod paths;
 pub mod tree;
+pub mod versions;
 pub mod writer;
 
 use change_log::Logged;
