@@ -75,6 +75,31 @@ impl QueryRoot {
             .into())
     }
 
+    /// What is directly inside the caller's folder `path` (404 unless a folder).
+    async fn folder(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = "/")] path: String,
+    ) -> async_graphql::Result<Folder> {
+        use crate::service::files::tree::Entry;
+        let (services, caller) = context(ctx).gql()?;
+        let entries = services.folder_entries(caller, &path).await.gql()?;
+        let deleted = services.deleted_files_in(caller, &path).await.gql()?;
+        let (mut folders, mut files) = (Vec::new(), Vec::new());
+        for entry in entries {
+            match entry {
+                Entry::Folder(f) => folders.push(f.path),
+                Entry::File(f) => files.push(f.into()),
+            }
+        }
+        Ok(Folder {
+            path: crate::service::files::paths::normalize(&path).gql()?,
+            folders,
+            files,
+            deleted_files: deleted.into_iter().map(Into::into).collect(),
+        })
+    }
+
     /// The versions of the caller's file at `path`, newest first (a deleted
     /// file keeps its history; at most 1,000).
     async fn file_versions(

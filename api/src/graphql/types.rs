@@ -143,6 +143,18 @@ impl From<files::FileInfo> for File {
     }
 }
 
+/// One folder of the caller's tree: what is directly inside it.
+#[derive(SimpleObject, Debug)]
+pub struct Folder {
+    pub path: String,
+    /// The folders directly inside, by path.
+    pub folders: Vec<String>,
+    /// The live files directly inside, by path.
+    pub files: Vec<File>,
+    /// Files deleted here whose history can still be restored (at most 1,000).
+    pub deleted_files: Vec<File>,
+}
+
 /// One committed version of a file (its history, newest first).
 #[derive(SimpleObject, Clone, Debug)]
 pub struct FileVersion {

@@ -28,6 +28,21 @@ pub struct VersionInfo {
 }
 
 impl Services {
+    /// The deleted files directly inside the caller's folder `path`, by path
+    /// (at most [`MAX_VERSIONS_LISTED`]): what can still be restored there.
+    pub async fn deleted_files_in(&self, caller: &Caller, path: &str) -> Result<Vec<FileInfo>> {
+        let path = paths::normalize(path)?;
+        let rows = file_metadata::Entity::find()
+            .filter(file_metadata::Column::UserId.eq(caller.user_id))
+            .filter(file_metadata::Column::Parent.eq(&path))
+            .filter(file_metadata::Column::DeletedAt.is_not_null())
+            .order_by_asc(file_metadata::Column::Path)
+            .limit(MAX_VERSIONS_LISTED)
+            .all(self.db())
+            .await?;
+        Ok(rows.into_iter().map(FileInfo::from).collect())
+    }
+
     /// The caller's file at `path`: its versions, newest first (at most
     /// [`MAX_VERSIONS_LISTED`]). A deleted file keeps its history; a path that
     /// never held a file of the caller's is 404.
