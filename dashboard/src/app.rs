@@ -10,7 +10,9 @@ use leptos_router::{
 
 use crate::{
     Dashboard,
-    pages::{audit, bandwidth, login, overview, schedules, selective, users},
+    pages::{
+        audit, bandwidth, devices, files, login, overview, schedules, selective, settings, users,
+    },
     session::{self, Session},
 };
 
@@ -35,7 +37,7 @@ pub(crate) fn router(dashboard: Dashboard) -> Router {
         .with_state(options)
         .layer(axum::middleware::from_fn_with_state(
             dashboard,
-            session::require_admin,
+            session::require_session,
         ))
 }
 
@@ -54,7 +56,8 @@ fn shell(_options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
-                <title>"Ferry admin"</title>
+                <title>{page_title()}</title>
+                <link rel="icon" href="/assets/favicon.svg" type="image/svg+xml" />
                 <link rel="stylesheet" href="/assets/ferry.css" />
                 <script type="module" src="/assets/live.js"></script>
             </head>
@@ -69,7 +72,7 @@ fn shell(_options: LeptosOptions) -> impl IntoView {
 fn App() -> impl IntoView {
     view! {
         <PageRouter>
-            <Routes fallback=|| "Not found">
+            <Routes fallback=|| "Page not found">
                 <Route path=path!("/login") view=login::LoginPage ssr=SsrMode::Async />
                 <Route path=path!("/") view=overview::OverviewPage ssr=SsrMode::Async />
                 <Route path=path!("/users") view=users::UsersPage ssr=SsrMode::Async />
@@ -89,19 +92,46 @@ fn App() -> impl IntoView {
                     ssr=SsrMode::Async
                 />
                 <Route path=path!("/audit") view=audit::AuditPage ssr=SsrMode::Async />
+                <Route path=path!("/files") view=files::FilesPage ssr=SsrMode::Async />
+                <Route path=path!("/devices") view=devices::DevicesPage ssr=SsrMode::Async />
+                <Route
+                    path=path!("/settings")
+                    view=settings::SettingsPage
+                    ssr=SsrMode::Async
+                />
             </Routes>
         </PageRouter>
     }
 }
 
-const NAV: &[(&str, &str)] = &[
-    ("/", "Overview"),
-    ("/users", "Users & devices"),
-    ("/schedules", "Schedules"),
-    ("/selective", "Selective sync"),
-    ("/bandwidth", "Bandwidth"),
-    ("/audit", "Audit log"),
+/// Every page: its address, its name in the navigation and the tab, and whether
+/// only admins see it.
+const NAV: &[(&str, &str, bool)] = &[
+    ("/", "Overview", true),
+    ("/users", "Users & devices", true),
+    ("/schedules", "Schedules", true),
+    ("/selective", "Selective sync", true),
+    ("/bandwidth", "Bandwidth", true),
+    ("/audit", "Audit log", true),
+    ("/files", "My files", false),
+    ("/devices", "My devices", false),
+    ("/settings", "My settings", false),
 ];
+
+/// The tab's title for the page being rendered: `Schedules · Ferry`.
+fn page_title() -> String {
+    let path = use_context::<axum::http::request::Parts>()
+        .map(|parts| parts.uri.path().to_owned())
+        .unwrap_or_default();
+    match path.as_str() {
+        "/login" => "Sign in · Ferry".to_owned(),
+        _ => NAV
+            .iter()
+            .find(|(href, _, _)| *href == path)
+            .map(|(_, label, _)| format!("{label} · Ferry"))
+            .unwrap_or_else(|| "Ferry".to_owned()),
+    }
+}
 
 /// Navigation, the signed-in admin with a sign-out button, and the page's content.
 #[component]
@@ -111,7 +141,9 @@ pub(crate) fn Layout(
     children: Children,
 ) -> impl IntoView {
     let logout = ServerAction::<login::LogoutFn>::new();
-    let who = Session::current().map(|s| s.username).unwrap_or_default();
+    let session = Session::current();
+    let admin = session.as_ref().is_some_and(|s| s.admin);
+    let who = session.map(|s| s.username).unwrap_or_default();
     view! {
         <a class="skip" href="#content">
             "Skip to content"
@@ -120,11 +152,14 @@ pub(crate) fn Layout(
             <a class="brand" href="/">
                 "Ferry"
             </a>
+            <details class="menu">
+                <summary>"Menu"</summary>
             <nav aria-label="Main">
                 <ul>
                     {NAV
                         .iter()
-                        .map(|(href, label)| {
+                        .filter(|(_, _, only_admins)| admin || !only_admins)
+                        .map(|(href, label, _)| {
                             let here = (*href == current).then_some("page");
                             view! {
                                 <li>
@@ -137,6 +172,7 @@ pub(crate) fn Layout(
                         .collect_view()}
                 </ul>
             </nav>
+            </details>
             <div class="who">
                 <span id="signed-in-as">{who}</span>
                 <ActionForm action=logout>

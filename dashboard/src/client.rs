@@ -109,15 +109,6 @@ impl Api {
         }
     }
 
-    /// As the holder of `token` (a token just issued by `login`).
-    pub fn with_token(&self, token: String) -> Self {
-        Self {
-            dashboard: self.dashboard.clone(),
-            token: Some(token),
-            http: self.http.clone(),
-        }
-    }
-
     /// Whether session cookies are marked `Secure`.
     pub fn secure_cookies(&self) -> bool {
         self.dashboard.as_ref().is_some_and(|d| d.secure_cookies)

@@ -22,6 +22,7 @@ use axum::{
     routing::get,
 };
 pub use client::GraphqlApi;
+pub use pages::{not_found_page, wants_page};
 pub use session::{SESSION_COOKIE, cross_origin, session_token};
 
 /// What every page and server function of one dashboard can reach.
@@ -51,6 +52,8 @@ pub fn router(api: Arc<dyn GraphqlApi>, secure_cookies: bool) -> Router {
     app::router(dashboard)
         .route("/assets/ferry.css", get(stylesheet))
         .route("/assets/live.js", get(live_module))
+        .route("/assets/favicon.svg", get(favicon))
+        .route("/favicon.ico", get(favicon))
         .route(
             "/dashboard",
             get(|| async { axum::response::Redirect::permanent("/") }),
@@ -68,6 +71,22 @@ async fn stylesheet() -> impl IntoResponse {
             (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
         ],
         include_str!("../../style/ferry.css"),
+    )
+}
+
+async fn favicon() -> impl IntoResponse {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("image/svg+xml"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=86400"),
+            ),
+        ],
+        include_str!("../../style/favicon.svg"),
     )
 }
 

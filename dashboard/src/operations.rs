@@ -13,182 +13,56 @@ pub type ByteCount = i64;
 #[allow(dead_code)]
 pub type JSON = serde_json::Value;
 
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../api/schema.graphql",
-    query_path = "src/operations.graphql",
-    response_derives = "Debug, Clone",
-    variables_derives = "Debug, Clone"
-)]
-pub struct Me;
+/// One typed operation of `operations.graphql`, by name.
+macro_rules! operations {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[derive(GraphQLQuery)]
+            #[graphql(
+                schema_path = "../api/schema.graphql",
+                query_path = "src/operations.graphql",
+                response_derives = "Debug, Clone",
+                variables_derives = "Debug, Clone"
+            )]
+            pub struct $name;
+        )*
+    };
+}
 
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../api/schema.graphql",
-    query_path = "src/operations.graphql",
-    response_derives = "Debug, Clone",
-    variables_derives = "Debug, Clone"
-)]
-pub struct Login;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../api/schema.graphql",
-    query_path = "src/operations.graphql",
-    response_derives = "Debug, Clone",
-    variables_derives = "Debug, Clone"
-)]
-pub struct Logout;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../api/schema.graphql",
-    query_path = "src/operations.graphql",
-    response_derives = "Debug, Clone",
-    variables_derives = "Debug, Clone"
-)]
-pub struct Overview;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../api/schema.graphql",
-    query_path = "src/operations.graphql",
-    response_derives = "Debug, Clone",
-    variables_derives = "Debug, Clone"
-)]
-pub struct UsersAndDevices;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../api/schema.graphql",
-    query_path = "src/operations.graphql",
-    response_derives = "Debug, Clone",
-    variables_derives = "Debug, Clone"
-)]
-pub struct Schedules;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../api/schema.graphql",
-    query_path = "src/operations.graphql",
-    response_derives = "Debug, Clone",
-    variables_derives = "Debug, Clone"
-)]
-pub struct ScheduleHistory;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../api/schema.graphql",
-    query_path = "src/operations.graphql",
-    response_derives = "Debug, Clone",
-    variables_derives = "Debug, Clone"
-)]
-pub struct SchedulePreview;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../api/schema.graphql",
-    query_path = "src/operations.graphql",
-    response_derives = "Debug, Clone",
-    variables_derives = "Debug, Clone"
-)]
-pub struct CreateSchedule;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../api/schema.graphql",
-    query_path = "src/operations.graphql",
-    response_derives = "Debug, Clone",
-    variables_derives = "Debug, Clone"
-)]
-pub struct EnableSchedule;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../api/schema.graphql",
-    query_path = "src/operations.graphql",
-    response_derives = "Debug, Clone",
-    variables_derives = "Debug, Clone"
-)]
-pub struct DisableSchedule;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../api/schema.graphql",
-    query_path = "src/operations.graphql",
-    response_derives = "Debug, Clone",
-    variables_derives = "Debug, Clone"
-)]
-pub struct RunScheduleNow;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../api/schema.graphql",
-    query_path = "src/operations.graphql",
-    response_derives = "Debug, Clone",
-    variables_derives = "Debug, Clone"
-)]
-pub struct Devices;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../api/schema.graphql",
-    query_path = "src/operations.graphql",
-    response_derives = "Debug, Clone",
-    variables_derives = "Debug, Clone"
-)]
-pub struct SelectiveSync;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../api/schema.graphql",
-    query_path = "src/operations.graphql",
-    response_derives = "Debug, Clone",
-    variables_derives = "Debug, Clone"
-)]
-pub struct SelectiveSyncCheck;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../api/schema.graphql",
-    query_path = "src/operations.graphql",
-    response_derives = "Debug, Clone",
-    variables_derives = "Debug, Clone"
-)]
-pub struct ConfigureSelectiveSync;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../api/schema.graphql",
-    query_path = "src/operations.graphql",
-    response_derives = "Debug, Clone",
-    variables_derives = "Debug, Clone"
-)]
-pub struct Users;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../api/schema.graphql",
-    query_path = "src/operations.graphql",
-    response_derives = "Debug, Clone",
-    variables_derives = "Debug, Clone"
-)]
-pub struct BandwidthLimit;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../api/schema.graphql",
-    query_path = "src/operations.graphql",
-    response_derives = "Debug, Clone",
-    variables_derives = "Debug, Clone"
-)]
-pub struct SetBandwidthLimit;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "../api/schema.graphql",
-    query_path = "src/operations.graphql",
-    response_derives = "Debug, Clone",
-    variables_derives = "Debug, Clone"
-)]
-pub struct AuditLog;
+operations!(
+    Me,
+    Login,
+    Logout,
+    Overview,
+    UsersAndDevices,
+    Schedules,
+    ScheduleHistory,
+    SchedulePreview,
+    CreateSchedule,
+    EnableSchedule,
+    DisableSchedule,
+    RunScheduleNow,
+    Devices,
+    SelectiveSync,
+    SelectiveSyncCheck,
+    ConfigureSelectiveSync,
+    Users,
+    BandwidthLimit,
+    SetBandwidthLimit,
+    AuditLog,
+    Folder,
+    FileVersions,
+    RestoreFileVersion,
+    DeleteFile,
+    MyDevices,
+    RenameDevice,
+    RemoveDevice,
+    RevokeToken,
+    MySettings,
+    SetUserDisabled,
+    SetUserRole,
+    ResetPassword,
+    DeleteUser,
+    CreateUser,
+    UserTokens,
+);

@@ -1,6 +1,6 @@
 //! Sessions: the login cookie (HttpOnly, SameSite=Strict, `Secure` over HTTPS) holding a
-//! bearer token, the admin check in front of every page and server function, the
-//! same-origin check on posts, and the dashboard's security headers.
+//! bearer token, the sign-in check in front of every page and server function (admin
+//! pages for admins only), the same-origin check on posts, and the security headers.
 use axum::{
     extract::{Request, State},
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
@@ -11,14 +11,15 @@ use leptos::prelude::use_context;
 
 use crate::{Dashboard, client, operations};
 
-/// The session cookie's name (its value is a bearer token of the signed-in admin).
+/// The session cookie's name (its value is a bearer token of the signed-in user).
 pub const SESSION_COOKIE: &str = "ferry_session";
 
-/// The signed-in admin of a request (put in the request's extensions by [`require_admin`]).
+/// The signed-in user of a request (put in the request's extensions by [`require_session`]).
 #[derive(Clone, Debug)]
 pub(crate) struct Session {
     pub token: String,
     pub username: String,
+    pub admin: bool,
 }
 
 impl Session {
@@ -31,9 +32,21 @@ impl Session {
     }
 }
 
-/// Paths anyone may reach: the login page and its server function.
+/// Paths anyone may reach: the login page, its server function, the favicon.
 fn is_public(path: &str) -> bool {
-    matches!(path, "/login" | "/dashboard/fn/login")
+    matches!(
+        path,
+        "/login" | "/dashboard/fn/login" | "/favicon.ico" | "/assets/favicon.svg"
+    )
+}
+
+/// Pages only admins see (everyone has My files, My devices and My settings).
+/// Server functions need no list: the API decides what each caller may change.
+pub(crate) fn is_admin_page(path: &str) -> bool {
+    matches!(
+        path,
+        "/" | "/users" | "/schedules" | "/selective" | "/bandwidth" | "/audit"
+    )
 }
 
 /// The session cookie's value, if the request carries one.
@@ -80,9 +93,9 @@ pub fn cross_origin(headers: &HeaderMap, authority: Option<&str>) -> bool {
 }
 
 /// In front of every dashboard page and server function: posts must be same-origin;
-/// everything but the login page needs the session of an enabled admin, else it goes
-/// to `/login`.
-pub(crate) async fn require_admin(
+/// everything but the login page needs the session of an enabled user, else it goes
+/// to `/login`; an admin page answers a user 403 (the overview sends them to My files).
+pub(crate) async fn require_session(
     State(dashboard): State<Dashboard>,
     mut request: Request,
     next: Next,
@@ -96,32 +109,34 @@ pub(crate) async fn require_admin(
         return next.run(request).await;
     }
     let session = match session_token(request.headers()) {
-        Some(token) => {
-            let me = client::execute::<operations::Me>(
-                dashboard.api.as_ref(),
-                Some(token.clone()),
-                request.extensions().clone(),
-                operations::me::Variables,
-            )
-            .await;
-            match me {
-                Ok(data) if matches!(data.me.role, operations::me::Role::ADMIN) => Some(Session {
-                    token,
-                    username: data.me.username,
-                }),
-                _ => None,
-            }
-        }
+        Some(token) => client::execute::<operations::Me>(
+            dashboard.api.as_ref(),
+            Some(token.clone()),
+            request.extensions().clone(),
+            operations::me::Variables,
+        )
+        .await
+        .ok()
+        .map(|data| Session {
+            token,
+            username: data.me.username,
+            admin: matches!(data.me.role, operations::me::Role::ADMIN),
+        }),
         None => None,
     };
     match session {
+        Some(session) if !session.admin && path == "/" => Redirect::to("/files").into_response(),
+        Some(session) if !session.admin && is_admin_page(&path) => {
+            crate::pages::not_for_you(&session.username)
+        }
         Some(session) => {
             request.extensions_mut().insert(session);
             next.run(request).await
         }
         None => {
             let mut response = Redirect::to("/login").into_response();
-            // A stale or non-admin cookie is dropped, so the login page starts clean.
+            // A stale cookie (revoked, expired, its user disabled) is dropped, so
+            // the login page starts clean.
             if session_token(request.headers()).is_some() {
                 response.headers_mut().insert(
                     header::SET_COOKIE,

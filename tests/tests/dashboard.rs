@@ -60,8 +60,10 @@ impl Driver {
             "--no-sandbox",
             "--disable-gpu",
             "--disable-dev-shm-usage",
-            "--window-size=1280,1000",
         ];
+        if !extra.iter().any(|a| a.starts_with("--window-size=")) {
+            args.push("--window-size=1280,1000");
+        }
         args.extend_from_slice(extra);
         let mut caps = serde_json::Map::new();
         caps.insert(
@@ -550,44 +552,309 @@ async fn entry_ids(browser: &Client) -> Vec<String> {
     ids
 }
 
+/// The window sizes every user-facing test runs at: a laptop and a phone.
+const SIZES: [(&str, &str); 2] = [
+    ("desktop", "--window-size=1280,800"),
+    ("phone", "--window-size=390,844"),
+];
+
+/// Whether the page is wider than the window (something sits off-screen).
+async fn overflows(browser: &Client) -> bool {
+    let value = browser
+        .execute(
+            "return document.documentElement.scrollWidth > window.innerWidth + 1;",
+            vec![],
+        )
+        .await
+        .expect("probe");
+    value.as_bool().expect("bool")
+}
+
+/// `fetch` a same-origin URL in the page (with the session cookie): status and text.
+async fn fetch_in_page(browser: &Client, url: &str) -> (u16, String) {
+    let script = format!("const r = await fetch({url:?}); return [r.status, await r.text()];");
+    let value = browser.execute(&script, vec![]).await.expect("fetch");
+    (
+        value[0].as_u64().expect("status") as u16,
+        value[1].as_str().expect("text").to_owned(),
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_non_admin_is_refused() {
+async fn a_user_manages_their_own_files_and_devices_in_a_real_browser() {
     let Some(driver) = Driver::start().await else {
         return;
     };
     let server = TestServer::start().await;
-    server.user_token("bob").await;
-    let browser = driver.browser().await;
-    sign_in(&browser, &server.base, "bob", PASSWORD).await;
-    text_with(&browser, ".notice.bad", "administrators").await;
-    assert_eq!(path_of(&browser).await.split('?').next(), Some("/login"));
-    assert!(browser.get_named_cookie("ferry_session").await.is_err());
-    browser.goto(&server.url("/users")).await.expect("goto");
-    assert_eq!(path_of(&browser).await, "/login");
-    // Bob's token from that attempt was revoked at once: only his test login remains.
-    let admin = server.api(&server.admin_token().await);
-    let answer = admin.graphql("{ users { id username } }", json!({})).await;
-    let bob = answer["data"]["users"]
-        .as_array()
-        .expect("users")
-        .iter()
-        .find(|u| u["username"] == "bob")
-        .expect("bob")["id"]
-        .clone();
-    let tokens = admin
-        .graphql(
-            "query($u: ID) { tokens(userId: $u) { revokedAt } }",
-            json!({ "u": bob }),
+    let alice = server.api(&server.user_token("alice").await);
+    let bob = server.api(&server.user_token("bob").await);
+    alice
+        .upload_file("/Docs/notes.txt", b"first version", 65_536)
+        .await;
+    alice
+        .upload_file("/Docs/notes.txt", b"second version", 65_536)
+        .await;
+    bob.upload_file("/Docs/bob-secret.txt", b"bob only", 65_536)
+        .await;
+
+    for (size, flag) in SIZES {
+        let browser = driver.browser_with(&[flag]).await;
+        sign_in(&browser, &server.base, "alice", PASSWORD).await;
+        // A user lands on their files; the tab says where they are; no admin page is offered.
+        text_with(&browser, "h1", "My files").await;
+        assert_eq!(browser.title().await.expect("title"), "My files · Ferry");
+        let nav = browser
+            .execute(
+                "return [...document.querySelectorAll('nav[aria-label=Main] a')].map(a => a.getAttribute('href'));",
+                vec![],
+            )
+            .await
+            .expect("nav");
+        assert_eq!(nav, json!(["/files", "/devices", "/settings"]), "{size}");
+        // Admin pages answer 403 with a way back; the overview sends a user to their files.
+        browser.goto(&server.url("/users")).await.expect("goto");
+        text_with(&browser, "#message", "administrators").await;
+        browser.goto(&server.url("/")).await.expect("goto");
+        assert_eq!(path_of(&browser).await, "/files");
+
+        // Browse into /Docs: alice's file, never bob's.
+        click(&browser, "tr[data-folder='/Docs'] a").await;
+        let listing = text_with(&browser, "#listing", "notes.txt").await;
+        assert!(!listing.contains("bob-secret"), "{listing}");
+        assert!(
+            !overflows(&browser).await,
+            "{size}: the listing runs off-screen"
+        );
+        if size == "phone" {
+            // The navigation is one Menu button until opened.
+            assert!(
+                find(&browser, "details.menu nav a")
+                    .await
+                    .is_displayed()
+                    .await
+                    .map(|shown| !shown)
+                    .expect("shown")
+            );
+            click(&browser, "details.menu summary").await;
+            assert!(
+                find(&browser, "details.menu nav a")
+                    .await
+                    .is_displayed()
+                    .await
+                    .expect("shown")
+            );
+        }
+        screenshot(&browser, &format!("user-files-{size}")).await;
+        // Another user's file is not there for alice, by page or by download.
+        browser
+            .goto(&server.url("/files?file=%2FDocs%2Fbob-secret.txt"))
+            .await
+            .expect("goto");
+        text_with(&browser, ".notice.bad", "not found").await;
+        let (status, _) = fetch_in_page(
+            &browser,
+            "/api/sync/files/content?path=/Docs/bob-secret.txt",
         )
         .await;
-    let revoked = tokens["data"]["tokens"]
-        .as_array()
-        .expect("tokens")
-        .iter()
-        .filter(|t| !t["revokedAt"].is_null())
-        .count();
-    assert_eq!(revoked, 1, "{tokens}");
+        assert_eq!(status, 404);
+        browser
+            .goto(&server.url("/files?folder=%2FDocs"))
+            .await
+            .expect("goto");
+        if size == "desktop" {
+            // History: two versions; restoring version 1 makes version 3 with the old bytes.
+            click(&browser, "tr[data-file='/Docs/notes.txt'] a.history").await;
+            assert_eq!(browser.title().await.expect("title"), "My files · Ferry");
+            text_with(&browser, "#versions", "current").await;
+            click(&browser, "tr[data-version='1'] button.restore").await;
+            text_with(&browser, "#restored", "now version 3").await;
+            let (status, body) =
+                fetch_in_page(&browser, "/api/sync/files/content?path=/Docs/notes.txt").await;
+            assert_eq!((status, body.as_str()), (200, "first version"));
+            let (_, old) = fetch_in_page(
+                &browser,
+                "/api/sync/files/content?path=/Docs/notes.txt&version=2",
+            )
+            .await;
+            assert_eq!(old, "second version");
+            assert_eq!(alice.download("/Docs/notes.txt").await, b"first version");
+            screenshot(&browser, "user-history-desktop").await;
+
+            // Delete: gone from the listing, listed as deleted, restorable from its history.
+            browser
+                .goto(&server.url("/files?folder=%2FDocs"))
+                .await
+                .expect("goto");
+            click(&browser, "tr[data-file='/Docs/notes.txt'] button.delete").await;
+            text_with(&browser, "#deleted", "/Docs/notes.txt deleted").await;
+            assert!(!text(&browser, "#listing").await.contains("notes.txt"));
+            text_with(&browser, "#deleted-files", "notes.txt").await;
+            click(&browser, "#deleted a").await;
+            text_with(&browser, "#is-deleted", "deleted").await;
+            click(&browser, "tr[data-version='2'] button.restore").await;
+            text_with(&browser, "#restored", "now version 4").await;
+            assert_eq!(alice.download("/Docs/notes.txt").await, b"second version");
+        }
+
+        // Settings: the limit that applies, what each device syncs.
+        browser.goto(&server.url("/settings")).await.expect("goto");
+        text_with(&browser, "#my-limit", "unlimited").await;
+        text_with(&browser, "main", "laptop").await;
+        assert!(
+            !overflows(&browser).await,
+            "{size}: settings run off-screen"
+        );
+        browser.close().await.expect("close");
+    }
+
+    // Devices: rename, then revoke a token, then remove the device (its tokens go too).
+    let phone_token = server.login("alice", PASSWORD, Some("phone")).await;
+    let browser = driver.browser_with(&["--window-size=390,844"]).await;
+    sign_in(&browser, &server.base, "alice", PASSWORD).await;
+    text_with(&browser, "h1", "My files").await;
+    browser.goto(&server.url("/devices")).await.expect("goto");
+    assert!(
+        !overflows(&browser).await,
+        "devices run off-screen at phone width"
+    );
+    let name = find(&browser, "tr[data-device='phone'] input[name=name]").await;
+    name.clear().await.expect("clear");
+    name.send_keys("Alice's phone").await.expect("type");
+    click(&browser, "tr[data-device='phone'] button.rename").await;
+    text_with(&browser, "#done", "Renamed phone").await;
+    text_with(&browser, "#tokens", "phone").await;
+    screenshot(&browser, "user-devices-phone").await;
+    let (status, _) = server.api(&phone_token).get("/api/me").await;
+    assert_eq!(status, StatusCode::OK);
+    click(&browser, "tr[data-device='phone'] button.remove").await;
+    text_with(&browser, "#done", "Removed phone").await;
+    let (status, _) = server.api(&phone_token).get("/api/me").await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the removed device's token still works"
+    );
+    // Revoke the laptop's token from the list (bob's tokens are not there to revoke).
+    let tokens = text(&browser, "#tokens").await;
+    assert!(tokens.contains("laptop"), "{tokens}");
+    browser
+        .execute(
+            "[...document.querySelectorAll('#tokens tbody tr')].find(r => r.querySelector('td.mono').textContent === 'laptop').querySelector('button.revoke').click();",
+            vec![],
+        )
+        .await
+        .expect("revoke the laptop's token");
+    text_with(&browser, "#done", "Token revoked").await;
+    let (status, _) = alice.get("/api/me").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the laptop's token still works");
+    let (status, _) = bob.get("/api/me").await;
+    assert_eq!(status, StatusCode::OK, "bob's session is untouched");
     browser.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_manages_accounts_and_a_disabled_users_page_stops_within_seconds() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let server = TestServer::start().await;
+    let admin = driver.browser_with(&["--window-size=1280,800"]).await;
+    sign_in(&admin, &server.base, "admin", ferry_tests::ADMIN_PASSWORD).await;
+    text_with(&admin, "h1", "Overview").await;
+    assert_eq!(admin.title().await.expect("title"), "Overview · Ferry");
+    admin.goto(&server.url("/users")).await.expect("goto");
+    // A bad password is refused beside its field; a good one creates carol.
+    fill(&admin, "#new-username", "carol").await;
+    admin
+        .execute(
+            "document.querySelector('#new-password').removeAttribute('minlength');",
+            vec![],
+        )
+        .await
+        .expect("script");
+    fill(&admin, "#new-password", "short").await;
+    click(&admin, "#create-user").await;
+    text_with(&admin, "#password-error", "8").await;
+    fill(&admin, "#new-username", "carol").await;
+    fill(&admin, "#new-password", PASSWORD).await;
+    click(&admin, "#create-user").await;
+    text_with(&admin, "#done", "Created carol").await;
+
+    // Carol signs in; her page holds the live connection.
+    let carol = driver.browser_with(&["--window-size=390,844"]).await;
+    sign_in(&carol, &server.base, "carol", PASSWORD).await;
+    text_with(&carol, "h1", "My files").await;
+    until(
+        &carol,
+        "document.documentElement.dataset.live === 'connected'",
+    )
+    .await;
+
+    // Disabling her ends the open page within seconds: it goes to the sign-in page.
+    click(&admin, "section[data-user='carol'] button.disable").await;
+    text_with(&admin, "#done", "Disabled carol").await;
+    let started = std::time::Instant::now();
+    for _ in 0..100 {
+        if path_of(&carol).await == "/login" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(path_of(&carol).await, "/login", "carol's page kept running");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    carol.goto(&server.url("/files")).await.expect("goto");
+    assert_eq!(path_of(&carol).await, "/login");
+
+    // Enable, make admin and back, set a password (her old one stops working), delete.
+    click(&admin, "section[data-user='carol'] button.enable").await;
+    text_with(&admin, "#done", "Enabled carol").await;
+    click(&admin, "section[data-user='carol'] button.role").await;
+    text_with(&admin, "#done", "carol is an admin now").await;
+    text_with(&admin, "section[data-user='carol'] h2", "admin").await;
+    click(&admin, "section[data-user='carol'] button.role").await;
+    text_with(&admin, "#done", "carol is a user now").await;
+    let carol_token = server.login("carol", PASSWORD, Some("tablet")).await;
+    fill(
+        &admin,
+        "section[data-user='carol'] input[name=password]",
+        "a-brand-new-password",
+    )
+    .await;
+    click(&admin, "section[data-user='carol'] button.reset").await;
+    text_with(&admin, "#done", "New password set for carol").await;
+    let (status, _) = server.api(&carol_token).get("/api/me").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    server
+        .login("carol", "a-brand-new-password", Some("tablet"))
+        .await;
+    // Her tokens, listed for the admin, and her device, removable.
+    admin.goto(&server.url("/users")).await.expect("goto");
+    click(&admin, "section[data-user='carol'] a.tokens").await;
+    text_with(&admin, "#user-tokens", "tablet").await;
+    screenshot(&admin, "admin-users-desktop").await;
+    click(
+        &admin,
+        "section[data-user='carol'] tr[data-device='tablet'] button.remove-device",
+    )
+    .await;
+    text_with(&admin, "#done", "Removed device tablet").await;
+    // Deleting needs the box ticked.
+    click(&admin, "section[data-user='carol'] button.delete").await;
+    text_with(&admin, "#confirm-error", "Tick the box").await;
+    click(&admin, "section[data-user='carol'] input[name=confirm]").await;
+    click(&admin, "section[data-user='carol'] button.delete").await;
+    text_with(&admin, "#done", "Deleted carol").await;
+    assert!(
+        admin
+            .find(Locator::Css("section[data-user='carol']"))
+            .await
+            .is_err()
+    );
+    // The admin cannot disable themself; the page says so.
+    click(&admin, "section[data-user='admin'] button.disable").await;
+    text_with(&admin, ".notice.bad", "own").await;
+    admin.close().await.expect("close");
+    carol.close().await.expect("close");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -74,7 +74,14 @@ pub fn router(state: AppState, settings: &Settings, https: bool) -> Router {
         .merge(rest::routes(state.services.clone(), settings))
         .merge(graphql::routes(bounds))
         .merge(webdav::routes())
-        .fallback(|| async { Error::not_found("route") })
+        .fallback(|request: axum::extract::Request| async move {
+            use axum::response::IntoResponse;
+            if dashboard::wants_page(request.method(), request.uri().path(), request.headers()) {
+                dashboard::not_found_page()
+            } else {
+                Error::not_found("route").into_response()
+            }
+        })
         .with_state(state)
         .merge(dashboard)
         .layer(axum::middleware::from_fn_with_state(

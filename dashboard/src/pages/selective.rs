@@ -61,7 +61,7 @@ impl Mode {
         }
     }
 
-    fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Mode::Inherit => "as the folder above",
             Mode::Sub => "synced, with subfolders",
@@ -75,7 +75,7 @@ impl Mode {
         Mode::ALL.into_iter().find(|m| m.value() == value)
     }
 
-    fn of(enabled: bool, include_subfolders: bool) -> Mode {
+    pub(crate) fn of(enabled: bool, include_subfolders: bool) -> Mode {
         match (enabled, include_subfolders) {
             (true, true) => Mode::Sub,
             (true, false) => Mode::Only,
