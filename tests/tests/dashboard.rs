@@ -746,7 +746,11 @@ async fn a_user_manages_their_own_files_and_devices_in_a_real_browser() {
         .expect("revoke the laptop's token");
     text_with(&browser, "#done", "Token revoked").await;
     let (status, _) = alice.get("/api/me").await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED, "the laptop's token still works");
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the laptop's token still works"
+    );
     let (status, _) = bob.get("/api/me").await;
     assert_eq!(status, StatusCode::OK, "bob's session is untouched");
     browser.close().await.expect("close");

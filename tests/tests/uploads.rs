@@ -764,3 +764,100 @@ async fn a_stalled_chunk_body_times_out_and_frees_the_chunk() {
     assert_eq!(status, StatusCode::OK, "{done}");
     assert_eq!(api.download("/s.bin").await, data);
 }
+
+/// A file's history over REST: versions newest first, a restore commits the old
+/// bytes as the next version, a download is an attachment that a cookie from
+/// another site cannot fetch, and nobody reaches another user's history.
+#[tokio::test]
+async fn file_history_lists_and_restores_versions_over_rest() {
+    let server = TestServer::start().await;
+    let alice = server.api(&server.user_token("alice").await);
+    let bob = server.api(&server.user_token("bob").await);
+    alice.upload_file("/a.txt", b"one", 65_536).await;
+    alice.upload_file("/a.txt", b"two", 65_536).await;
+
+    let (status, body) = alice.get("/api/sync/files/versions?path=/a.txt").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let versions: Vec<(i64, bool)> = body["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["version"].as_i64().unwrap(),
+                v["current"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(versions, [(2, true), (1, false)]);
+    assert_eq!(body["versions"][1]["sha256"], sha256_hex(b"one"));
+
+    let (status, body) = alice
+        .post(
+            "/api/sync/files/restore",
+            json!({ "path": "/a.txt", "version": 1 }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["file"]["version"], 3);
+    assert_eq!(alice.download("/a.txt").await, b"one");
+
+    // Another user's file, an unknown version, a bad body: errors in the SPEC's format.
+    let (status, body) = bob.get("/api/sync/files/versions?path=/a.txt").await;
+    assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "not_found"));
+    let (status, body) = bob
+        .post(
+            "/api/sync/files/restore",
+            json!({ "path": "/a.txt", "version": 1 }),
+        )
+        .await;
+    assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "not_found"));
+    let (status, body) = alice
+        .post(
+            "/api/sync/files/restore",
+            json!({ "path": "/a.txt", "version": 9 }),
+        )
+        .await;
+    assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "not_found"));
+    let (status, body) = alice
+        .post(
+            "/api/sync/files/restore",
+            json!({ "path": "/a.txt", "version": "1", "x": 1 }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_input")
+    );
+    let (status, _) = server
+        .api("not-a-token")
+        .get("/api/sync/files/versions?path=/a.txt")
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // Downloads are attachments; the session cookie works same-origin, not from elsewhere.
+    let client = reqwest::Client::new();
+    let token = server.login("alice", ferry_tests::PASSWORD, None).await;
+    let content = server.url("/api/sync/files/content?path=/a.txt");
+    let response = client
+        .get(&content)
+        .header("cookie", format!("ferry_session={token}"))
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["content-disposition"],
+        "attachment; filename*=UTF-8''a.txt"
+    );
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    let response = client
+        .get(&content)
+        .header("cookie", format!("ferry_session={token}"))
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
