@@ -174,6 +174,9 @@ pub(crate) fn Layout(
             </nav>
             </details>
             <div class="who">
+                <a href="/graphql" id="graphiql-link" title="Run GraphQL queries as yourself">
+                    "GraphiQL"
+                </a>
                 <span id="signed-in-as">{who}</span>
                 <ActionForm action=logout>
                     <button type="submit">"Sign out"</button>

@@ -762,10 +762,36 @@ async fn an_admin_manages_accounts_and_a_disabled_users_page_stops_within_second
         return;
     };
     let server = TestServer::start().await;
-    let admin = driver.browser_with(&["--window-size=1280,800"]).await;
+    // No host but Ferry's resolves for this browser: GraphiQL must come whole from Ferry.
+    let admin = driver
+        .browser_with(&[
+            "--window-size=1280,800",
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+        ])
+        .await;
     sign_in(&admin, &server.base, "admin", ferry_tests::ADMIN_PASSWORD).await;
     text_with(&admin, "h1", "Overview").await;
     assert_eq!(admin.title().await.expect("title"), "Overview · Ferry");
+
+    // GraphiQL from the dashboard runs a query as the signed-in admin.
+    click(&admin, "#graphiql-link").await;
+    find(&admin, ".graphiql-container").await;
+    click(&admin, ".graphiql-execute-button").await;
+    until(
+        &admin,
+        "document.querySelector('.result-window') && document.querySelector('.result-window').innerText.includes('ADMIN')",
+    )
+    .await;
+    let foreign = admin
+        .execute(
+            "return performance.getEntriesByType('resource').map(e => e.name).filter(n => !n.startsWith(location.origin));",
+            vec![],
+        )
+        .await
+        .expect("resources");
+    assert_eq!(foreign, json!([]), "GraphiQL fetched from elsewhere");
+    screenshot(&admin, "graphiql").await;
+    admin.goto(&server.url("/")).await.expect("goto");
     admin.goto(&server.url("/users")).await.expect("goto");
     // A bad password is refused beside its field; a good one creates carol.
     fill(&admin, "#new-username", "carol").await;

@@ -426,3 +426,70 @@ async fn devices_are_renamed_and_removed_and_tokens_revoked() {
     );
     assert_eq!(server.api(&laptop).get("/api/me").await.0, StatusCode::OK);
 }
+
+/// GraphiQL is Ferry's own: the page and its scripts come from this server, and a
+/// query posted with the dashboard's session cookie runs as its user only when the
+/// request comes from this origin.
+#[tokio::test]
+async fn graphiql_is_served_whole_and_the_session_counts_only_same_origin() {
+    let server = TestServer::start().await;
+    let client = reqwest::Client::new();
+    let page = client.get(server.url("/graphql")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let policy = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(policy.contains("script-src 'self';"), "{policy}");
+    let html = page.text().await.unwrap();
+    assert!(
+        !html.contains("https://"),
+        "the page names another host: {html}"
+    );
+    for asset in [
+        "react.production.min.js",
+        "react-dom.production.min.js",
+        "graphiql.min.js",
+        "graphiql.min.css",
+        "init.js",
+        "LICENSES.txt",
+    ] {
+        assert!(html.contains(asset) || asset == "LICENSES.txt");
+        let response = client
+            .get(server.url(&format!("/assets/graphiql/{asset}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{asset}");
+    }
+    let missing = client
+        .get(server.url("/assets/graphiql/../Cargo.toml"))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(missing.status(), StatusCode::OK);
+
+    let token = server.admin_token().await;
+    let host = server.base.trim_start_matches("http://").to_owned();
+    let me = |origin: &'static str| {
+        let request = client
+            .post(server.url("/graphql"))
+            .header("cookie", format!("ferry_session={token}"))
+            .json(&json!({ "query": "{ me { username } }" }));
+        match origin {
+            "none" => request,
+            "same" => request.header("origin", format!("http://{host}")),
+            other => request.header("origin", other),
+        }
+        .send()
+    };
+    let answer: Value = me("same").await.unwrap().json().await.unwrap();
+    assert_eq!(answer["data"]["me"]["username"], "admin", "{answer}");
+    for origin in ["https://evil.example", "null", "none"] {
+        let answer: Value = me(origin).await.unwrap().json().await.unwrap();
+        assert_eq!(
+            answer["errors"][0]["extensions"]["code"], "unauthorized",
+            "{origin}: {answer}"
+        );
+    }
+}

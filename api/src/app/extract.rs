@@ -29,11 +29,12 @@ pub fn parse_bearer(value: &str) -> Option<&str> {
 }
 
 /// The dashboard session cookie of a request whose `Origin` names this host
-/// (a WebSocket handshake from the dashboard's own page; another site's page
-/// cannot ride on the cookie).
-pub fn same_origin_session(headers: &HeaderMap) -> Option<String> {
+/// (`authority`: the request URI's, for HTTP/2) — a WebSocket handshake or a
+/// GraphiQL query from Ferry's own pages; another site's page cannot ride on
+/// the cookie.
+pub fn same_origin_session(headers: &HeaderMap, authority: Option<&str>) -> Option<String> {
     let same_origin =
-        headers.contains_key(header::ORIGIN) && !dashboard::cross_origin(headers, None);
+        headers.contains_key(header::ORIGIN) && !dashboard::cross_origin(headers, authority);
     same_origin
         .then(|| dashboard::session_token(headers))
         .flatten()

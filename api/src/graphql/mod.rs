@@ -3,11 +3,7 @@
 use crate::graphql::errors::ToGraphql;
 use async_graphql::{Context, Schema};
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
-use axum::{
-    extract::State,
-    http::HeaderMap,
-    response::{Html, IntoResponse},
-};
+use axum::{extract::State, http::HeaderMap};
 
 use crate::{
     service::error::{Error, Result},
@@ -18,6 +14,7 @@ mod accounts;
 mod changes;
 mod documents;
 pub mod errors;
+mod graphiql;
 pub mod guard;
 mod mutation;
 mod query;
@@ -44,7 +41,8 @@ where
 {
     use axum::routing::get;
     axum::Router::new()
-        .route("/graphql", get(graphiql).post(execute))
+        .route("/graphql", get(graphiql::page).post(execute))
+        .route("/assets/graphiql/{name}", get(graphiql::asset))
         .route("/graphql/ws", get(websocket))
         .layer(axum::middleware::from_fn_with_state(
             bounds,
@@ -181,31 +179,26 @@ pub(crate) fn context<'a>(ctx: &'a Context<'_>) -> Result<(&'a Services, &'a Cal
     Ok((services, caller))
 }
 
-/// `POST /graphql`: the Bearer header, when present, must be valid. (The body
-/// was bounded in size and time before it reached here.)
+/// `POST /graphql`: the Bearer header, when present, must be valid; without one,
+/// the dashboard's session cookie counts on a same-origin request (GraphiQL in
+/// the signed-in browser), never on another site's. (The body was bounded in
+/// size and time before it reached here.)
 pub async fn execute(
     State(services): State<Services>,
     State(schema): State<FerrySchema>,
     headers: HeaderMap,
+    uri: axum::http::Uri,
     address: Option<axum::Extension<ClientAddress>>,
     request: GraphQLRequest,
 ) -> std::result::Result<GraphQLResponse, Error> {
-    let token = crate::app::extract::bearer_from_headers(&headers);
+    let session =
+        crate::app::extract::same_origin_session(&headers, uri.authority().map(|a| a.as_str()));
+    let token = crate::app::extract::bearer_from_headers(&headers).or(session.as_deref());
     let mut request = request.into_inner();
     if let Some(axum::Extension(address)) = address {
         request = request.data(address);
     }
     Ok(execute_as(&services, &schema, token, request).await?.into())
-}
-
-/// `GET /graphql`: GraphiQL.
-pub async fn graphiql() -> impl IntoResponse {
-    Html(
-        async_graphql::http::GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql/ws")
-            .finish(),
-    )
 }
 
 #[cfg(test)]

@@ -113,7 +113,7 @@ pub async fn websocket(
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let cookie = crate::app::extract::same_origin_session(&headers);
+    let cookie = crate::app::extract::same_origin_session(&headers, None);
     upgrade
         .max_message_size(MAX_MESSAGE)
         .max_frame_size(MAX_MESSAGE)
