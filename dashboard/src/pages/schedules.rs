@@ -244,6 +244,25 @@ async fn created_notice(api: &Api, s: schedules::SchedulesSchedules) -> AnyView 
     .into_any()
 }
 
+/// The API's `day_of_week` numbers, 0 = Monday.
+const WEEKDAYS: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
+
+/// `6` → `Sunday`; a number out of range is shown as it is.
+fn weekday(day: i64) -> String {
+    usize::try_from(day)
+        .ok()
+        .and_then(|d| WEEKDAYS.get(d))
+        .map_or_else(|| format!("weekday {day}"), |name| (*name).to_owned())
+}
+
 fn option(value: &str, label: &str, current: &str) -> impl IntoView + use<> {
     view! {
         <option value=value.to_owned() selected=value == current>
@@ -317,7 +336,19 @@ fn create_form(
                     </div>
                     <div class="row">
                         {text("time_of_day", "Time of day", f.time_of_day.clone(), "HH:MM, e.g. 02:00")}
-                        {text("day_of_week", "Day of week", f.day_of_week.clone(), "weekly: 0 = Monday … 6 = Sunday")}
+                        <div class="field">
+                            <label for="day_of_week">"Day of week"</label>
+                            <select id="day_of_week" name="day_of_week" aria-describedby="day_of_week-hint">
+                                {option("", "—", &f.day_of_week)}
+                                {WEEKDAYS
+                                    .iter()
+                                    .enumerate()
+                                    .map(|(n, name)| option(&n.to_string(), name, &f.day_of_week))
+                                    .collect_view()}
+                            </select>
+                            <span class="hint" id="day_of_week-hint">"weekly schedules"</span>
+                            <FieldError error=error.clone() field="day_of_week" />
+                        </div>
                         {text("day_of_month", "Day of month", f.day_of_month.clone(), "monthly: 1–31 (short months: last day)")}
                         {text("timezone", "Time zone", f.timezone.clone(), "IANA name, e.g. Europe/Berlin (default UTC)")}
                     </div>
@@ -364,7 +395,7 @@ fn schedule_table(
         .map(|s| {
             let kind = format!("{:?}", s.schedule_type).to_lowercase();
             let at = match (&s.time_of_day, s.day_of_week, s.day_of_month) {
-                (Some(t), Some(d), _) => format!("{t}, weekday {d}"),
+                (Some(t), Some(d), _) => format!("{t}, {}", weekday(d)),
                 (Some(t), _, Some(d)) => format!("{t}, day {d}"),
                 (Some(t), _, _) => t.clone(),
                 _ => "after changes".into(),
@@ -501,4 +532,15 @@ async fn history_panel(api: &Api, data: &schedules::ResponseData, id: String) ->
         </section>
     }
     .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn weekdays_are_named_from_monday() {
+        assert_eq!(super::weekday(0), "Monday");
+        assert_eq!(super::weekday(6), "Sunday");
+        assert_eq!(super::weekday(9), "weekday 9");
+        assert_eq!(super::weekday(-1), "weekday -1");
+    }
 }
