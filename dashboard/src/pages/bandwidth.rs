@@ -98,7 +98,8 @@ pub fn BandwidthPage() -> impl IntoView {
     }
 }
 
-fn rate(limit: Option<i64>) -> String {
+/// A limit for people: `512 KiB/s`, or `unlimited`.
+pub(crate) fn rate(limit: Option<i64>) -> String {
     match limit {
         Some(bytes) => format!("{} KiB/s", bytes / 1024),
         None => "unlimited".into(),

@@ -12,7 +12,11 @@ use crate::{
         MyDevices, RemoveDevice, RenameDevice, RevokeToken, my_devices, remove_device,
         rename_device, revoke_token,
     },
-    pages::{encode, when},
+    pages::{
+        encode,
+        tokens::{TokenRow, bound_device, token_table},
+        when,
+    },
 };
 
 /// Rename one of the caller's devices.
@@ -112,16 +116,17 @@ fn page(
         .iter()
         .map(|d| (d.id.clone(), d.device_id.clone()))
         .collect();
-    let device_name = move |id: &Option<String>| {
-        id.as_ref()
-            .and_then(|id| names.iter().find(|(d, _)| d == id))
-            .map(|(_, name)| name.clone())
-            .unwrap_or_else(|| "any (not bound)".into())
-    };
-    let live: Vec<_> = data
+    let live: Vec<TokenRow> = data
         .tokens
         .into_iter()
         .filter(|t| t.revoked_at.is_none())
+        .map(|t| TokenRow {
+            device: bound_device(t.device.as_ref(), &names),
+            id: t.id,
+            name: t.name,
+            created_at: t.created_at,
+            expires_at: t.expires_at,
+        })
         .collect();
     view! {
         <section class="panel" aria-labelledby="devices-title">
@@ -209,51 +214,21 @@ fn page(
             <p class="hint">
                 "Each sign-in (this dashboard's too) holds a token; revoking one signs that client out at once."
             </p>
-            <div class="table-wrap">
-                <table id="tokens" class="cards">
-                    <thead>
-                        <tr>
-                            <th scope="col">"Name"</th>
-                            <th scope="col">"Device"</th>
-                            <th scope="col">"Created"</th>
-                            <th scope="col">"Expires"</th>
-                            <th scope="col"></th>
-                        </tr>
-                    </thead>
-                    <tbody>
-                        {live
-                            .into_iter()
-                            .map(|t| {
-                                let id = t.id.clone();
-                                view! {
-                                    <tr data-token=t.id.clone()>
-                                        <td data-label="Name">{t.name.clone()}</td>
-                                        <td data-label="Device" class="mono">
-                                            {device_name(&t.device)}
-                                        </td>
-                                        <td data-label="Created">{when(&t.created_at)}</td>
-                                        <td data-label="Expires">
-                                            {t
-                                                .expires_at
-                                                .as_deref()
-                                                .map(when)
-                                                .unwrap_or_else(|| "never".into())}
-                                        </td>
-                                        <td class="actions">
-                                            <ActionForm action=revoke>
-                                                <input type="hidden" name="id" value=id />
-                                                <button type="submit" class="danger revoke">
-                                                    "Revoke"
-                                                </button>
-                                            </ActionForm>
-                                        </td>
-                                    </tr>
-                                }
-                            })
-                            .collect_view()}
-                    </tbody>
-                </table>
-            </div>
+            {token_table(
+                "tokens",
+                live,
+                move |id| {
+                    view! {
+                        <ActionForm action=revoke>
+                            <input type="hidden" name="id" value=id />
+                            <button type="submit" class="danger revoke">
+                                "Revoke"
+                            </button>
+                        </ActionForm>
+                    }
+                        .into_any()
+                },
+            )}
         </section>
     }
     .into_any()

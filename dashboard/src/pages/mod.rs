@@ -8,6 +8,7 @@ pub mod overview;
 pub mod schedules;
 pub mod selective;
 pub mod settings;
+mod tokens;
 pub mod users;
 
 use axum::{

@@ -8,7 +8,7 @@ use crate::{
     app::{Layout, load_error},
     client::Api,
     operations::{MySettings, SelectiveSync, my_settings, selective_sync},
-    pages::selective::Mode,
+    pages::{bandwidth::rate, selective::Mode},
 };
 
 #[component]
@@ -42,13 +42,6 @@ pub fn SettingsPage() -> impl IntoView {
                 }}
             </Suspense>
         </Layout>
-    }
-}
-
-fn rate(limit: Option<i64>) -> String {
-    match limit {
-        Some(bytes) => format!("{} KiB/s", bytes / 1024),
-        None => "unlimited".into(),
     }
 }
 

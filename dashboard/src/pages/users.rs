@@ -15,7 +15,11 @@ use crate::{
         reset_password, revoke_token, set_user_disabled, set_user_role, user_tokens,
         users_and_devices,
     },
-    pages::{encode, when},
+    pages::{
+        encode,
+        tokens::{TokenRow, bound_device, token_table},
+        when,
+    },
 };
 
 fn done(message: &str) {
@@ -469,66 +473,44 @@ fn tokens_panel(
         .find(|u| u.id == user_id)
         .map(|u| u.username.clone())
         .unwrap_or_else(|| user_id.clone());
-    let devices = tokens.devices;
-    let live: Vec<_> = tokens
+    let devices: Vec<(String, String)> = tokens
+        .devices
+        .into_iter()
+        .map(|d| (d.id, d.device_id))
+        .collect();
+    let live: Vec<TokenRow> = tokens
         .tokens
         .into_iter()
         .filter(|t| t.revoked_at.is_none())
+        .map(|t| TokenRow {
+            device: bound_device(t.device.as_ref(), &devices),
+            id: t.id,
+            name: t.name,
+            created_at: t.created_at,
+            expires_at: t.expires_at,
+        })
         .collect();
     view! {
         <section class="panel" aria-labelledby="tokens-title">
             <h2 id="tokens-title">{format!("Tokens of {username}")}</h2>
             {live.is_empty().then(|| view! { <p class="muted">"No live token."</p> })}
-            <div class="table-wrap">
-                <table id="user-tokens" class="cards">
-                    <thead>
-                        <tr>
-                            <th scope="col">"Name"</th>
-                            <th scope="col">"Device"</th>
-                            <th scope="col">"Created"</th>
-                            <th scope="col">"Expires"</th>
-                            <th scope="col"></th>
-                        </tr>
-                    </thead>
-                    <tbody>
-                        {live
-                            .into_iter()
-                            .map(|t| {
-                                let device = t
-                                    .device
-                                    .as_ref()
-                                    .and_then(|id| devices.iter().find(|d| &d.id == id))
-                                    .map(|d| d.device_id.clone())
-                                    .unwrap_or_else(|| "any (not bound)".into());
-                                let (owner, id) = (user_id.clone(), t.id.clone());
-                                view! {
-                                    <tr data-token=t.id.clone()>
-                                        <td data-label="Name">{t.name.clone()}</td>
-                                        <td data-label="Device" class="mono">{device}</td>
-                                        <td data-label="Created">{when(&t.created_at)}</td>
-                                        <td data-label="Expires">
-                                            {t
-                                                .expires_at
-                                                .as_deref()
-                                                .map(when)
-                                                .unwrap_or_else(|| "never".into())}
-                                        </td>
-                                        <td class="actions">
-                                            <ActionForm action=actions.revoke>
-                                                <input type="hidden" name="user_id" value=owner />
-                                                <input type="hidden" name="id" value=id />
-                                                <button type="submit" class="danger revoke">
-                                                    "Revoke"
-                                                </button>
-                                            </ActionForm>
-                                        </td>
-                                    </tr>
-                                }
-                            })
-                            .collect_view()}
-                    </tbody>
-                </table>
-            </div>
+            {token_table(
+                "user-tokens",
+                live,
+                move |id| {
+                    let owner = user_id.clone();
+                    view! {
+                        <ActionForm action=actions.revoke>
+                            <input type="hidden" name="user_id" value=owner />
+                            <input type="hidden" name="id" value=id />
+                            <button type="submit" class="danger revoke">
+                                "Revoke"
+                            </button>
+                        </ActionForm>
+                    }
+                        .into_any()
+                },
+            )}
         </section>
     }
 }
