@@ -60,23 +60,49 @@ function cell(text, className) {
   return td;
 }
 
-// Overview: upload progress bars.
+// Overview: unfinished uploads with progress bars; a finished one shows its
+// final state for a moment, then leaves the list.
 const uploads = document.querySelector("#uploads tbody");
+const FINISHED = ["COMPLETED", "FAILED", "CANCELLED", "EXPIRED"];
+const LINGER_MS = 4000;
+function names(id) {
+  return JSON.parse(document.getElementById(id)?.textContent || "{}");
+}
+function showEmpty() {
+  const empty = document.querySelector("#uploads-empty");
+  if (empty) empty.hidden = uploads.querySelector("tr") !== null;
+}
 if (uploads) {
   subscribe(
-    "subscription { uploads { uploadId status filePath uploadedBytes totalSize completedChunks totalChunks progressPercent } }",
+    "subscription { uploads { uploadId userId deviceNodeId status filePath uploadedBytes totalSize completedChunks totalChunks progressPercent } }",
     {},
     ({ uploads: u }) => {
       let row = uploads.querySelector(`tr[data-upload-id="${u.uploadId}"]`);
       if (!row) {
+        if (FINISHED.includes(u.status)) return;
         row = document.createElement("tr");
         row.dataset.uploadId = u.uploadId;
         const bar = document.createElement("td");
+        bar.dataset.label = "Progress";
         bar.innerHTML = '<div class="bar"><progress max="100" value="0"></progress><span></span></div>' +
           '<span class="hint bytes"></span>';
-        row.append(cell(u.filePath, "mono"), bar, cell("", "num chunks"), cell("", "status"));
+        const actions = document.createElement("td");
+        actions.dataset.label = "Actions";
+        const template = document.getElementById("upload-actions");
+        if (template) actions.append(template.content.cloneNode(true));
+        for (const input of actions.querySelectorAll('input[name="id"]')) input.value = u.uploadId;
+        const labelled = (td, label) => { td.dataset.label = label; return td; };
+        row.append(
+          labelled(cell(u.filePath, "mono"), "File"),
+          labelled(cell(names("user-names")[u.userId] || u.userId, "owner"), "Owner"),
+          labelled(cell(names("device-names")[u.deviceNodeId] || "—", "device"), "Device"),
+          bar,
+          labelled(cell("", "num chunks"), "Chunks"),
+          labelled(cell("", "status"), "Status"),
+          actions,
+        );
         uploads.prepend(row);
-        document.querySelector("#uploads-empty")?.remove();
+        showEmpty();
       }
       const percent = u.status === "COMPLETED" ? 100 : u.progressPercent;
       row.querySelector("progress").value = percent;
@@ -86,6 +112,15 @@ if (uploads) {
       row.querySelector(".bytes").textContent = `${size(done)} of ${size(u.totalSize)}`;
       row.querySelector(".chunks").textContent = `${u.completedChunks} / ${u.totalChunks}`;
       row.querySelector(".status").textContent = u.status.toLowerCase();
+      const pause = row.querySelector("form.pause");
+      const resume = row.querySelector("form.resume");
+      if (pause) pause.hidden = u.status !== "ACTIVE";
+      if (resume) resume.hidden = u.status !== "PAUSED";
+      if (FINISHED.includes(u.status) && !row.dataset.leaving) {
+        row.dataset.leaving = "true";
+        for (const form of row.querySelectorAll("form")) form.hidden = true;
+        setTimeout(() => { row.remove(); showEmpty(); }, LINGER_MS);
+      }
     },
   );
 }

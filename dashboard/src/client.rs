@@ -38,9 +38,65 @@ impl std::fmt::Display for ApiError {
 impl From<ApiError> for FormError {
     fn from(error: ApiError) -> Self {
         FormError {
+            message: for_people(&error.code, &error.message),
             field: error.field,
-            message: error.message,
+            kept: Vec::new(),
         }
+    }
+}
+
+/// The API's field names as a form's labels say them.
+const LABELS: [(&str, &str); 11] = [
+    ("throttle_start_hour", "the start hour"),
+    ("throttle_end_hour", "the end hour"),
+    ("upload_speed_limit", "the upload limit"),
+    ("download_speed_limit", "the download limit"),
+    ("time_of_day", "the time of day"),
+    ("day_of_week", "the day of the week"),
+    ("day_of_month", "the day of the month"),
+    ("debounce_seconds", "the debounce"),
+    ("resolve_conflicts", "the conflict choice"),
+    ("schedule_type", "how often it runs"),
+    ("timezone", "the time zone"),
+];
+
+/// An API message as a sentence for a form: field names become what the form calls
+/// them (`throttle_start_hour must be 0–23` → `The start hour must be 0–23.`).
+pub(crate) fn for_people(code: &str, message: &str) -> String {
+    if code == "invalid_speed_limit" {
+        return "Use a whole number of KiB/s above 0, or leave it empty for no limit.".into();
+    }
+    let mut text = message.to_owned();
+    for (name, label) in LABELS {
+        text = text.replace(name, label);
+    }
+    let mut chars = text.chars();
+    let mut sentence: String = match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => return text,
+    };
+    if !sentence.ends_with(['.', '!', '?']) {
+        sentence.push('.');
+    }
+    sentence
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn api_messages_read_as_sentences_with_the_forms_words() {
+        assert_eq!(
+            super::for_people("invalid_throttle_hour", "throttle_start_hour must be 0–23"),
+            "The start hour must be 0–23."
+        );
+        assert_eq!(
+            super::for_people(
+                "invalid_throttle_hour",
+                "give both throttle_start_hour and throttle_end_hour, or neither"
+            ),
+            "Give both the start hour and the end hour, or neither."
+        );
+        assert_eq!(super::for_people("x", "Done."), "Done.");
     }
 }
 

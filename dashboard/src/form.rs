@@ -10,11 +10,15 @@ use leptos::{
 };
 use serde::{Deserialize, Serialize};
 
-/// A failed form post: the field it is about (a form input's `name`), if any.
+/// A failed form post: the field it is about (a form input's `name`), if any, and
+/// what was typed into the form's other fields, so the page shows them again.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FormError {
     pub field: Option<String>,
     pub message: String,
+    /// `(input name, value)` as posted; never a password.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept: Vec<(String, String)>,
 }
 
 impl FormError {
@@ -23,6 +27,7 @@ impl FormError {
         Self {
             field: Some(field.to_owned()),
             message: message.into(),
+            kept: Vec::new(),
         }
     }
 
@@ -31,8 +36,33 @@ impl FormError {
         Self {
             field: None,
             message: message.into(),
+            kept: Vec::new(),
         }
     }
+
+    /// The same error, carrying what was typed so the form can be shown again with it.
+    pub fn keeping(mut self, values: &[(&str, &str)]) -> Self {
+        self.kept = values
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect();
+        self
+    }
+
+    /// What was typed into `name`, if this error kept it.
+    pub fn kept(&self, name: &str) -> Option<&str> {
+        self.kept
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The value a form's input `name` shows: what was typed before `error`, else `fallback`.
+pub fn typed(error: Option<&FormError>, name: &str, fallback: impl Into<String>) -> String {
+    error
+        .and_then(|e| e.kept(name))
+        .map_or_else(|| fallback.into(), str::to_owned)
 }
 
 impl std::fmt::Display for FormError {
@@ -107,6 +137,17 @@ pub fn optional_number(field: &str, raw: &str) -> Result<Option<i64>, FormError>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_keeps_what_was_typed() {
+        let error =
+            FormError::field("time_of_day", "bad").keeping(&[("timezone", "Europe/Berlin")]);
+        let round: FormError =
+            serde_json::from_str(&serde_json::to_string(&error).expect("json")).expect("back");
+        assert_eq!(typed(Some(&round), "timezone", "UTC"), "Europe/Berlin");
+        assert_eq!(typed(Some(&round), "device", "x"), "x");
+        assert_eq!(typed(None, "timezone", "UTC"), "UTC");
+    }
 
     #[test]
     fn numbers_are_optional_but_must_be_numbers() {

@@ -292,19 +292,32 @@ async fn an_admin_runs_every_page_in_a_real_browser() {
     fill(&browser, "#time_of_day", "02:00").await;
     fill(&browser, "#timezone", "Europe/Berlin").await;
     click(&browser, "#preview-button").await;
-    let preview = text_with(&browser, "#preview", ":00:00 UTC").await;
+    // Next runs in the schedule's zone, UTC beside them.
+    let preview = text_with(&browser, "#preview", "02:00 Europe/Berlin").await;
     assert_eq!(preview.lines().count(), 5, "{preview}");
-    // The preview kept the fields; a bad time shows its error next to the field.
+    assert!(preview.contains(":00 UTC)"), "{preview}");
+    // The preview kept the fields; a bad time shows its error next to the field,
+    // and every other field keeps what was typed.
     fill(&browser, "#time_of_day", "25:99").await;
     click(&browser, "#create-button").await;
     assert!(!text(&browser, "#time_of_day-error").await.is_empty());
+    for (css, expected) in [
+        ("#time_of_day", "25:99".to_owned()),
+        ("#timezone", "Europe/Berlin".to_owned()),
+        ("#device", format!("{alice_id}:laptop")),
+        ("#schedule_type", "daily".to_owned()),
+    ] {
+        assert_eq!(
+            find(&browser, css)
+                .await
+                .prop("value")
+                .await
+                .expect("value"),
+            Some(expected),
+            "{css}"
+        );
+    }
     fill(&browser, "#time_of_day", "02:00").await;
-    find(&browser, "#device")
-        .await
-        .select_by_value(&format!("{alice_id}:laptop"))
-        .await
-        .expect("device");
-    fill(&browser, "#timezone", "Europe/Berlin").await;
     click(&browser, "#create-button").await;
     text_with(&browser, "#created", "Schedule created").await;
     assert_eq!(
@@ -476,6 +489,15 @@ async fn an_admin_runs_every_page_in_a_real_browser() {
     fill(&browser, "#new_paths", "/../outside").await;
     click(&browser, "#save-folders").await;
     find(&browser, "#new_paths-error").await;
+    assert_eq!(
+        find(&browser, "#new_paths")
+            .await
+            .prop("value")
+            .await
+            .expect("value")
+            .as_deref(),
+        Some("/../outside")
+    );
 
     // Bandwidth: a bad hour is refused next to its field; a good limit is saved.
     browser
@@ -492,18 +514,33 @@ async fn an_admin_runs_every_page_in_a_real_browser() {
     fill(&browser, "#timezone", "Europe/Berlin").await;
     click(&browser, "#save-limit").await;
     text_with(&browser, "#throttle_start_hour-error", "0–23").await;
-    browser
-        .goto(&server.url(&format!("/bandwidth?user={alice_id}")))
-        .await
-        .expect("goto");
-    fill(&browser, "#upload_speed_limit", "512").await;
-    let enabled = find(&browser, "#throttle_enabled").await;
-    if enabled.prop("checked").await.expect("checked").as_deref() != Some("true") {
-        enabled.click().await.expect("check");
+    // Everything else typed is still there: fix the one field and save.
+    for (css, expected) in [
+        ("#upload_speed_limit", "512"),
+        ("#throttle_end_hour", "6"),
+        ("#timezone", "Europe/Berlin"),
+    ] {
+        assert_eq!(
+            find(&browser, css)
+                .await
+                .prop("value")
+                .await
+                .expect("value")
+                .as_deref(),
+            Some(expected),
+            "{css}"
+        );
     }
+    assert_eq!(
+        find(&browser, "#throttle_enabled")
+            .await
+            .prop("checked")
+            .await
+            .expect("checked")
+            .as_deref(),
+        Some("true")
+    );
     fill(&browser, "#throttle_start_hour", "22").await;
-    fill(&browser, "#throttle_end_hour", "6").await;
-    fill(&browser, "#timezone", "Europe/Berlin").await;
     click(&browser, "#save-limit").await;
     find(&browser, "#saved").await;
     text_with(
@@ -805,7 +842,16 @@ async fn an_admin_manages_accounts_and_a_disabled_users_page_stops_within_second
     fill(&admin, "#new-password", "short").await;
     click(&admin, "#create-user").await;
     text_with(&admin, "#password-error", "8").await;
-    fill(&admin, "#new-username", "carol").await;
+    // The typed username is kept (the password never comes back).
+    assert_eq!(
+        find(&admin, "#new-username")
+            .await
+            .prop("value")
+            .await
+            .expect("value")
+            .as_deref(),
+        Some("carol")
+    );
     fill(&admin, "#new-password", PASSWORD).await;
     click(&admin, "#create-user").await;
     text_with(&admin, "#done", "Created carol").await;
@@ -929,4 +975,394 @@ async fn with_javascript_off_pages_show_their_state_and_forms_still_work() {
     click(&browser, "#create-button").await;
     text_with(&browser, "#created", "Schedule created").await;
     browser.close().await.expect("close");
+}
+
+/// The `value` property of the form control `css`.
+async fn value_of(browser: &Client, css: &str) -> String {
+    find(browser, css)
+        .await
+        .prop("value")
+        .await
+        .expect("value")
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_edits_schedules_steers_uploads_and_reads_the_audit_log_at_both_sizes() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let server = TestServer::start().await;
+    let alice = server.api(&server.user_token("alice").await);
+    let admin = server.api(&server.admin_token().await);
+    let alice_id = alice.get("/api/me").await.1["id"]
+        .as_str()
+        .expect("alice id")
+        .to_owned();
+    let chunk = 64 * 1024;
+    let data = random_bytes(4 * chunk, 9);
+    let start = |path: String| {
+        let (alice, data) = (&alice, &data);
+        async move {
+            let (status, started) = alice
+                .start_upload(
+                    &path,
+                    data.len() as u64,
+                    Some(chunk as u64),
+                    Some(&sha256_hex(data)),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{started}");
+            started["upload_id"].as_str().expect("id").to_owned()
+        }
+    };
+    let status_of = |id: String| {
+        let alice = &alice;
+        async move {
+            let (_, progress) = alice.get(&format!("/api/sync/upload/{id}/progress")).await;
+            // A cancelled upload answers 410 `upload_cancelled`.
+            progress["status"]
+                .as_str()
+                .or_else(|| progress["error"]["code"].as_str())
+                .unwrap_or_default()
+                .to_owned()
+        }
+    };
+
+    for (size, flag) in SIZES {
+        let browser = driver.browser_with(&[flag]).await;
+        sign_in(&browser, &server.base, "admin", ferry_tests::ADMIN_PASSWORD).await;
+        find(&browser, "#uploads").await;
+
+        // Overview: each upload names its owner and device; pause, resume, cancel work
+        // without JavaScript's help (plain posts), and the page follows the API live.
+        let steer = start(format!("/{size}/steer.bin")).await;
+        let finish = start(format!("/{size}/finish.bin")).await;
+        browser.goto(&server.url("/")).await.expect("goto");
+        let row = |id: &str| format!("#uploads tr[data-upload-id='{id}']");
+        assert_eq!(
+            text(&browser, &format!("{} .owner", row(&steer))).await,
+            "alice"
+        );
+        assert_eq!(
+            text(&browser, &format!("{} .device", row(&steer))).await,
+            "laptop"
+        );
+        assert!(
+            !overflows(&browser).await,
+            "{size}: the overview runs off-screen"
+        );
+        if size == "phone" {
+            screenshot(&browser, "admin-overview-phone").await;
+        }
+        click(
+            &browser,
+            &format!("{} button[data-action='pause']", row(&steer)),
+        )
+        .await;
+        text_with(&browser, &format!("{} .status", row(&steer)), "paused").await;
+        assert_eq!(status_of(steer.clone()).await, "paused");
+        click(
+            &browser,
+            &format!("{} button[data-action='resume']", row(&steer)),
+        )
+        .await;
+        text_with(&browser, &format!("{} .status", row(&steer)), "active").await;
+        assert_eq!(status_of(steer.clone()).await, "active");
+        // Live: a pause through the API shows, with its Resume button, without a reload.
+        until(
+            &browser,
+            "document.documentElement.dataset.live === 'connected'",
+        )
+        .await;
+        browser
+            .execute("window.__sameDocument = true;", vec![])
+            .await
+            .expect("marker");
+        let (status, body) = alice
+            .post(&format!("/api/sync/upload/{steer}/pause"), json!({}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        text_with(&browser, &format!("{} .status", row(&steer)), "paused").await;
+        until(
+            &browser,
+            &format!(
+                "!document.querySelector(\"{} form.resume\").hidden",
+                row(&steer)
+            ),
+        )
+        .await;
+        // A finished upload leaves the list by itself.
+        for (n, piece) in data.chunks(chunk).enumerate() {
+            let (status, body) = alice.put_chunk(&finish, n as i64, piece).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+        until(
+            &browser,
+            &format!("document.querySelector(\"{}\") === null", row(&finish)),
+        )
+        .await;
+        assert_eq!(
+            browser
+                .execute("return window.__sameDocument === true;", vec![])
+                .await
+                .expect("marker"),
+            Value::Bool(true)
+        );
+        click(
+            &browser,
+            &format!("{} button[data-action='cancel']", row(&steer)),
+        )
+        .await;
+        until(
+            &browser,
+            &format!("document.querySelector(\"{}\") === null", row(&steer)),
+        )
+        .await;
+        assert_eq!(status_of(steer.clone()).await, "upload_cancelled");
+
+        // Schedules: every field; a refused post keeps them all; edit; delete.
+        browser.goto(&server.url("/schedules")).await.expect("goto");
+        find(&browser, "#device")
+            .await
+            .select_by_value(&format!("{alice_id}:laptop"))
+            .await
+            .expect("device");
+        find(&browser, "#schedule_type")
+            .await
+            .select_by_value("weekly")
+            .await
+            .expect("type");
+        find(&browser, "#day_of_week")
+            .await
+            .select_by_value("6")
+            .await
+            .expect("day");
+        fill(&browser, "#time_of_day", "03:30").await;
+        fill(&browser, "#timezone", "Asia/Nowhere").await;
+        find(&browser, "#resolve_conflicts")
+            .await
+            .select_by_value("keep_local")
+            .await
+            .expect("conflicts");
+        fill(&browser, "#debounce_seconds", "90").await;
+        click(&browser, "#sync_deletions").await;
+        click(&browser, "#create-button").await;
+        text_with(&browser, "#timezone-error", "time zone").await;
+        for (css, expected) in [
+            ("#schedule_type", "weekly"),
+            ("#day_of_week", "6"),
+            ("#time_of_day", "03:30"),
+            ("#timezone", "Asia/Nowhere"),
+            ("#resolve_conflicts", "keep_local"),
+            ("#debounce_seconds", "90"),
+        ] {
+            assert_eq!(value_of(&browser, css).await, expected, "{size}: {css}");
+        }
+        assert_eq!(
+            find(&browser, "#sync_deletions")
+                .await
+                .prop("checked")
+                .await
+                .expect("checked")
+                .as_deref(),
+            Some("true")
+        );
+        assert!(
+            !overflows(&browser).await,
+            "{size}: the schedule form runs off-screen"
+        );
+        fill(&browser, "#timezone", "Asia/Tokyo").await;
+        click(&browser, "#create-button").await;
+        let created = text_with(&browser, "#created", "Schedule created").await;
+        assert!(
+            created.contains("Sun ") && created.contains("03:30 Asia/Tokyo"),
+            "{created}"
+        );
+        assert!(created.contains("18:30 UTC"), "{created}");
+        let schedules = admin
+            .graphql(
+                "{ schedules { id dayOfWeek timezone syncDeletions resolveConflicts debounceSeconds } }",
+                json!({}),
+            )
+            .await;
+        let made = schedules["data"]["schedules"]
+            .as_array()
+            .expect("schedules")
+            .last()
+            .expect("made")
+            .clone();
+        assert_eq!(made["dayOfWeek"], 6, "{made}");
+        assert_eq!(made["syncDeletions"], true, "{made}");
+        assert_eq!(made["resolveConflicts"], "KEEP_LOCAL", "{made}");
+        assert_eq!(made["debounceSeconds"], 90, "{made}");
+        let id = made["id"].as_str().expect("id").to_owned();
+        let schedule_row = format!("#schedules tr[data-schedule-id='{id}']");
+        text_with(&browser, &format!("{schedule_row} .when"), "Sunday").await;
+        text_with(&browser, &format!("{schedule_row} .next"), "Asia/Tokyo").await;
+        text_with(&browser, &format!("{schedule_row} .how"), "deletions sync").await;
+        assert!(
+            !overflows(&browser).await,
+            "{size}: the schedules run off-screen"
+        );
+        // Edit: the form opens with the schedule's values; change the day and time.
+        click(&browser, &format!("{schedule_row} a[data-action='edit']")).await;
+        text_with(&browser, "#schedule-form-title", "Edit schedule").await;
+        assert_eq!(value_of(&browser, "#resolve_conflicts").await, "keep_local");
+        assert_eq!(value_of(&browser, "#timezone").await, "Asia/Tokyo");
+        find(&browser, "#day_of_week")
+            .await
+            .select_by_value("0")
+            .await
+            .expect("day");
+        fill(&browser, "#time_of_day", "07:15").await;
+        click(&browser, "#save-button").await;
+        text_with(&browser, "#created", "Schedule saved").await;
+        text_with(&browser, &format!("{schedule_row} .when"), "07:15, Monday").await;
+        if size == "desktop" {
+            screenshot(&browser, "admin-schedules-desktop").await;
+        }
+        let edited = admin
+            .graphql(
+                "query($id: ID) { scheduleRuns(scheduleId: $id) { nodes { id } } schedules { id dayOfWeek timeOfDay resolveConflicts } }",
+                json!({ "id": id }),
+            )
+            .await;
+        let edited = edited["data"]["schedules"]
+            .as_array()
+            .expect("schedules")
+            .iter()
+            .find(|s| s["id"] == id.as_str())
+            .expect("edited")
+            .clone();
+        assert_eq!(edited["dayOfWeek"], 0, "{edited}");
+        assert_eq!(edited["timeOfDay"], "07:15", "{edited}");
+        assert_eq!(edited["resolveConflicts"], "KEEP_LOCAL", "{edited}");
+        // Delete asks for the box first.
+        click(&browser, &format!("{schedule_row} a[data-action='edit']")).await;
+        click(&browser, "#delete-button").await;
+        text_with(&browser, "#confirm-error", "Tick the box").await;
+        click(&browser, "#confirm").await;
+        click(&browser, "#delete-button").await;
+        find(&browser, "#deleted").await;
+        let left = admin.graphql("{ schedules { id } }", json!({})).await;
+        assert!(
+            !left["data"]["schedules"]
+                .as_array()
+                .expect("schedules")
+                .iter()
+                .any(|s| s["id"] == id.as_str()),
+            "{left}"
+        );
+
+        // Audit: names, before → after, filters and paging both ways.
+        browser.goto(&server.url("/audit")).await.expect("goto");
+        let entries = text(&browser, "#audit tbody").await;
+        assert!(entries.contains("schedule.deleted"), "{entries}");
+        assert!(
+            !entries.contains(&alice_id),
+            "{size}: a raw id is shown: {entries}"
+        );
+        // Each entry names its target: the upload by its file, the schedule by its device.
+        let named = |action: &str| {
+            format!(
+                "return [...document.querySelectorAll('#audit tbody tr')]\
+                 .filter(tr => tr.querySelector('td.action').textContent === '{action}')\
+                 .map(tr => tr.querySelector('.target .name').textContent);"
+            )
+        };
+        let cancelled = browser
+            .execute(&named("upload.cancelled"), vec![])
+            .await
+            .expect("names");
+        assert_eq!(cancelled[0], format!("/{size}/steer.bin"), "{cancelled}");
+        let updated = browser
+            .execute(&named("schedule.updated"), vec![])
+            .await
+            .expect("names");
+        assert_eq!(updated[0], "laptop", "{updated}");
+        // What changed, before → after.
+        click(&browser, "#audit details.change summary").await;
+        text_with(&browser, "#audit details.change[open] li", ":").await;
+        assert!(
+            !overflows(&browser).await,
+            "{size}: the audit log runs off-screen"
+        );
+        if size == "phone" {
+            screenshot(&browser, "admin-audit-phone").await;
+        }
+        // Only schedule actions.
+        find(&browser, "#filter-action")
+            .await
+            .select_by_value("schedule")
+            .await
+            .expect("action");
+        click(&browser, "#apply-filter").await;
+        until(&browser, "location.search.includes('action=schedule')").await;
+        let actions = browser
+            .execute(
+                "return [...document.querySelectorAll('#audit td.action')].map(td => td.textContent);",
+                vec![],
+            )
+            .await
+            .expect("actions");
+        let actions = actions.as_array().expect("list");
+        assert!(!actions.is_empty());
+        assert!(
+            actions
+                .iter()
+                .all(|a| a.as_str().unwrap_or("").starts_with("schedule.")),
+            "{actions:?}"
+        );
+        assert_eq!(value_of(&browser, "#filter-action").await, "schedule");
+        // A day long ago holds nothing; a bad date is said beside its field.
+        browser
+            .goto(&server.url("/audit?until=2001-01-01"))
+            .await
+            .expect("goto");
+        find(&browser, "#audit-empty").await;
+        browser
+            .goto(&server.url("/audit?since=yesterday"))
+            .await
+            .expect("goto");
+        text_with(&browser, "#since-error", "not a date").await;
+        // Everything about alice, then older and back newer.
+        browser.goto(&server.url("/audit")).await.expect("goto");
+        find(&browser, "#filter-user")
+            .await
+            .select_by_value(&alice_id)
+            .await
+            .expect("user");
+        click(&browser, "#apply-filter").await;
+        until(&browser, "location.search.includes('user=')").await;
+        for _ in 0..25 {
+            // Enough of alice's entries for two pages.
+            admin
+                .graphql(
+                    "mutation($input: BandwidthLimitInput!) { setBandwidthLimit(input: $input) { id } }",
+                    json!({ "input": { "userId": alice_id, "uploadSpeedLimit": 1_048_576, "throttleEnabled": false } }),
+                )
+                .await;
+        }
+        browser.refresh().await.expect("reload");
+        let first = entry_ids(&browser).await;
+        assert_eq!(first.len(), 20);
+        click(&browser, "#next-page").await;
+        until(&browser, "location.search.includes('after=')").await;
+        assert!(
+            path_of(&browser).await.contains("user="),
+            "the filter stays"
+        );
+        let second = entry_ids(&browser).await;
+        assert!(!second.is_empty());
+        click(&browser, "#newer-page").await;
+        until(&browser, "location.search.includes('before=')").await;
+        assert_eq!(
+            entry_ids(&browser).await,
+            first,
+            "{size}: back to the newer page"
+        );
+        assert!(browser.find(Locator::Css("#newer-page")).await.is_err());
+        browser.close().await.expect("close");
+    }
 }

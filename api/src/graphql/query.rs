@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::{context, types::*};
 use crate::{
     graphql::errors::GraphQLResult,
+    service::audit::AuditQuery,
     service::error::Error,
     service::sync::schedules::{NewSchedule, preview},
 };
@@ -213,11 +214,14 @@ impl QueryRoot {
             .await
             .gql()?;
         let end_cursor = runs.last().map(|r| r.run_id.to_string());
+        let start_cursor = runs.first().map(|r| r.run_id.to_string());
         Ok(SyncRunConnection {
             nodes: runs.into_iter().map(Into::into).collect(),
             page_info: PageInfo {
                 has_next_page,
                 end_cursor,
+                has_previous_page: after.is_some(),
+                start_cursor,
             },
         })
     }
@@ -341,32 +345,52 @@ impl QueryRoot {
             .collect())
     }
 
-    /// The audit log, newest first, `first` entries after the cursor `after`
-    /// (admins: everything; users: their own actions).
+    /// The audit log, newest first (admins: everything; users: their own actions):
+    /// `first` entries older than the cursor `after`, or newer than `before` (the
+    /// previous page). Filters: `userId` (entries by or about that user), `action`
+    /// (`user.created`, or `user` for every `user.*`), `since` (at or after) and
+    /// `until` (before).
+    #[allow(clippy::too_many_arguments)]
     async fn audit_log(
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 50)] first: i32,
         after: Option<String>,
+        before: Option<String>,
+        user_id: Option<ID>,
+        action: Option<String>,
+        since: Option<DateTime<Utc>>,
+        until: Option<DateTime<Utc>>,
     ) -> async_graphql::Result<AuditLogConnection> {
         let (services, caller) = context(ctx).gql()?;
-        let before_id = match after {
-            Some(cursor) => Some(
-                cursor
-                    .parse::<i64>()
-                    .map_err(|_| Error::new(Code::InvalidCursor, "unknown cursor").graphql())?,
-            ),
-            None => None,
+        let cursor = |raw: Option<String>| {
+            raw.map(|c| {
+                c.parse::<i64>()
+                    .map_err(|_| Error::new(Code::InvalidCursor, "unknown cursor").graphql())
+            })
+            .transpose()
         };
         let first = u64::try_from(first)
             .map_err(|_| Error::new(Code::InvalidCount, "first must not be negative").graphql())?;
-        let (records, has_next_page) = services.audit_log(caller, before_id, first).await.gql()?;
-        let end_cursor = records.last().map(|r| r.id.to_string());
+        let query = AuditQuery {
+            older_than: cursor(after)?,
+            newer_than: cursor(before)?,
+            first,
+            user: user_of(user_id)?,
+            action,
+            since,
+            until,
+        };
+        let page = services.audit_log(caller, query).await.gql()?;
+        let end_cursor = page.records.last().map(|r| r.id.to_string());
+        let start_cursor = page.records.first().map(|r| r.id.to_string());
         Ok(AuditLogConnection {
-            nodes: records.into_iter().map(Into::into).collect(),
+            nodes: page.records.into_iter().map(Into::into).collect(),
             page_info: PageInfo {
-                has_next_page,
+                has_next_page: page.has_older,
                 end_cursor,
+                has_previous_page: page.has_newer,
+                start_cursor,
             },
         })
     }

@@ -16,8 +16,9 @@ pub struct SubscriptionRoot;
 
 #[Subscription]
 impl SubscriptionRoot {
-    /// One event per stored chunk of the upload, then a final one with status
-    /// `COMPLETED`, `FAILED` or `CANCELLED`, after which the stream ends.
+    /// One event per stored chunk of the upload (and one each time it is paused
+    /// or resumed), then a final one with status `COMPLETED`, `FAILED` or
+    /// `CANCELLED`, after which the stream ends.
     async fn upload_progress(
         &self,
         ctx: &Context<'_>,

@@ -85,6 +85,10 @@ pub struct UploadProgress {
     /// The upload's id (same as `uploadId`).
     pub id: ID,
     pub upload_id: ID,
+    /// The owner's id.
+    pub user_id: ID,
+    /// The `id` of the `Device` that started it (see `allDevices`, `myDevices`).
+    pub device_node_id: ID,
     pub status: UploadStatus,
     pub file_path: String,
     pub total_size: ByteCount,
@@ -104,6 +108,8 @@ impl From<uploads::UploadProgress> for UploadProgress {
         Self {
             id: ID(p.upload_id.to_string()),
             upload_id: ID(p.upload_id.to_string()),
+            user_id: ID(p.user_id.to_string()),
+            device_node_id: ID(p.device.to_string()),
             status: p.status.into(),
             file_path: p.file_path,
             total_size: p.total_size.into(),
@@ -363,6 +369,7 @@ pub struct Device {
     pub name: String,
     pub platform: String,
     pub created_at: DateTime<Utc>,
+    /// The last sign-in or request with one of its tokens (kept to the minute).
     pub last_seen_at: Option<DateTime<Utc>>,
 }
 
@@ -391,6 +398,9 @@ pub struct AuditEntry {
     pub action: String,
     pub target_type: String,
     pub target_id: Option<String>,
+    /// The target for people (a username, `Laptop (alice)`, a path), as it is now or
+    /// as the entry recorded it once it is gone; null when unknown.
+    pub target_name: Option<String>,
     pub before: Option<async_graphql::Json<serde_json::Value>>,
     pub after: Option<async_graphql::Json<serde_json::Value>>,
 }
@@ -405,18 +415,24 @@ impl From<crate::service::audit::AuditRecord> for AuditEntry {
             action: r.action,
             target_type: r.target_type,
             target_id: r.target_id,
+            target_name: r.target_name,
             before: r.before.map(async_graphql::Json),
             after: r.after.map(async_graphql::Json),
         }
     }
 }
 
-/// Where a page ends.
+/// Where a page ends, and begins.
 #[derive(SimpleObject, Debug)]
 pub struct PageInfo {
     pub has_next_page: bool,
     /// Pass as `after` for the next page.
     pub end_cursor: Option<String>,
+    /// Entries lie before this page (where a connection can tell: the audit log;
+    /// elsewhere true whenever `after` was given).
+    pub has_previous_page: bool,
+    /// Pass as `before` for the previous page (the audit log).
+    pub start_cursor: Option<String>,
 }
 
 /// A page of the audit log, newest first.

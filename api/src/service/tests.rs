@@ -243,6 +243,7 @@ macro_rules! on_both {
 
 mod access;
 mod accounts;
+mod audit;
 mod changes;
 mod engines;
 mod inputs;

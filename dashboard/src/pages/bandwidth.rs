@@ -5,7 +5,7 @@ use leptos_router::hooks::use_query_map;
 use crate::{
     app::{Layout, load_error},
     client::Api,
-    form::{FieldError, FormError, FormNotice, error_of, optional_number},
+    form::{FieldError, FormError, FormNotice, error_of, optional_number, typed},
     operations::{
         BandwidthLimit, SetBandwidthLimit, Users, bandwidth_limit, set_bandwidth_limit, users,
     },
@@ -27,18 +27,34 @@ pub async fn set_bandwidth(
     throttle_end_hour: String,
     timezone: String,
 ) -> Result<(), FormError> {
-    let input = set_bandwidth_limit::BandwidthLimitInput {
-        user_id: Some(user_id.clone()),
-        upload_speed_limit: kib("upload_speed_limit", &upload_speed_limit)?,
-        download_speed_limit: kib("download_speed_limit", &download_speed_limit)?,
-        throttle_enabled: throttle_enabled.is_some(),
-        throttle_start_hour: optional_number("throttle_start_hour", &throttle_start_hour)?,
-        throttle_end_hour: optional_number("throttle_end_hour", &throttle_end_hour)?,
-        timezone: Some(timezone.trim().to_owned()).filter(|t| !t.is_empty()),
-    };
-    Api::here()
-        .run::<SetBandwidthLimit>(set_bandwidth_limit::Variables { input })
-        .await?;
+    let kept = [
+        ("upload_speed_limit", upload_speed_limit.as_str()),
+        ("download_speed_limit", download_speed_limit.as_str()),
+        (
+            "throttle_enabled",
+            throttle_enabled.as_deref().unwrap_or(""),
+        ),
+        ("throttle_start_hour", throttle_start_hour.as_str()),
+        ("throttle_end_hour", throttle_end_hour.as_str()),
+        ("timezone", timezone.as_str()),
+    ];
+    async {
+        let input = set_bandwidth_limit::BandwidthLimitInput {
+            user_id: Some(user_id.clone()),
+            upload_speed_limit: kib("upload_speed_limit", &upload_speed_limit)?,
+            download_speed_limit: kib("download_speed_limit", &download_speed_limit)?,
+            throttle_enabled: throttle_enabled.is_some(),
+            throttle_start_hour: optional_number("throttle_start_hour", &throttle_start_hour)?,
+            throttle_end_hour: optional_number("throttle_end_hour", &throttle_end_hour)?,
+            timezone: Some(timezone.trim().to_owned()).filter(|t| !t.is_empty()),
+        };
+        Api::here()
+            .run::<SetBandwidthLimit>(set_bandwidth_limit::Variables { input })
+            .await?;
+        Ok::<_, FormError>(())
+    }
+    .await
+    .map_err(|e| e.keeping(&kept))?;
     leptos_axum::redirect(&format!("/bandwidth?user={user_id}&saved=1"));
     Ok(())
 }
@@ -50,7 +66,8 @@ pub fn BandwidthPage() -> impl IntoView {
     let api = Api::here();
     let query = use_query_map().get_untracked();
     let chosen = query.get("user");
-    let saved = query.get("saved").is_some();
+    // A refused post comes back to the address of the last good one: no "Saved." then.
+    let saved = query.get("saved").is_some() && query.get("__err").is_none();
     let action = ServerAction::<SetBandwidthFn>::new();
     let error = error_of(action);
     view! {
@@ -172,15 +189,15 @@ fn edit_form(
     let number =
         move |name: &'static str, label: &'static str, value: Option<i64>, hint: &'static str| {
             let error = field_error.clone();
+            let value = typed(
+                error.as_ref(),
+                name,
+                value.map(|v| v.to_string()).unwrap_or_default(),
+            );
             view! {
                 <div class="field">
                     <label for=name>{label}</label>
-                    <input
-                        id=name
-                        name=name
-                        inputmode="numeric"
-                        value=value.map(|v| v.to_string()).unwrap_or_default()
-                    />
+                    <input id=name name=name inputmode="numeric" value=value />
                     <span class="hint">{hint}</span>
                     <FieldError error=error.clone() field=name />
                 </div>
@@ -213,7 +230,10 @@ fn edit_form(
                                 type="checkbox"
                                 name="throttle_enabled"
                                 id="throttle_enabled"
-                                checked=limit.throttle_enabled
+                                checked=error
+                                    .as_ref()
+                                    .and_then(|e| e.kept("throttle_enabled"))
+                                    .map_or(limit.throttle_enabled, |v| !v.is_empty())
                             />
                             " Limits on"
                         </label>
@@ -228,7 +248,11 @@ fn edit_form(
                         {number("throttle_end_hour", "Until hour", limit.throttle_end_hour, "0–23, exclusive")}
                         <div class="field">
                             <label for="timezone">"Time zone"</label>
-                            <input id="timezone" name="timezone" value=limit.timezone.clone() />
+                            <input
+                                id="timezone"
+                                name="timezone"
+                                value=typed(error.as_ref(), "timezone", limit.timezone.clone())
+                            />
                             <span class="hint">"IANA name, e.g. Europe/Berlin"</span>
                             <FieldError error=error.clone() field="timezone" />
                         </div>

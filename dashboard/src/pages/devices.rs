@@ -7,7 +7,7 @@ use leptos_router::hooks::use_query_map;
 use crate::{
     app::{Layout, load_error},
     client::Api,
-    form::{FieldError, FormError, FormNotice, error_of},
+    form::{FieldError, FormError, FormNotice, error_of, typed},
     operations::{
         MyDevices, RemoveDevice, RenameDevice, RevokeToken, my_devices, remove_device,
         rename_device, revoke_token,
@@ -22,8 +22,9 @@ use crate::{
 /// Rename one of the caller's devices.
 #[server(name = RenameDeviceFn, prefix = "/dashboard/fn", endpoint = "devices/rename")]
 pub async fn rename_device(device_id: String, name: String) -> Result<(), FormError> {
+    let kept = [("device_id", device_id.as_str()), ("name", name.as_str())];
     if name.trim().is_empty() {
-        return Err(FormError::field("name", "Give the device a name."));
+        return Err(FormError::field("name", "Give the device a name.").keeping(&kept));
     }
     Api::here()
         .run::<RenameDevice>(rename_device::Variables {
@@ -31,7 +32,8 @@ pub async fn rename_device(device_id: String, name: String) -> Result<(), FormEr
             name: name.trim().to_owned(),
             user_id: None,
         })
-        .await?;
+        .await
+        .map_err(|e| FormError::from(e).keeping(&kept))?;
     leptos_axum::redirect(&format!("/devices?renamed={}", encode(&device_id)));
     Ok(())
 }
@@ -63,7 +65,9 @@ pub async fn revoke_token(id: String) -> Result<(), FormError> {
 pub fn DevicesPage() -> impl IntoView {
     let api = Api::here();
     let query = use_query_map().get_untracked();
-    let done = if let Some(device) = query.get("renamed") {
+    let done = if query.get("__err").is_some() {
+        None
+    } else if let Some(device) = query.get("renamed") {
         Some(format!("Renamed {device}."))
     } else if let Some(device) = query.get("removed") {
         Some(format!(
@@ -158,9 +162,17 @@ fn page(
                             .devices
                             .into_iter()
                             .map(|d| {
-                                let field_error = rename_error.clone();
+                                // A refused rename shows what was typed, and its message,
+                                // in the row it was typed in.
+                                let field_error = rename_error
+                                    .clone()
+                                    .filter(|e| e.kept("device_id").is_none_or(|id| id == d.device_id));
                                 let (for_rename, for_remove) = (d.device_id.clone(), d.device_id.clone());
-                                let (name_id, name) = (format!("name-{}", d.id), d.name.clone());
+                                let name_id = format!("name-{}", d.id);
+                                let name = match &field_error {
+                                    Some(e) if e.kept("device_id").is_some() => typed(Some(e), "name", d.name.clone()),
+                                    _ => d.name.clone(),
+                                };
                                 view! {
                                     <tr data-device=d.device_id.clone()>
                                         <td data-label="Device" class="mono">

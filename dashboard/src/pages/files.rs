@@ -60,8 +60,12 @@ pub fn FilesPage() -> impl IntoView {
     let query = use_query_map().get_untracked();
     let folder = query.get("folder").unwrap_or_else(|| "/".to_owned());
     let file = query.get("file");
-    let restored = query.get("restored").zip(query.get("now"));
-    let deleted = query.get("deleted");
+    let refused = query.get("__err").is_some();
+    let restored = query
+        .get("restored")
+        .zip(query.get("now"))
+        .filter(|_| !refused);
+    let deleted = query.get("deleted").filter(|_| !refused);
     let restore = ServerAction::<RestoreVersionFn>::new();
     let delete = ServerAction::<DeleteFileFn>::new();
     let error = error_of(restore).or_else(|| error_of(delete));

@@ -3,7 +3,7 @@ use leptos::prelude::*;
 
 use crate::{
     client::Api,
-    form::{FieldError, FormError, FormNotice, error_of},
+    form::{FieldError, FormError, FormNotice, error_of, typed},
     operations::{Login, Logout, login, logout},
     session::session_cookie,
 };
@@ -13,6 +13,7 @@ use crate::{
 #[server(name = LoginFn, prefix = "/dashboard/fn", endpoint = "login")]
 pub async fn login(username: String, password: String) -> Result<(), FormError> {
     let api = Api::here();
+    let typed_name = username.clone();
     if username.trim().is_empty() {
         return Err(FormError::field("username", "Enter your username."));
     }
@@ -22,7 +23,8 @@ pub async fn login(username: String, password: String) -> Result<(), FormError> 
         .map_err(|e| match e.code.as_str() {
             "unauthorized" => FormError::general("Wrong username or password."),
             _ => e.into(),
-        })?;
+        })
+        .map_err(|e| e.keeping(&[("username", typed_name.as_str())]))?;
     let token = answer.login.token;
     let admin = matches!(answer.login.user.role, login::Role::ADMIN);
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
@@ -69,6 +71,7 @@ pub fn LoginPage() -> impl IntoView {
                                 autocomplete="username"
                                 required
                                 autofocus
+                                value=typed(error.as_ref(), "username", "")
                             />
                             <FieldError error=error.clone() field="username" />
                         </div>

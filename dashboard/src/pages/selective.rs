@@ -6,7 +6,7 @@ use leptos_router::hooks::use_query_map;
 use crate::{
     app::{Layout, load_error},
     client::Api,
-    form::{FieldError, FormError, FormNotice, error_of},
+    form::{FieldError, FormError, FormNotice, error_of, typed},
     operations::{
         ConfigureSelectiveSync, Devices, SelectiveSync, SelectiveSyncCheck,
         configure_selective_sync, devices, selective_sync, selective_sync_check,
@@ -177,9 +177,34 @@ pub async fn save_selective(
     #[server(default)] new_paths: String,
     #[server(default)] new_mode: String,
 ) -> Result<(), FormError> {
+    // Every choice comes back on an error (the tree's only while the list is short
+    // enough to travel in the page's address).
+    let mut kept = vec![
+        ("new_paths", new_paths.as_str()),
+        ("new_mode", new_mode.as_str()),
+    ];
+    if tree.iter().map(String::len).sum::<usize>() <= MAX_KEPT_TREE {
+        kept.extend(tree.iter().map(|choice| ("tree", choice.as_str())));
+    }
+    save_folders(&device, &tree, &new_paths, &new_mode)
+        .await
+        .map_err(|e| e.keeping(&kept))?;
+    leptos_axum::redirect(&format!("/selective?device={device}&saved=1"));
+    Ok(())
+}
+
+/// Bytes of tree choices a refused save carries back to the page.
+const MAX_KEPT_TREE: usize = 8 * 1024;
+
+async fn save_folders(
+    device: &str,
+    tree: &[String],
+    new_paths: &str,
+    new_mode: &str,
+) -> Result<(), FormError> {
     let api = Api::here();
-    let (user_id, device_id) = split_device(&device)?;
-    let folders = folders_to_save(&tree, &new_paths, &new_mode)?
+    let (user_id, device_id) = split_device(device)?;
+    let folders = folders_to_save(tree, new_paths, new_mode)?
         .into_iter()
         .map(
             |(path, enabled, include_subfolders)| configure_selective_sync::SyncFolderInput {
@@ -196,14 +221,14 @@ pub async fn save_selective(
     })
     .await
     .map_err(|e| {
-        let mut error = FormError::from(e);
         // A bad path can only be a typed one: the tree's come from the server.
-        if error.field.is_some() || error.message.contains("path") {
+        let about_paths = e.field.is_some() || e.code.contains("path");
+        let mut error = FormError::from(e);
+        if about_paths {
             error.field = Some("new_paths".into());
         }
         error
     })?;
-    leptos_axum::redirect(&format!("/selective?device={device}&saved=1"));
     Ok(())
 }
 
@@ -267,9 +292,10 @@ pub fn SelectivePage() -> impl IntoView {
     let query = use_query_map().get_untracked();
     let device = query.get("device").unwrap_or_default();
     let check = query.get("check").unwrap_or_default();
-    let saved = query.get("saved").is_some();
     let save = ServerAction::<SaveSelectiveFn>::new();
     let error = error_of(save);
+    // A refused save comes back to the address of the last good one.
+    let saved = query.get("saved").is_some() && error.is_none();
     view! {
         <Layout title="Selective sync" current="/selective">
             <Suspense fallback=|| "Loading…">
@@ -304,7 +330,10 @@ pub fn SelectivePage() -> impl IntoView {
                             .iter()
                             .map(|f| (f.path.clone(), f.enabled, f.include_subfolders))
                             .collect();
-                        let rows = rows(&configured, &data.folders);
+                        let mut rows = rows(&configured, &data.folders);
+                        if let Some(error) = &error {
+                            keep_choices(&mut rows, error);
+                        }
                         // The preview: whether each folder's own files reach the device.
                         let preview = api
                             .run::<SelectiveSyncCheck>(selective_sync_check::Variables {
@@ -349,7 +378,9 @@ pub fn SelectivePage() -> impl IntoView {
                                                 <label for="new_paths">
                                                     "Folders not on the server yet, one per line"
                                                 </label>
-                                                <textarea id="new_paths" name="new_paths"></textarea>
+                                                <textarea id="new_paths" name="new_paths">
+                                                    {typed(error.as_ref(), "new_paths", "")}
+                                                </textarea>
                                                 <FieldError error=error.clone() field="new_paths" />
                                             </div>
                                             <div class="field">
@@ -358,7 +389,15 @@ pub fn SelectivePage() -> impl IntoView {
                                                     {Mode::ALL[1..]
                                                         .iter()
                                                         .map(|m| {
-                                                            view! { <option value=m.value()>{m.label()}</option> }
+                                                            let chosen = error
+                                                                .as_ref()
+                                                                .and_then(|e| e.kept("new_mode"))
+                                                                == Some(m.value());
+                                                            view! {
+                                                                <option value=m.value() selected=chosen>
+                                                                    {m.label()}
+                                                                </option>
+                                                            }
                                                         })
                                                         .collect_view()}
                                                 </select>
@@ -378,6 +417,20 @@ pub fn SelectivePage() -> impl IntoView {
                 }}
             </Suspense>
         </Layout>
+    }
+}
+
+/// Show the tree's choices as they were posted before `error`.
+fn keep_choices(rows: &mut [Row], error: &FormError) {
+    for (name, choice) in &error.kept {
+        let parsed = choice
+            .split_once(':')
+            .and_then(|(m, p)| Mode::parse(m).map(|m| (m, p)));
+        if let (true, Some((mode, path))) = (name == "tree", parsed)
+            && let Some(row) = rows.iter_mut().find(|r| r.path == path)
+        {
+            row.mode = mode;
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use leptos_router::hooks::use_query_map;
 use crate::{
     app::{Layout, load_error},
     client::Api,
-    form::{FieldError, FormError, FormNotice, error_of},
+    form::{FieldError, FormError, FormNotice, error_of, typed},
     operations::{
         CreateUser, DeleteUser, RemoveDevice, ResetPassword, RevokeToken, SetUserDisabled,
         SetUserRole, UserTokens, UsersAndDevices, create_user, delete_user, remove_device,
@@ -33,21 +33,28 @@ pub async fn create_user(
     password: String,
     role: String,
 ) -> Result<(), FormError> {
+    // What was typed comes back on an error, but never the password.
+    let kept = [("username", username.as_str()), ("role", role.as_str())];
     let username = username.trim().to_owned();
-    if username.is_empty() {
-        return Err(FormError::field("username", "Enter a username."));
+    async {
+        if username.is_empty() {
+            return Err(FormError::field("username", "Enter a username."));
+        }
+        let role = match role.as_str() {
+            "admin" => create_user::Role::ADMIN,
+            _ => create_user::Role::USER,
+        };
+        Api::here()
+            .run::<CreateUser>(create_user::Variables {
+                username: username.clone(),
+                password,
+                role,
+            })
+            .await?;
+        Ok(())
     }
-    let role = match role.as_str() {
-        "admin" => create_user::Role::ADMIN,
-        _ => create_user::Role::USER,
-    };
-    Api::here()
-        .run::<CreateUser>(create_user::Variables {
-            username: username.clone(),
-            password,
-            role,
-        })
-        .await?;
+    .await
+    .map_err(|e: FormError| e.keeping(&kept))?;
     done(&format!("Created {username}."));
     Ok(())
 }
@@ -157,7 +164,7 @@ struct Actions {
 pub fn UsersPage() -> impl IntoView {
     let api = Api::here();
     let query = use_query_map().get_untracked();
-    let message = query.get("done");
+    let message = query.get("done").filter(|_| query.get("__err").is_none());
     let tokens_of = query.get("tokens");
     let actions = Actions {
         create: ServerAction::new(),
@@ -236,6 +243,8 @@ pub fn UsersPage() -> impl IntoView {
 }
 
 fn create_form(error: Option<FormError>, actions: Actions) -> impl IntoView {
+    let username = typed(error.as_ref(), "username", "");
+    let admin = error.as_ref().and_then(|e| e.kept("role")) == Some("admin");
     view! {
         <section class="panel" aria-labelledby="new-user">
             <h2 id="new-user">"New user"</h2>
@@ -244,7 +253,13 @@ fn create_form(error: Option<FormError>, actions: Actions) -> impl IntoView {
                 <div class="row">
                     <div class="field">
                         <label for="new-username">"Username"</label>
-                        <input id="new-username" name="username" autocomplete="off" required />
+                        <input
+                            id="new-username"
+                            name="username"
+                            autocomplete="off"
+                            required
+                            value=username
+                        />
                         <FieldError error=error.clone() field="username" />
                     </div>
                     <div class="field">
@@ -263,10 +278,12 @@ fn create_form(error: Option<FormError>, actions: Actions) -> impl IntoView {
                     <div class="field">
                         <label for="new-role">"Role"</label>
                         <select id="new-role" name="role">
-                            <option value="user" selected>
+                            <option value="user" selected=!admin>
                                 "user"
                             </option>
-                            <option value="admin">"admin"</option>
+                            <option value="admin" selected=admin>
+                                "admin"
+                            </option>
                         </select>
                     </div>
                 </div>

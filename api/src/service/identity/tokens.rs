@@ -13,6 +13,9 @@ use crate::service::{Services, audit::AuditEntry};
 
 use super::*;
 
+/// How stale a device's `last_seen_at` may get before a request refreshes it.
+const SEEN_EVERY_SECS: i64 = 60;
+
 impl Services {
     /// Check a username and password; issue a token (bound to the device, if named).
     pub async fn login(&self, request: LoginRequest) -> Result<LoginResult> {
@@ -194,6 +197,7 @@ impl Services {
             bool,
             Option<Uuid>,
             Option<String>,
+            Option<DateTime<Utc>>,
         );
         let row: Option<Row> = api_token::Entity::find()
             .select_only()
@@ -205,16 +209,40 @@ impl Services {
             .column(user::Column::Disabled)
             .column(device::Column::Id)
             .column(device::Column::DeviceId)
+            .column(device::Column::LastSeenAt)
             .join(JoinType::InnerJoin, api_token::Relation::User.def())
             .join(JoinType::LeftJoin, api_token::Relation::Device.def())
             .filter(api_token::Column::TokenHash.eq(key.as_str()))
             .into_tuple()
             .one(self.db())
             .await?;
-        let (revoked_at, expires_at, user_id, username, role, disabled, device_row, device_id) =
-            row.ok_or_else(bad)?;
+        let (
+            revoked_at,
+            expires_at,
+            user_id,
+            username,
+            role,
+            disabled,
+            device_row,
+            device_id,
+            last_seen_at,
+        ) = row.ok_or_else(bad)?;
         if revoked_at.is_some() || expires_at.is_some_and(|at| at <= now) || disabled {
             return Err(bad());
+        }
+        // A device is seen whenever its token is used (to the minute: the check
+        // above runs at most once per cached period, the write once a minute).
+        if let Some(device) = device_row
+            && last_seen_at.is_none_or(|at| now - at >= Duration::seconds(SEEN_EVERY_SECS))
+        {
+            device::Entity::update_many()
+                .col_expr(
+                    device::Column::LastSeenAt,
+                    sea_orm::sea_query::Expr::value(now),
+                )
+                .filter(device::Column::Id.eq(device))
+                .exec(self.db())
+                .await?;
         }
         let caller = Caller {
             user_id,

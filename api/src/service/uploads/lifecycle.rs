@@ -53,6 +53,7 @@ impl Services {
                 self.load_upload(caller, upload_id).await?.status,
             ));
         }
+        self.publish_upload(upload.id).await;
         self.upload_progress(caller, upload_id).await
     }
 
@@ -83,6 +84,7 @@ impl Services {
                 self.load_upload(caller, upload_id).await?.status,
             ));
         }
+        self.publish_upload(upload.id).await;
         self.upload_progress(caller, upload_id).await
     }
 

@@ -56,6 +56,12 @@ pub struct StartedUpload {
 #[derive(Clone, Debug, Serialize)]
 pub struct UploadProgress {
     pub upload_id: Uuid,
+    /// The owner (not in the REST body, which answers only to them or an admin).
+    #[serde(skip)]
+    pub user_id: Uuid,
+    /// The `devices.id` that started it.
+    #[serde(skip)]
+    pub device: Uuid,
     pub status: UploadStatus,
     pub file_path: String,
     pub total_size: u64,
@@ -359,6 +365,8 @@ impl Services {
         };
         Ok(UploadProgress {
             upload_id: upload.id,
+            user_id: upload.user_id,
+            device: upload.device_id,
             status: public_status(upload.status),
             file_path: upload.file_path.clone(),
             total_size: upload.total_size as u64,
