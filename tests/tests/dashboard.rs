@@ -1363,6 +1363,92 @@ async fn an_admin_edits_schedules_steers_uploads_and_reads_the_audit_log_at_both
             "{size}: back to the newer page"
         );
         assert!(browser.find(Locator::Css("#newer-page")).await.is_err());
+
+        // Users: a refused create keeps the username; disable and enable.
+        browser.goto(&server.url("/users")).await.expect("goto");
+        let dave = format!("dave-{size}");
+        fill(&browser, "#new-username", &dave).await;
+        browser
+            .execute(
+                "document.querySelector('#new-password').removeAttribute('minlength');",
+                vec![],
+            )
+            .await
+            .expect("script");
+        fill(&browser, "#new-password", "short").await;
+        click(&browser, "#create-user").await;
+        find(&browser, "#password-error").await;
+        assert_eq!(value_of(&browser, "#new-username").await, dave);
+        fill(&browser, "#new-password", PASSWORD).await;
+        click(&browser, "#create-user").await;
+        text_with(&browser, "#done", &format!("Created {dave}")).await;
+        click(
+            &browser,
+            &format!("section[data-user='{dave}'] button.disable"),
+        )
+        .await;
+        text_with(&browser, "#done", &format!("Disabled {dave}")).await;
+        click(
+            &browser,
+            &format!("section[data-user='{dave}'] button.enable"),
+        )
+        .await;
+        text_with(&browser, "#done", &format!("Enabled {dave}")).await;
+        assert!(
+            !overflows(&browser).await,
+            "{size}: the users page runs off-screen"
+        );
+
+        // Bandwidth: a refused limit keeps every field; then saved.
+        browser
+            .goto(&server.url(&format!("/bandwidth?user={alice_id}")))
+            .await
+            .expect("goto");
+        fill(&browser, "#download_speed_limit", "2048").await;
+        fill(&browser, "#timezone", "Mars/Olympus").await;
+        click(&browser, "#save-limit").await;
+        find(&browser, "#timezone-error").await;
+        assert_eq!(value_of(&browser, "#download_speed_limit").await, "2048");
+        assert!(
+            !overflows(&browser).await,
+            "{size}: the bandwidth page runs off-screen"
+        );
+        fill(&browser, "#timezone", "UTC").await;
+        click(&browser, "#save-limit").await;
+        find(&browser, "#saved").await;
+        let (_, limit) = alice.get("/api/sync/bandwidth/limit").await;
+        assert_eq!(limit["download_speed_limit"], 2048 * 1024, "{limit}");
+
+        // Selective sync: an exclusion survives an unchanged save.
+        let (status, body) = alice
+            .post(
+                "/api/sync/selective/configure",
+                json!({ "device_id": "laptop", "folders": [
+                    { "path": "/Photos", "enabled": true, "include_subfolders": true },
+                    { "path": "/Photos/Raw", "enabled": false, "include_subfolders": true },
+                ] }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        browser
+            .goto(&server.url(&format!("/selective?device={alice_id}:laptop")))
+            .await
+            .expect("goto");
+        click(&browser, "#save-folders").await;
+        find(&browser, "#saved").await;
+        assert!(
+            !overflows(&browser).await,
+            "{size}: the selective page runs off-screen"
+        );
+        let (_, folders) = alice.get("/api/sync/selective/list/laptop").await;
+        assert!(
+            folders["folders"]
+                .as_array()
+                .expect("folders")
+                .iter()
+                .any(|f| f["path"] == "/Photos/Raw" && f["enabled"] == false),
+            "{folders}"
+        );
         browser.close().await.expect("close");
     }
 }

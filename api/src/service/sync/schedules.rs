@@ -270,10 +270,7 @@ impl Services {
     pub async fn delete_schedule(&self, caller: &Caller, schedule_id: Uuid) -> Result<()> {
         caller.require_admin()?;
         let _writing = self.schedule_writes();
-        let row = sync_schedule::Entity::find_by_id(schedule_id)
-            .one(self.db())
-            .await?
-            .ok_or(Error::not_found("schedule"))?;
+        let (row, device) = self.load_schedule(schedule_id).await?;
         sync_schedule::Entity::delete_by_id(schedule_id)
             .exec(self.db())
             .await?;
@@ -281,9 +278,7 @@ impl Services {
             action: "schedule.deleted",
             target_type: "schedule",
             target_id: Some(schedule_id.to_string()),
-            before: Some(
-                serde_json::json!({ "schedule_type": row.schedule_type, "device": row.device_id }),
-            ),
+            before: Some(serde_json::json!(view(row, device.device_id))),
             after: None,
         };
         self.audit(self.db(), Some(caller), entry).await
