@@ -225,7 +225,7 @@ fn edit_form(
                         )}
                     </div>
                     <div class="field">
-                        <label>
+                        <label class="check">
                             <input
                                 type="checkbox"
                                 name="throttle_enabled"
@@ -235,7 +235,7 @@ fn edit_form(
                                     .and_then(|e| e.kept("throttle_enabled"))
                                     .map_or(limit.throttle_enabled, |v| !v.is_empty())
                             />
-                            " Limits on"
+                            "Limits on"
                         </label>
                     </div>
                     <div class="row">

@@ -725,7 +725,7 @@ fn form_fields(
                 {text("debounce_seconds", "Debounce (seconds)", f.debounce_seconds.clone(), "on change: quiet time before a run (default 30)")}
                 <div class="field">
                     <span class="label">"Deletions"</span>
-                    <label>
+                    <label class="check">
                         <input
                             type="checkbox"
                             id="sync_deletions"
@@ -733,7 +733,7 @@ fn form_fields(
                             value="on"
                             checked=f.sync_deletions
                         />
-                        " Sync deletions"
+                        "Sync deletions"
                     </label>
                     <span class="hint">"a file deleted on one side is deleted on the other"</span>
                     <FieldError error=error.clone() field="sync_deletions" />
