@@ -8,6 +8,7 @@ pub mod api_token;
 pub mod audit_log;
 pub mod blob;
 pub mod chunked_upload;
+pub mod content_block;
 pub mod dead_property;
 pub mod device;
 pub mod enums;

@@ -13,6 +13,7 @@ mod m20261124_000007_create_audit_log;
 mod m20261125_000008_create_schedule_runs;
 mod m20261125_000009_create_folders_and_dead_properties;
 mod m20261202_000010_create_tree_changes;
+mod m20261207_000011_create_content_blocks;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000008_create_schedule_runs::Migration),
             Box::new(m20261125_000009_create_folders_and_dead_properties::Migration),
             Box::new(m20261202_000010_create_tree_changes::Migration),
+            Box::new(m20261207_000011_create_content_blocks::Migration),
         ]
     }
 }

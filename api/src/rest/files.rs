@@ -1,5 +1,4 @@
 //! `/api/sync/files`: listing, and downloads with `Range` and `ETag`.
-use std::io::SeekFrom;
 
 use axum::{
     body::Body,
@@ -8,8 +7,6 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde::Deserialize;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
-use tokio_util::io::ReaderStream;
 
 use crate::{
     app::extract::{ApiJson, BrowserCaller},
@@ -193,7 +190,6 @@ pub async fn download(
         Some(value) if if_range_ok => parse_range(value, info.size)?,
         _ => None,
     };
-    let mut file = open.file;
     let (status, start, len) = match range {
         Some(r) => {
             response = response.header(
@@ -204,14 +200,8 @@ pub async fn download(
         }
         None => (StatusCode::OK, 0, info.size),
     };
-    if start > 0 {
-        file.seek(SeekFrom::Start(start)).await?;
-    }
     let pace = services.pace(caller.user_id, Direction::Download);
-    let body = Body::from_stream(paced(
-        pace,
-        ReaderStream::with_capacity(file.take(len), STREAM_BUFFER),
-    ));
+    let body = Body::from_stream(paced(pace, open.content.stream(start, len, STREAM_BUFFER)));
     response
         .status(status)
         .header(header::CONTENT_TYPE, "application/octet-stream")

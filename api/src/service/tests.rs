@@ -244,6 +244,7 @@ macro_rules! on_both {
 mod access;
 mod accounts;
 mod audit;
+mod blocks;
 mod changes;
 mod engines;
 mod inputs;

@@ -14,7 +14,7 @@ use super::errors::fs_error;
 use crate::service::{
     files::tree::Entry,
     files::writer::FileWriter,
-    files::{FileInfo, OpenFile},
+    files::{FileInfo, OpenFile, content::ContentCursor},
 };
 
 /// Hex digits of the SHA-256 that make a file's WebDAV ETag.
@@ -92,45 +92,40 @@ impl DavMetaData for Meta {
     }
 }
 
-/// One read on the blocking pool: it owns the file until it is done.
-type PendingRead = tokio::task::JoinHandle<(std::fs::File, std::io::Result<Vec<u8>>)>;
+/// One read on the blocking pool: it owns the cursor until it is done.
+type PendingRead = tokio::task::JoinHandle<(ContentCursor, std::io::Result<Vec<u8>>)>;
 
-/// Read `count` bytes at `position` straight into a fresh buffer (no zeroing).
-fn read_at(mut file: std::fs::File, position: u64, count: usize) -> PendingRead {
+/// Read `count` bytes at `position` (across the content's blocks) into a fresh buffer.
+fn read_at(mut file: ContentCursor, position: u64, count: usize) -> PendingRead {
     tokio::task::spawn_blocking(move || {
-        use std::io::{Read, Seek};
-        let mut buf = Vec::with_capacity(count);
-        let read = file
-            .seek(SeekFrom::Start(position))
-            .and_then(|_| (&mut file).take(count as u64).read_to_end(&mut buf))
-            .map(|_| buf);
+        let read = file.read_at(position, count);
         (file, read)
     })
 }
 
-/// A file opened for reading: its version's blob, read on the blocking pool one
-/// buffer ahead of the one being sent, so the disk read overlaps the send.
+/// A file opened for reading: its version's content, read on the blocking pool
+/// one buffer ahead of the one being sent, so the disk read overlaps the send.
 #[derive(Debug)]
 pub struct ReadFile {
     meta: Meta,
-    /// The file, unless a read in flight holds it.
-    file: Option<std::fs::File>,
+    /// The reader, unless a read in flight holds it.
+    file: Option<ContentCursor>,
     /// The read ahead in flight, and where it reads.
     ahead: Option<(u64, usize, PendingRead)>,
     position: u64,
 }
 
 impl ReadFile {
-    pub async fn new(open: OpenFile) -> Self {
+    pub fn new(open: OpenFile) -> Self {
         Self {
             meta: Meta::from(&open.info),
-            file: Some(open.file.into_std().await),
+            file: Some(open.content.cursor()),
             ahead: None,
             position: 0,
         }
     }
 
-    async fn finish(read: PendingRead) -> FsResult<(std::fs::File, std::io::Result<Vec<u8>>)> {
+    async fn finish(read: PendingRead) -> FsResult<(ContentCursor, std::io::Result<Vec<u8>>)> {
         read.await.map_err(|_| FsError::GeneralFailure)
     }
 }

@@ -76,7 +76,7 @@ impl GuardedFileSystem<Caller> for FerryFs {
                     .open_file(caller, &path, None)
                     .await
                     .map_err(fs_error)?;
-                return Ok(Box::new(ReadFile::new(open).await) as Box<dyn DavFile>);
+                return Ok(Box::new(ReadFile::new(open)) as Box<dyn DavFile>);
             }
             let existing = self
                 .services

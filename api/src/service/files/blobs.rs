@@ -39,6 +39,11 @@ impl BlobStore {
         Ok(removed)
     }
 
+    /// Where the block named `sha256` is (or would be) stored.
+    pub(crate) fn block_path(&self, sha256: &str) -> Result<PathBuf> {
+        self.path_of(sha256)
+    }
+
     /// `root/ab/cd/abcd…`: two fan-out levels keep directories small.
     fn path_of(&self, sha256: &str) -> Result<PathBuf> {
         if sha256.len() != 64

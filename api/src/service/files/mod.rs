@@ -3,6 +3,7 @@ pub mod blobs;
 mod change_cursor;
 pub(crate) mod change_log;
 pub mod changes;
+pub mod content;
 pub mod dead_props;
 mod folders;
 mod moves;
@@ -13,7 +14,7 @@ pub mod writer;
 
 use change_log::Logged;
 use chrono::{DateTime, Utc};
-use entity::{blob, enums::ChangeKind, file_metadata, file_version};
+use entity::{blob, content_block, enums::ChangeKind, file_metadata, file_version};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
     sea_query::{Expr, ExprTrait, LikeExpr},
@@ -50,7 +51,7 @@ pub struct NewVersion<'a> {
 #[derive(Debug)]
 pub struct OpenFile {
     pub info: FileInfo,
-    pub file: tokio::fs::File,
+    pub content: content::Content,
 }
 
 fn to_size(value: i64) -> u64 {
@@ -141,8 +142,8 @@ impl Services {
                 }
             }
         };
-        let (file, _) = self.inner.blobs.open_read(&info.sha256).await?;
-        Ok(OpenFile { info, file })
+        let content = self.content(self.db(), &info.sha256, info.size).await?;
+        Ok(OpenFile { info, content })
     }
 
     /// Commit `new` as the next version of its path (version 1 for a new path,
@@ -163,6 +164,18 @@ impl Services {
         .on_conflict_do_nothing()
         .exec(conn)
         .await?;
+        // A content stored whole is a manifest of one block: itself.
+        if size > 0 {
+            content_block::Entity::insert(content_block::ActiveModel {
+                content_sha256: Set(new.sha256.to_owned()),
+                position: Set(0),
+                block_sha256: Set(new.sha256.to_owned()),
+                size: Set(size),
+            })
+            .on_conflict_do_nothing()
+            .exec(conn)
+            .await?;
+        }
         // After a first write: on SQLite that took the write lock, so these
         // reads cannot go stale before the writes below.
         let mut logged = self

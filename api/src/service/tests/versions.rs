@@ -1,7 +1,7 @@
 //! A file's history: every version listed newest first, a restore is a new
 //! version with the old bytes (a deleted file comes back), and nobody sees or
 //! restores another user's history.
-use tokio::io::AsyncReadExt;
+use futures_util::TryStreamExt;
 
 use super::fixture;
 use crate::service::{Caller, Code, Role, Services};
@@ -16,10 +16,16 @@ async fn put(s: &Services, caller: &Caller, path: &str, bytes: &'static str) {
 }
 
 async fn read(s: &Services, caller: &Caller, path: &str) -> String {
-    let mut open = s.open_file(caller, path, None).await.expect("open");
-    let mut text = String::new();
-    open.file.read_to_string(&mut text).await.expect("read");
-    text
+    let open = s.open_file(caller, path, None).await.expect("open");
+    let size = open.content.size();
+    let bytes = open
+        .content
+        .stream(0, size, 64 * 1024)
+        .map_ok(|b| b.to_vec())
+        .try_concat()
+        .await
+        .expect("read");
+    String::from_utf8(bytes).expect("text")
 }
 
 async fn a_restore_is_a_new_version_with_the_old_bytes(postgres: bool) {
