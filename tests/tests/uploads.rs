@@ -861,3 +861,50 @@ async fn file_history_lists_and_restores_versions_over_rest() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn file_bytes_are_counted_per_protocol_in_metrics() {
+    let server = TestServer::start().await;
+    let api = server.api(&server.user_token("alice").await);
+    let metric = |direction: &str, protocol: &str| {
+        format!("ferry_{direction}_bytes_total{{protocol=\"{protocol}\"}}")
+    };
+    let data = random_bytes(100_000, 3);
+    api.upload_file("/counted.bin", &data, 32_768).await;
+    assert_eq!(
+        server.metric(&metric("received", "chunked")).await,
+        100_000.0
+    );
+    assert_eq!(api.download("/counted.bin").await, data);
+    let ranged = api
+        .client
+        .get(api.url("/api/sync/files/content"))
+        .query(&[("path", "/counted.bin")])
+        .header("Range", "bytes=0-9")
+        .bearer_auth(&api.token)
+        .send()
+        .await
+        .expect("range");
+    assert_eq!(ranged.bytes().await.expect("body").len(), 10);
+    assert_eq!(server.metric(&metric("sent", "rest")).await, 100_010.0);
+
+    let put = api
+        .client
+        .put(server.url("/webdav/dav.bin"))
+        .basic_auth("alice", Some(ferry_tests::PASSWORD))
+        .body(vec![7u8; 1_000])
+        .send()
+        .await
+        .expect("put");
+    assert!(put.status().is_success(), "{}", put.status());
+    assert_eq!(server.metric(&metric("received", "webdav")).await, 1_000.0);
+    let got = api
+        .client
+        .get(server.url("/webdav/dav.bin"))
+        .basic_auth("alice", Some(ferry_tests::PASSWORD))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(got.bytes().await.expect("body").len(), 1_000);
+    assert_eq!(server.metric(&metric("sent", "webdav")).await, 1_000.0);
+}

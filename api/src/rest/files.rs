@@ -6,6 +6,7 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
+use futures_util::TryStreamExt;
 use serde::Deserialize;
 
 use crate::{
@@ -14,6 +15,7 @@ use crate::{
     service::{
         Caller, Services,
         bandwidth::throttle::{Direction, paced},
+        metrics::Protocol,
     },
 };
 
@@ -201,7 +203,12 @@ pub async fn download(
         None => (StatusCode::OK, 0, info.size),
     };
     let pace = services.pace(caller.user_id, Direction::Download);
-    let body = Body::from_stream(paced(pace, open.content.stream(start, len, STREAM_BUFFER)));
+    let metrics = services.metrics().clone();
+    let counted = open
+        .content
+        .stream(start, len, STREAM_BUFFER)
+        .inspect_ok(move |piece| metrics.sent(Protocol::Rest, piece.len() as u64));
+    let body = Body::from_stream(paced(pace, counted));
     response
         .status(status)
         .header(header::CONTENT_TYPE, "application/octet-stream")

@@ -10,6 +10,31 @@ use prometheus_client::{
 /// Labels of a per-user throughput gauge: `user_id`, `direction`.
 pub type BandwidthLabels = Vec<(String, String)>;
 
+/// Labels of a byte counter: `protocol` (`chunked`, `rest`, `webdav`).
+pub type ProtocolLabels = Vec<(String, String)>;
+
+/// The protocols file bytes travel by, as the `protocol` label says them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// Resumable chunked uploads (`/api/sync/upload/…`).
+    Chunked,
+    /// REST downloads (`/api/sync/files/content`).
+    Rest,
+    /// WebDAV `PUT` and `GET`.
+    Webdav,
+}
+
+impl Protocol {
+    fn label(self) -> ProtocolLabels {
+        let name = match self {
+            Protocol::Chunked => "chunked",
+            Protocol::Rest => "rest",
+            Protocol::Webdav => "webdav",
+        };
+        vec![("protocol".to_owned(), name.to_owned())]
+    }
+}
+
 /// The server's counters; cloning shares them.
 #[derive(Clone, Debug)]
 pub struct Metrics {
@@ -24,6 +49,10 @@ pub struct Metrics {
     pub bytes_received: Counter,
     /// Bytes per second per user and direction, from the throughput monitor.
     pub bandwidth: Family<BandwidthLabels, Gauge>,
+    /// File bytes received, per protocol.
+    received: Family<ProtocolLabels, Counter>,
+    /// File bytes sent, per protocol.
+    sent: Family<ProtocolLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -36,6 +65,8 @@ impl Default for Metrics {
             uploads_failed: Counter::default(),
             bytes_received: Counter::default(),
             bandwidth: Family::default(),
+            received: Family::default(),
+            sent: Family::default(),
         };
         registry.register(
             "uploads_started",
@@ -62,6 +93,16 @@ impl Default for Metrics {
             "Throughput per user and direction over the last second",
             metrics.bandwidth.clone(),
         );
+        registry.register(
+            "received_bytes",
+            "File bytes received, by protocol",
+            metrics.received.clone(),
+        );
+        registry.register(
+            "sent_bytes",
+            "File bytes sent, by protocol",
+            metrics.sent.clone(),
+        );
         Self {
             registry: Arc::new(registry),
             ..metrics
@@ -70,6 +111,16 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// Count `bytes` of file content received over `protocol`.
+    pub fn received(&self, protocol: Protocol, bytes: u64) {
+        self.received.get_or_create(&protocol.label()).inc_by(bytes);
+    }
+
+    /// Count `bytes` of file content sent over `protocol`.
+    pub fn sent(&self, protocol: Protocol, bytes: u64) {
+        self.sent.get_or_create(&protocol.label()).inc_by(bytes);
+    }
+
     /// The registry in Prometheus text exposition format.
     pub fn render(&self) -> String {
         let mut out = String::new();

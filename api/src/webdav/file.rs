@@ -15,6 +15,7 @@ use crate::service::{
     files::tree::Entry,
     files::writer::FileWriter,
     files::{FileInfo, OpenFile, content::ContentCursor},
+    metrics::{Metrics, Protocol},
 };
 
 /// Hex digits of the SHA-256 that make a file's WebDAV ETag.
@@ -108,6 +109,7 @@ fn read_at(mut file: ContentCursor, position: u64, count: usize) -> PendingRead 
 #[derive(Debug)]
 pub struct ReadFile {
     meta: Meta,
+    metrics: Metrics,
     /// The reader, unless a read in flight holds it.
     file: Option<ContentCursor>,
     /// The read ahead in flight, and where it reads.
@@ -116,9 +118,10 @@ pub struct ReadFile {
 }
 
 impl ReadFile {
-    pub fn new(open: OpenFile) -> Self {
+    pub fn new(open: OpenFile, metrics: Metrics) -> Self {
         Self {
             meta: Meta::from(&open.info),
+            metrics,
             file: Some(open.content.cursor()),
             ahead: None,
             position: 0,
@@ -161,6 +164,7 @@ impl DavFile for ReadFile {
             let (file, read) = Self::finish(read).await?;
             let buf = read.map_err(|_| FsError::GeneralFailure)?;
             self.position += buf.len() as u64;
+            self.metrics.sent(Protocol::Webdav, buf.len() as u64);
             let next = count.min(self.meta.len.saturating_sub(self.position) as usize);
             if next > 0 {
                 self.ahead = Some((self.position, next, read_at(file, self.position, next)));
@@ -195,13 +199,15 @@ impl DavFile for ReadFile {
 pub struct WriteFile {
     writer: Option<FileWriter>,
     committed: Option<Meta>,
+    metrics: Option<Metrics>,
 }
 
 impl WriteFile {
-    pub fn new(writer: FileWriter) -> Self {
+    pub fn new(writer: FileWriter, metrics: Metrics) -> Self {
         Self {
             writer: Some(writer),
             committed: None,
+            metrics: Some(metrics),
         }
     }
 
@@ -210,10 +216,15 @@ impl WriteFile {
         Self {
             writer: None,
             committed: Some(Meta::from(file)),
+            metrics: None,
         }
     }
 
-    fn writer(&mut self) -> FsResult<&mut FileWriter> {
+    /// The writer, counting `bytes` about to be written as received.
+    fn writer(&mut self, bytes: usize) -> FsResult<&mut FileWriter> {
+        if let Some(metrics) = &self.metrics {
+            metrics.received(Protocol::Webdav, bytes as u64);
+        }
         self.writer.as_mut().ok_or(FsError::GeneralFailure)
     }
 }
@@ -232,13 +243,16 @@ impl DavFile for WriteFile {
     fn write_buf(&mut self, mut buf: Box<dyn Buf + Send>) -> FsFuture<'_, ()> {
         async move {
             let bytes = buf.copy_to_bytes(buf.remaining());
-            self.writer()?.write(bytes).await.map_err(fs_error)
+            self.writer(bytes.len())?
+                .write(bytes)
+                .await
+                .map_err(fs_error)
         }
         .boxed()
     }
 
     fn write_bytes(&mut self, buf: Bytes) -> FsFuture<'_, ()> {
-        async move { self.writer()?.write(buf).await.map_err(fs_error) }.boxed()
+        async move { self.writer(buf.len())?.write(buf).await.map_err(fs_error) }.boxed()
     }
 
     fn read_bytes(&mut self, _count: usize) -> FsFuture<'_, Bytes> {

@@ -76,7 +76,10 @@ impl GuardedFileSystem<Caller> for FerryFs {
                     .open_file(caller, &path, None)
                     .await
                     .map_err(fs_error)?;
-                return Ok(Box::new(ReadFile::new(open)) as Box<dyn DavFile>);
+                return Ok(
+                    Box::new(ReadFile::new(open, self.services.metrics().clone()))
+                        as Box<dyn DavFile>,
+                );
             }
             let existing = self
                 .services
@@ -110,7 +113,10 @@ impl GuardedFileSystem<Caller> for FerryFs {
                 .write_file(caller, &path, options.size)
                 .await
                 .map_err(fs_error)?;
-            Ok(Box::new(WriteFile::new(writer)) as Box<dyn DavFile>)
+            Ok(
+                Box::new(WriteFile::new(writer, self.services.metrics().clone()))
+                    as Box<dyn DavFile>,
+            )
         }
         .boxed()
     }

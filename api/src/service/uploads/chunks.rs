@@ -255,6 +255,8 @@ impl Services {
             .stored_chunks
             .stored(upload_id, writer.chunk_number);
         self.metrics().bytes_received.inc_by(writer.expected);
+        self.metrics()
+            .received(crate::service::metrics::Protocol::Chunked, writer.expected);
         let chunk_number = writer.chunk_number;
         drop(writer);
         if !last {
