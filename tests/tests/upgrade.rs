@@ -5,6 +5,8 @@
 //! WebDAV); `data-dir-v0.expected.json` lists each path's SHA-256 per version.
 //! `ferry migrate` upgrades it in place; every version then reads byte-identical
 //! over REST (whole and by `Range`) and WebDAV, and new writes work beside the old.
+//! The same release wrote the same files (same seed, so the same blobs) on
+//! PostgreSQL: `data-dir-v0.postgres.sql` is that database's `pg_dump --inserts`.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use std::{collections::BTreeMap, path::Path};
@@ -71,19 +73,52 @@ async fn get(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_data_dir_of_the_previous_release_upgrades_with_every_byte_kept() {
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    let expected: BTreeMap<String, BTreeMap<String, Vec<String>>> = serde_json::from_str(
-        &std::fs::read_to_string(fixtures.join("data-dir-v0.expected.json")).unwrap(),
-    )
-    .unwrap();
+async fn a_sqlite_data_dir_of_the_previous_release_upgrades_with_every_byte_kept() {
     let dir = TempDir::new().unwrap();
     let data_dir = dir.path().join("data");
-    copy_dir(&fixtures.join("data-dir-v0"), &data_dir);
+    copy_dir(&fixtures().join("data-dir-v0"), &data_dir);
+    upgrade_and_check(&data_dir, &[]).await;
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_database_of_the_previous_release_upgrades_with_every_byte_kept() {
+    let Some(database) = ferry_tests::TestDatabase::create().await else {
+        return;
+    };
+    let loaded = tokio::process::Command::new("psql")
+        .args(["-q", "-v", "ON_ERROR_STOP=1", "-d", &database.url, "-f"])
+        .arg(fixtures().join("data-dir-v0.postgres.sql"))
+        .output()
+        .await
+        .expect("psql (PostgreSQL's client) must be installed");
+    assert!(
+        loaded.status.success(),
+        "psql: {}",
+        String::from_utf8_lossy(&loaded.stderr)
+    );
+    let dir = TempDir::new().unwrap();
+    let data_dir = dir.path().join("data");
+    copy_dir(
+        &fixtures().join("data-dir-v0/blobs"),
+        &data_dir.join("blobs"),
+    );
+    upgrade_and_check(&data_dir, &[("DATABASE_URL", &database.url)]).await;
+}
+
+fn fixtures() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// `ferry migrate` over `data_dir` (and `env`), then every check of the module docs.
+async fn upgrade_and_check(data_dir: &Path, env: &[(&str, &str)]) {
+    let expected: BTreeMap<String, BTreeMap<String, Vec<String>>> = serde_json::from_str(
+        &std::fs::read_to_string(fixtures().join("data-dir-v0.expected.json")).unwrap(),
+    )
+    .unwrap();
     let migrated = tokio::process::Command::new(BIN)
         .arg("migrate")
-        .env("FERRY_DATA_DIR", &data_dir)
+        .env("FERRY_DATA_DIR", data_dir)
+        .envs(env.iter().copied())
         .env("RUST_LOG", "warn")
         .output()
         .await
@@ -97,7 +132,7 @@ async fn a_data_dir_of_the_previous_release_upgrades_with_every_byte_kept() {
     // Nothing on disk moved: six contents (alice's and bob's same.bin are one blob).
     let blob_files = || ferry_tests::files_below(&data_dir.join("blobs")).len();
     assert_eq!(blob_files(), 6);
-    let server = ProcessServer::spawn(BIN, &data_dir, &[]).await;
+    let server = ProcessServer::spawn(BIN, data_dir, env).await;
     let passwords = [("alice", "alice-password"), ("bob", "bob-password")];
     for (user, password) in passwords {
         let api = login(&server, user, password).await;
