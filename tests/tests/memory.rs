@@ -68,10 +68,13 @@ async fn a_100_mib_chunk_streams_in_bounded_memory() {
         peak / MIB as u64
     );
     // The baseline already holds argon2's 19 MiB working memory from the logins
-    // and the debug binary's pages; a chunk held whole would add 100 MiB to it.
+    // and the debug binary's pages (78–80 MiB here, which varies from build to
+    // build); a chunk held whole would add 100 MiB to it. What the chunk adds is
+    // what this test is about.
+    let added = peak.saturating_sub(baseline);
     assert!(
-        peak < 80 * MIB as u64,
-        "peak RSS {peak} bytes is not far below the 100 MiB chunk"
+        added < 32 * MIB as u64,
+        "the chunk added {added} bytes of peak RSS: not far below its 100 MiB"
     );
     assert!(
         peak - baseline < 16 * MIB as u64,
