@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use crate::error::{Error, Result};
 
+/// Times a chunk turned away by the request-rate limit is sent again.
+const RATE_LIMITED_RETRIES: u32 = 20;
+
 /// A connection to one server, as one device.
 #[derive(Clone, Debug)]
 pub struct Api {
@@ -334,23 +337,33 @@ impl Api {
         self.json("reading upload progress", request).await
     }
 
-    /// Send chunk `number` of upload `id`.
+    /// Send chunk `number` of upload `id`. A chunk the server's request-rate limit
+    /// turns away (429) is sent again after a short, growing pause.
     pub async fn send_chunk(&self, id: &str, number: u64, bytes: Vec<u8>) -> Result<ChunkAnswer> {
         use sha2::Digest;
         let hash = hex::encode(sha2::Sha256::digest(&bytes));
-        let form = reqwest::multipart::Form::new()
-            .text("chunk_hash", hash)
-            .part(
-                "chunk_file",
-                reqwest::multipart::Part::bytes(bytes).file_name("chunk"),
-            );
-        let request = self
-            .request(
-                Method::POST,
-                &format!("/api/sync/upload/{id}/chunk/{number}"),
-            )
-            .multipart(form);
-        self.json("sending a chunk", request).await
+        let mut refused = 0u32;
+        loop {
+            let form = reqwest::multipart::Form::new()
+                .text("chunk_hash", hash.clone())
+                .part(
+                    "chunk_file",
+                    reqwest::multipart::Part::bytes(bytes.clone()).file_name("chunk"),
+                );
+            let request = self
+                .request(
+                    Method::POST,
+                    &format!("/api/sync/upload/{id}/chunk/{number}"),
+                )
+                .multipart(form);
+            match self.json("sending a chunk", request).await {
+                Err(Error::Server { status: 429, .. }) if refused < RATE_LIMITED_RETRIES => {
+                    refused += 1;
+                    tokio::time::sleep(Duration::from_millis(100 << refused.min(4))).await;
+                }
+                answer => return answer,
+            }
+        }
     }
 
     /// Download version `version` of `path` from byte `offset` on.
