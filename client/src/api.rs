@@ -181,14 +181,27 @@ impl Api {
     }
 
     async fn json<T: DeserializeOwned>(&self, what: &str, request: RequestBuilder) -> Result<T> {
-        self.send(what, request)
-            .await?
-            .json()
-            .await
-            .map_err(|source| Error::Network {
-                what: what.to_owned(),
-                source,
-            })
+        // A request the rate limit turns away (429) goes again after a short,
+        // growing pause, when its body can be sent twice.
+        let mut refused = 0u32;
+        let mut request = request;
+        let response = loop {
+            let again = request.try_clone();
+            match (self.send(what, request).await, again) {
+                (Err(Error::Server { status: 429, .. }), Some(again))
+                    if refused < RATE_LIMITED_RETRIES =>
+                {
+                    refused += 1;
+                    tokio::time::sleep(Duration::from_millis(100 << refused.min(4))).await;
+                    request = again;
+                }
+                (answer, _) => break answer,
+            }
+        };
+        response?.json().await.map_err(|source| Error::Network {
+            what: what.to_owned(),
+            source,
+        })
     }
 
     /// Log in as `username` from `device_id`; the device-bound token.
