@@ -28,6 +28,16 @@ pub struct Change {
     pub size: u64,
     pub sha256: Option<String>,
     pub modified_at: String,
+    /// A file stored in several blocks: its blocks in order.
+    #[serde(default)]
+    pub blocks: Option<Vec<BlockRef>>,
+}
+
+/// One block of a file on the server (or announced in a delta upload).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct BlockRef {
+    pub sha256: String,
+    pub size: u64,
 }
 
 /// A page of the changes feed.
@@ -44,6 +54,16 @@ pub struct Started {
     pub upload_id: String,
     pub chunk_size: u64,
     pub total_chunks: u64,
+    /// Delta uploads: the chunks still to send (inclusive ranges).
+    #[serde(default)]
+    pub missing_chunks: Option<Vec<[u64; 2]>>,
+    /// Delta uploads: `completed` when nothing was missing.
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub file: Option<Committed>,
+    #[serde(default)]
+    pub conflict: Option<Conflict>,
 }
 
 /// A committed file, as a completed upload answers it.
@@ -99,6 +119,9 @@ pub struct StartUpload<'a> {
     pub modified_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub base_version: Option<i64>,
+    /// A delta upload: the file's blocks in order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocks: Option<Vec<BlockRef>>,
 }
 
 #[derive(Deserialize)]
@@ -389,6 +412,27 @@ impl Api {
         }
         let response = self.send(&format!("downloading {path}"), request).await?;
         if offset > 0 && response.status() != StatusCode::PARTIAL_CONTENT {
+            return Err(Error::Setup(format!(
+                "downloading {path}: the server ignored the range"
+            )));
+        }
+        Ok(response)
+    }
+
+    /// Bytes `start..=end` of version `version` of `path`.
+    pub async fn download_range(
+        &self,
+        path: &str,
+        version: i64,
+        start: u64,
+        end: u64,
+    ) -> Result<Response> {
+        let request = self
+            .request(Method::GET, "/api/sync/files/content")
+            .query(&[("path", path), ("version", &version.to_string())])
+            .header(reqwest::header::RANGE, format!("bytes={start}-{end}"));
+        let response = self.send(&format!("downloading {path}"), request).await?;
+        if response.status() != StatusCode::PARTIAL_CONTENT {
             return Err(Error::Setup(format!(
                 "downloading {path}: the server ignored the range"
             )));

@@ -8,12 +8,14 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+mod blocks;
 pub mod cli;
 pub mod error;
 pub mod local;
 pub mod pass;
 pub mod plan;
 mod pull;
+mod reuse;
 pub mod state;
 pub mod status;
 mod transfer;

@@ -61,5 +61,11 @@ async fn apply(tx: &mut crate::state::FeedPage<'_>, change: &Change) -> Result<(
         sha256: change.sha256.clone(),
         modified_at: change.modified_at.clone(),
     };
-    tx.put(&change.path, &remote).await
+    tx.put(&change.path, &remote).await?;
+    let blocks: Option<Vec<(String, u64)>> = change
+        .blocks
+        .as_ref()
+        .map(|list| list.iter().map(|b| (b.sha256.clone(), b.size)).collect());
+    tx.put_blocks(&change.path, change.version, blocks.as_deref())
+        .await
 }

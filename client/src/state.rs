@@ -12,6 +12,8 @@ use sqlx::{Row, Sqlite, Transaction};
 
 use crate::error::{Error, Result};
 
+mod blocks;
+
 /// The folder holding the client's state, inside the synced folder.
 pub const STATE_DIR: &str = ".ferry";
 
@@ -25,6 +27,12 @@ CREATE TABLE IF NOT EXISTS uploads (path TEXT PRIMARY KEY, upload_id TEXT NOT NU
     sha256 TEXT NOT NULL, size INTEGER NOT NULL, chunk_size INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS held (path TEXT PRIMARY KEY, reason TEXT NOT NULL,
     detail TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS blocks (path TEXT NOT NULL, position INTEGER NOT NULL,
+    offset INTEGER NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL,
+    PRIMARY KEY (path, position));
+CREATE INDEX IF NOT EXISTS blocks_by_sha ON blocks (sha256);
+CREATE TABLE IF NOT EXISTS remote_blocks (path TEXT PRIMARY KEY, version INTEGER NOT NULL,
+    blocks TEXT NOT NULL);
 ";
 
 /// A file or a folder.
@@ -82,8 +90,13 @@ pub struct Pending {
     pub upload_id: String,
     pub sha256: String,
     pub size: u64,
+    /// The upload's chunk size; [`DELTA`] for a delta upload (chunk `n` is
+    /// block `n` of the file's content-defined cut).
     pub chunk_size: u64,
 }
+
+/// [`Pending::chunk_size`] of a delta upload.
+pub const DELTA: u64 = 0;
 
 /// The state store of one synced folder.
 #[derive(Clone, Debug)]
@@ -387,6 +400,9 @@ impl FeedPage<'_> {
         sqlx::query("DELETE FROM remote")
             .execute(&mut *self.0)
             .await?;
+        sqlx::query("DELETE FROM remote_blocks")
+            .execute(&mut *self.0)
+            .await?;
         Ok(())
     }
 
@@ -411,6 +427,10 @@ impl FeedPage<'_> {
     /// Nothing is at `path` on the server any more.
     pub async fn remove(&mut self, path: &str) -> Result<()> {
         sqlx::query("DELETE FROM remote WHERE path = ?")
+            .bind(path)
+            .execute(&mut *self.0)
+            .await?;
+        sqlx::query("DELETE FROM remote_blocks WHERE path = ?")
             .bind(path)
             .execute(&mut *self.0)
             .await?;

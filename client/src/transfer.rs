@@ -10,11 +10,12 @@ use std::time::SystemTime;
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
-use crate::api::{Api, Committed, StartUpload};
+use crate::api::{Api, BlockRef, Committed, Conflict, StartUpload};
+use crate::blocks;
 use crate::error::{Error, Result};
 use crate::local::{self, Found};
 use crate::plan::Local;
-use crate::state::{Pending, Remote, State};
+use crate::state::{DELTA, Pending, Remote, State};
 
 /// Where a download of content `sha256` is written until it is complete.
 fn part_file(state: &State, sha256: &str) -> PathBuf {
@@ -53,6 +54,17 @@ pub async fn download(
     let part = part_file(state, &sha);
     let tmp_dir = state.dir().join("tmp");
     std::fs::create_dir_all(&tmp_dir).map_err(|e| Error::io(&tmp_dir, e))?;
+    if let Some(listed) = state.remote_blocks(path, remote.version).await?
+        && listed.len() > 1
+        && listed.iter().map(|b| b.size).sum::<u64>() == remote.size
+    {
+        let file = crate::reuse::assemble(api, state, root, path, remote, &part, &listed).await?;
+        let placed = place(file, &part, root, path, remote, expected)?;
+        if placed.is_some() {
+            state.set_blocks(path, &listed).await?;
+        }
+        return Ok(placed);
+    }
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -94,12 +106,25 @@ pub async fn download(
             expected: sha,
         });
     }
+    place(file, &part, root, path, remote, expected)
+}
+
+/// Give the verified download `file` (at `part`) the server's modification
+/// time and rename it to `path`, unless the local side changed meanwhile.
+fn place(
+    file: std::fs::File,
+    part: &Path,
+    root: &Path,
+    path: &str,
+    remote: &Remote,
+    expected: Option<&Local>,
+) -> Result<Option<Found>> {
     let modified = chrono::DateTime::parse_from_rfc3339(&remote.modified_at)
         .map(SystemTime::from)
         .unwrap_or_else(|_| SystemTime::now());
     file.set_modified(modified)
-        .map_err(|e| Error::io(&part, e))?;
-    file.sync_all().map_err(|e| Error::io(&part, e))?;
+        .map_err(|e| Error::io(part, e))?;
+    file.sync_all().map_err(|e| Error::io(part, e))?;
     drop(file);
     let target = local::local_path(root, path);
     if !unchanged(&target, expected)? {
@@ -108,7 +133,7 @@ pub async fn download(
     if let Some(parent) = target.parent() {
         std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
     }
-    std::fs::rename(&part, &target).map_err(|e| Error::io(&target, e))?;
+    std::fs::rename(part, &target).map_err(|e| Error::io(&target, e))?;
     local::stat(&target)
 }
 
@@ -189,7 +214,9 @@ pub enum Uploaded {
     ChangedMeanwhile,
 }
 
-/// Upload the local file `path` (content `local`) with `base_version`.
+/// Upload the local file `path` (content `local`) with `base_version`: as a
+/// delta upload of its content-defined blocks (only those the server lacks
+/// travel), or in fixed chunks when the server refuses the block list.
 pub async fn upload(
     api: &Api,
     state: &State,
@@ -201,16 +228,26 @@ pub async fn upload(
 ) -> Result<Uploaded> {
     let sha = local.sha256.clone().unwrap_or_default();
     let file = local::local_path(root, path);
-    let (upload_id, chunk_size, chunks) = match resume(api, state, path, &sha, local.size).await? {
-        Some(resumed) => resumed,
-        None => {
-            let name = path.rsplit('/').next().unwrap_or(path);
-            let modified = chrono::DateTime::<chrono::Utc>::from(
-                SystemTime::UNIX_EPOCH
-                    + std::time::Duration::from_nanos(local.mtime_ns.max(0) as u64),
-            );
-            let started = api
-                .start_upload(&StartUpload {
+    let (upload_id, chunk_size, chunks, cut) =
+        match resume(api, state, path, &sha, local.size).await? {
+            Some((id, chunk_size, missing)) if chunk_size == DELTA => {
+                let cut = blocks::cut(&file, local.size).await?;
+                (id, chunk_size, missing, Some(cut))
+            }
+            Some((id, chunk_size, missing)) => (id, chunk_size, missing, None),
+            None => {
+                let mut cut = if local.size > 0 {
+                    Some(blocks::cut(&file, local.size).await?)
+                        .filter(|c| c.len() <= blocks::MAX_BLOCKS)
+                } else {
+                    None
+                };
+                let name = path.rsplit('/').next().unwrap_or(path);
+                let modified = chrono::DateTime::<chrono::Utc>::from(
+                    SystemTime::UNIX_EPOCH
+                        + std::time::Duration::from_nanos(local.mtime_ns.max(0) as u64),
+                );
+                let mut body = StartUpload {
                     device_id,
                     file_path: path,
                     file_name: name,
@@ -218,19 +255,47 @@ pub async fn upload(
                     file_hash: &sha,
                     modified_at: Some(modified.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)),
                     base_version,
-                })
-                .await?;
-            let pending = Pending {
-                upload_id: started.upload_id.clone(),
-                sha256: sha.clone(),
-                size: local.size,
-                chunk_size: started.chunk_size,
-            };
-            state.set_pending(path, Some(&pending)).await?;
-            let all = Some((0..started.total_chunks).collect());
-            (started.upload_id, started.chunk_size, all)
-        }
-    };
+                    blocks: cut.as_deref().map(refs),
+                };
+                let started = match api.start_upload(&body).await {
+                    Err(e) if e.code() == Some("invalid_block_list") && cut.is_some() => {
+                        // Blocks past this server's chunk limit, say: plain chunks.
+                        cut = None;
+                        body.blocks = None;
+                        api.start_upload(&body).await?
+                    }
+                    Err(e) if matches!(e.code(), Some("file_hash_mismatch" | "upload_failed")) => {
+                        return Ok(Uploaded::ChangedMeanwhile);
+                    }
+                    other => other?,
+                };
+                if started.status.as_deref() == Some("completed") {
+                    // Every block was on the server already: nothing to send.
+                    if let Some(cut) = &cut {
+                        state.set_blocks(path, cut).await?;
+                    }
+                    return Ok(outcome(path, started.file, started.conflict));
+                }
+                let pending = Pending {
+                    upload_id: started.upload_id.clone(),
+                    sha256: sha.clone(),
+                    size: local.size,
+                    chunk_size: if cut.is_some() {
+                        DELTA
+                    } else {
+                        started.chunk_size
+                    },
+                };
+                state.set_pending(path, Some(&pending)).await?;
+                let todo = match &started.missing_chunks {
+                    Some(missing) if cut.is_some() => {
+                        missing.iter().flat_map(|[from, to]| *from..=*to).collect()
+                    }
+                    _ => (0..started.total_chunks).collect(),
+                };
+                (started.upload_id, pending.chunk_size, Some(todo), cut)
+            }
+        };
     let Some(chunks) = chunks else {
         state.set_pending(path, None).await?;
         return Ok(Uploaded::Earlier);
@@ -238,9 +303,24 @@ pub async fn upload(
     let mut committed = None;
     let mut conflict = None;
     for number in chunks {
-        let bytes = read_chunk(&file, number * chunk_size, chunk_size, local.size).await?;
+        let bytes = match &cut {
+            Some(cut) => {
+                let Some(block) = usize::try_from(number).ok().and_then(|n| cut.get(n)) else {
+                    // The file was cut differently: it changed since the upload began.
+                    state.set_pending(path, None).await?;
+                    return Ok(Uploaded::ChangedMeanwhile);
+                };
+                read_chunk(&file, block.offset, block.size, local.size).await?
+            }
+            None => read_chunk(&file, number * chunk_size, chunk_size, local.size).await?,
+        };
         let answer = match api.send_chunk(&upload_id, number, bytes).await {
-            Err(e) if matches!(e.code(), Some("file_hash_mismatch" | "upload_failed")) => {
+            Err(e)
+                if matches!(
+                    e.code(),
+                    Some("file_hash_mismatch" | "upload_failed" | "hash_mismatch")
+                ) =>
+            {
                 state.set_pending(path, None).await?;
                 return Ok(Uploaded::ChangedMeanwhile);
             }
@@ -252,17 +332,37 @@ pub async fn upload(
         }
     }
     state.set_pending(path, None).await?;
+    if committed.is_some()
+        && let Some(cut) = &cut
+    {
+        state.set_blocks(path, cut).await?;
+    }
+    Ok(outcome(path, committed, conflict))
+}
+
+/// A cut as the start's block list.
+fn refs(cut: &[blocks::Block]) -> Vec<BlockRef> {
+    cut.iter()
+        .map(|b| BlockRef {
+            sha256: b.sha256.clone(),
+            size: b.size,
+        })
+        .collect()
+}
+
+/// What a finished upload of `path` ended as.
+fn outcome(path: &str, committed: Option<Committed>, conflict: Option<Conflict>) -> Uploaded {
     let displaced = conflict
         .filter(|c| c.resolution == "kept_local" && c.server_version > 0)
         .map(|c| c.server_version);
-    Ok(match committed {
+    match committed {
         Some(file) if file.path == path => match displaced {
             Some(displaced) => Uploaded::Displaced { file, displaced },
             None => Uploaded::Committed(file),
         },
         Some(file) => Uploaded::ConflictCopy(file),
         None => Uploaded::Earlier,
-    })
+    }
 }
 
 /// The upload in flight for `path` with this content, if the server still

@@ -39,6 +39,9 @@ pub struct Model {
     pub result_path: Option<String>,
     /// How a `base_version` conflict was resolved (JSON), if there was one.
     pub conflict: Option<String>,
+    /// Whether the client announced the file as a block list (`upload_blocks`):
+    /// chunk `n` is then block `n`, of that block's size.
+    pub announced_blocks: bool,
 }
 
 /// No declared relations.

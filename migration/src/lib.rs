@@ -14,6 +14,7 @@ mod m20261125_000008_create_schedule_runs;
 mod m20261125_000009_create_folders_and_dead_properties;
 mod m20261202_000010_create_tree_changes;
 mod m20261207_000011_create_content_blocks;
+mod m20261207_000012_create_upload_blocks_and_gc_runs;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000009_create_folders_and_dead_properties::Migration),
             Box::new(m20261202_000010_create_tree_changes::Migration),
             Box::new(m20261207_000011_create_content_blocks::Migration),
+            Box::new(m20261207_000012_create_upload_blocks_and_gc_runs::Migration),
         ]
     }
 }

@@ -257,6 +257,11 @@ impl TestServer {
         self.login(ADMIN, ADMIN_PASSWORD, None).await
     }
 
+    /// Run the block collector now, as the admin; its report.
+    pub async fn collect_garbage(&self) -> Value {
+        self.api(&self.admin_token().await).collect_garbage().await
+    }
+
     /// Create a user through the API and log in as them on device `laptop`.
     pub async fn user_token(&self, username: &str) -> String {
         let admin = self.admin_token().await;
@@ -353,6 +358,18 @@ pub async fn parts(response: reqwest::Response) -> (StatusCode, Value) {
 }
 
 impl Api {
+    /// Run the block collector now (an admin's client); its report.
+    pub async fn collect_garbage(&self) -> Value {
+        let answer = self
+            .graphql(
+                "mutation { collectGarbage { versionsPruned blocksDeleted bytesReclaimed blocksKept bytesUsed finishedAt } }",
+                json!({}),
+            )
+            .await;
+        assert!(answer["errors"].is_null(), "{answer}");
+        answer["data"]["collectGarbage"].clone()
+    }
+
     /// A GraphQL operation over HTTP; the whole answer (`data` and `errors`).
     pub async fn graphql(&self, query: &str, variables: Value) -> Value {
         let (status, answer) = self
@@ -662,6 +679,11 @@ impl ProcessServer {
     /// A client logged in as the bootstrap admin on device `laptop`.
     pub async fn admin_api(&self) -> Api {
         self.admin_api_with(Client::new()).await
+    }
+
+    /// Run the block collector now, as the admin; its report.
+    pub async fn collect_garbage(&self) -> Value {
+        self.admin_api().await.collect_garbage().await
     }
 
     /// [`Self::admin_api`] over `client` (an HTTPS client for a TLS server).

@@ -56,7 +56,7 @@ async fn seed_example_2gib_at_10mib(backend: Backend) {
 
 on_both_backends!(parallel_out_of_order_upload_downloads_byte_exact);
 async fn parallel_out_of_order_upload_downloads_byte_exact(backend: Backend) {
-    let Some(server) = TestServer::start_with(backend, |_| {}).await else {
+    let Some(server) = TestServer::start_with(backend, |s| s.gc_grace_secs = 0).await else {
         return;
     };
     let api = server.api(&server.user_token("alice").await);
@@ -146,8 +146,10 @@ async fn parallel_out_of_order_upload_downloads_byte_exact(backend: Backend) {
         .unwrap();
     assert_eq!(cached.status(), StatusCode::NOT_MODIFIED);
 
-    // Staged data is gone once committed.
+    // Nothing is staged once committed: each chunk is one block of the store.
     assert!(files_below(&server.data_dir().join("staging")).is_empty());
+    let blocks = files_below(&server.data_dir().join("blobs")).len();
+    assert_eq!(blocks, 11, "one block per chunk");
 
     // The same content again: a new version, stored once.
     let again = api
@@ -156,11 +158,16 @@ async fn parallel_out_of_order_upload_downloads_byte_exact(backend: Backend) {
     assert_eq!(again["file"]["version"], 2);
     let copy = api.upload_file("/Docs/copy.bin", &data, 1 << 20).await;
     assert_eq!(copy["file"]["version"], 1);
+    // Cut in other chunks, the copy's blocks are not the content's: the
+    // collector takes them, and only them.
+    let report = server.collect_garbage().await;
+    assert_eq!(report["blocksDeleted"], 1, "{report}");
     assert_eq!(
         files_below(&server.data_dir().join("blobs")).len(),
-        1,
+        blocks,
         "identical content is stored once"
     );
+    assert_eq!(api.download("/Docs/copy.bin").await, data);
 
     let (status, listing) = api.get("/api/sync/files?prefix=/Docs").await;
     assert_eq!(status, StatusCode::OK);
@@ -496,35 +503,40 @@ async fn pause_resume_and_cancel() {
 
 #[tokio::test]
 async fn idle_uploads_expire_by_the_clock() {
-    let server = TestServer::start_with(Backend::Sqlite, |s| s.cleanup_interval_secs = 1)
-        .await
-        .unwrap();
+    let server = TestServer::start_with(Backend::Sqlite, |s| {
+        s.cleanup_interval_secs = 1;
+        s.gc_grace_secs = 0;
+    })
+    .await
+    .unwrap();
     let api = server.api(&server.user_token("alice").await);
     let (_, started) = api.start_upload("/e.bin", 2048, Some(1024), None).await;
     let id = started["upload_id"].as_str().unwrap();
     api.put_chunk(id, 0, &random_bytes(1024, 5)).await;
-    let staging = server.data_dir().join("staging");
-    assert_eq!(files_below(&staging).len(), 1);
+    let blobs = server.data_dir().join("blobs");
+    assert_eq!(files_below(&blobs).len(), 1);
 
     server.clock.advance(chrono::Duration::days(6));
     tokio::time::sleep(Duration::from_millis(1500)).await; // the job runs each second: give it a turn
+    server.collect_garbage().await;
     assert_eq!(
-        files_below(&staging).len(),
+        files_below(&blobs).len(),
         1,
-        "six idle days are not enough"
+        "six idle days are not enough: the chunk is still the upload's"
     );
 
     server.clock.advance(chrono::Duration::days(2));
-    // The job, not a request, must clean up: wait for it (bounded).
+    // The job, not a request, must expire it: then its chunk is garbage (bounded wait).
     let mut cleaned = false;
     for _ in 0..100 {
-        if files_below(&staging).is_empty() {
+        server.collect_garbage().await;
+        if files_below(&blobs).is_empty() {
             cleaned = true;
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(cleaned, "the expiry job deleted the staged chunks");
+    assert!(cleaned, "the expiry job let go of the stored chunk");
     let (status, body) = api.get(&format!("/api/sync/upload/{id}/progress")).await;
     assert_eq!((status, code(&body)), (StatusCode::GONE, "upload_expired"));
     let (status, _) = api.put_chunk(id, 1, &random_bytes(1024, 6)).await;
@@ -578,7 +590,9 @@ async fn other_users_uploads_and_files_are_404(backend: Backend) {
 
 #[tokio::test]
 async fn a_wrong_file_hash_fails_the_upload_and_commits_nothing() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_with(Backend::Sqlite, |s| s.gc_grace_secs = 0)
+        .await
+        .unwrap();
     let api = server.api(&server.user_token("alice").await);
     let data = random_bytes(2000, 11);
     let (_, started) = api
@@ -601,6 +615,8 @@ async fn a_wrong_file_hash_fails_the_upload_and_commits_nothing() {
     let (_, listing) = api.get("/api/sync/files").await;
     assert_eq!(listing["files"], json!([]));
     assert!(files_below(&server.data_dir().join("staging")).is_empty());
+    // Its chunks are nobody's: the collector takes them.
+    server.collect_garbage().await;
     assert!(files_below(&server.data_dir().join("blobs")).is_empty());
 }
 

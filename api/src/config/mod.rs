@@ -267,6 +267,28 @@ pub struct Settings {
         global = true
     )]
     pub http_redirect_bind: Option<SocketAddr>,
+    /// Keep at most this many versions of each file (default: all).
+    #[arg(long, env = "FERRY_KEEP_VERSIONS", global = true)]
+    pub keep_versions: Option<u32>,
+    /// Keep versions other than the current one this many days (default: forever).
+    #[arg(long, env = "FERRY_KEEP_DAYS", global = true)]
+    pub keep_days: Option<u32>,
+    /// An unreferenced block younger than this many seconds is not collected.
+    #[arg(
+        long,
+        env = "FERRY_GC_GRACE_SECS",
+        default_value_t = 3600,
+        global = true
+    )]
+    pub gc_grace_secs: u64,
+    /// How often the block collector runs, in seconds (0: only when an admin asks).
+    #[arg(
+        long,
+        env = "FERRY_GC_INTERVAL_SECS",
+        default_value_t = 86_400,
+        global = true
+    )]
+    pub gc_interval_secs: u64,
     /// Testing hook: block forever when the named step is reached (for crash tests).
     #[arg(long, env = "FERRY_DEBUG_PAUSE_AT", hide = true, global = true)]
     pub debug_pause_at: Option<String>,
@@ -307,6 +329,13 @@ impl Settings {
                 self.bounds.login_user_refill_secs,
             ),
             debug_pause_at: self.debug_pause_at.clone(),
+            collection: crate::service::files::collector::Collection {
+                retention: crate::service::files::collector::Retention {
+                    keep_versions: self.keep_versions,
+                    keep_days: self.keep_days,
+                },
+                grace: std::time::Duration::from_secs(self.gc_grace_secs),
+            },
         }
     }
 
@@ -365,6 +394,10 @@ impl std::fmt::Debug for Settings {
             .field("max_file_size", &self.max_file_size)
             .field("min_free_space", &self.min_free_space)
             .field("cleanup_interval_secs", &self.cleanup_interval_secs)
+            .field("keep_versions", &self.keep_versions)
+            .field("keep_days", &self.keep_days)
+            .field("gc_grace_secs", &self.gc_grace_secs)
+            .field("gc_interval_secs", &self.gc_interval_secs)
             .field("chunk_idle_timeout_secs", &self.chunk_idle_timeout_secs)
             .field("token_ttl_days", &self.token_ttl_days)
             .field("tls_cert", &self.tls_cert)

@@ -236,6 +236,12 @@ impl CoreMutations {
             .into())
     }
 
+    /// Apply version retention and delete unreferenced blocks now (admin).
+    async fn collect_garbage(&self, ctx: &Context<'_>) -> async_graphql::Result<StorageReport> {
+        let (services, caller) = context(ctx).gql()?;
+        Ok(services.collect_garbage(Some(caller)).await.gql()?.into())
+    }
+
     /// Delete a schedule (admin).
     async fn delete_schedule(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
         let (services, caller) = context(ctx).gql()?;

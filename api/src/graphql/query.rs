@@ -345,6 +345,23 @@ impl QueryRoot {
             .collect())
     }
 
+    /// The block collector's latest runs, newest first (admin; at most 100).
+    async fn storage_reports(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 10)] first: i32,
+    ) -> async_graphql::Result<Vec<StorageReport>> {
+        let (services, caller) = context(ctx).gql()?;
+        let first = u64::try_from(first).unwrap_or(1);
+        Ok(services
+            .storage_reports(caller, first)
+            .await
+            .gql()?
+            .into_iter()
+            .map(StorageReport::from)
+            .collect())
+    }
+
     /// The audit log, newest first (admins: everything; users: their own actions):
     /// `first` entries older than the cursor `after`, or newer than `before` (the
     /// previous page). Filters: `userId` (entries by or about that user), `action`

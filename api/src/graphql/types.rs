@@ -654,3 +654,35 @@ mod tests {
         assert!(ByteCount::parse(Value::Number(fraction)).is_err());
     }
 }
+
+/// One run of the block collector (`collectGarbage`, or the server's job):
+/// version retention applied, unreferenced blocks deleted, what is left.
+#[derive(SimpleObject, Debug)]
+pub struct StorageReport {
+    pub id: ID,
+    pub started_at: DateTime<Utc>,
+    /// Null while it runs, or when it was cut short (the next run goes on).
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Old versions the retention setting removed.
+    pub versions_pruned: ByteCount,
+    pub blocks_deleted: ByteCount,
+    pub bytes_reclaimed: ByteCount,
+    /// Blocks in the store after the run, and their bytes.
+    pub blocks_kept: ByteCount,
+    pub bytes_used: ByteCount,
+}
+
+impl From<crate::service::files::collector::StorageReport> for StorageReport {
+    fn from(r: crate::service::files::collector::StorageReport) -> Self {
+        Self {
+            id: ID(r.id.to_string()),
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+            versions_pruned: r.versions_pruned.into(),
+            blocks_deleted: r.blocks_deleted.into(),
+            bytes_reclaimed: r.bytes_reclaimed.into(),
+            blocks_kept: r.blocks_kept.into(),
+            bytes_used: r.bytes_used.into(),
+        }
+    }
+}

@@ -20,6 +20,12 @@ pub async fn start(
             .add(bandwidth_monitor_job(services.clone())?)
             .await?;
     }
+    if settings.gc_interval_secs > 0 {
+        let every = Duration::from_secs(settings.gc_interval_secs);
+        scheduler
+            .add(collector_job(services.clone(), every)?)
+            .await?;
+    }
     scheduler.add(schedule_engine_job(services)?).await?;
     scheduler.start().await?;
     Ok(scheduler)
@@ -41,6 +47,24 @@ fn expire_uploads_job(services: Services, every: Duration) -> Result<Job, JobSch
             }
             if let Err(err) = services.prune_prefix_hashes().await {
                 tracing::error!(%err, "pruning background hashes failed");
+            }
+        })
+    })
+}
+
+/// Apply version retention and delete unreferenced blocks.
+fn collector_job(services: Services, every: Duration) -> Result<Job, JobSchedulerError> {
+    Job::new_repeated_async(every, move |_id, _scheduler| {
+        let services = services.clone();
+        Box::pin(async move {
+            match services.collect_garbage(None).await {
+                Ok(report) => tracing::info!(
+                    versions = report.versions_pruned,
+                    blocks = report.blocks_deleted,
+                    bytes = report.bytes_reclaimed,
+                    "collected unreferenced blocks"
+                ),
+                Err(err) => tracing::error!(%err, "the block collector failed"),
             }
         })
     })

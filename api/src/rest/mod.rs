@@ -23,6 +23,10 @@ mod schedules;
 mod selective;
 mod uploads;
 
+/// The body limit of `upload/start` (a block list of
+/// [`crate::service::uploads::delta::MAX_ANNOUNCED_BLOCKS`] fits).
+const START_BODY: u64 = 4 << 20;
+
 /// Every REST route, plus the health and metrics endpoints, each group with its
 /// body policy: JSON bodies are read whole under the size limit and deadline; the
 /// chunk route bounds its streamed body itself.
@@ -35,9 +39,15 @@ where
         BodyBounds::from(&settings.bounds),
         body_bounds::small_bodies,
     );
+    // A delta upload's start carries its block list: up to 4 MiB.
+    let start_bounds = BodyBounds::from(&settings.bounds);
+    let start_bounds = BodyBounds {
+        max_small: start_bounds.max_small.max(START_BODY),
+        ..start_bounds
+    };
+    let start_body = axum::middleware::from_fn_with_state(start_bounds, body_bounds::small_bodies);
     // The upload endpoints: callers identified first, then rate-limited.
     let mut uploads = Router::new()
-        .route("/api/sync/upload/start", post(uploads::start))
         .route(
             "/api/sync/upload/{upload_id}/progress",
             get(uploads::progress),
@@ -46,6 +56,12 @@ where
         .route("/api/sync/upload/{upload_id}/resume", post(uploads::resume))
         .route("/api/sync/upload/{upload_id}", delete(uploads::cancel))
         .layer(small.clone())
+        .route(
+            "/api/sync/upload/start",
+            post(uploads::start)
+                .layer::<_, std::convert::Infallible>(start_body)
+                .layer(DefaultBodyLimit::max(START_BODY as usize)),
+        )
         .route(
             "/api/sync/upload/{upload_id}/chunk/{chunk_number}",
             // Chunk bodies are bounded while streaming, by the upload's own chunk

@@ -29,6 +29,8 @@ pub struct StartBody {
     file_hash: Option<String>,
     modified_at: Option<DateTime<Utc>>,
     base_version: Option<i32>,
+    /// A delta upload's block list.
+    blocks: Option<Vec<crate::service::uploads::delta::AnnouncedBlock>>,
 }
 
 /// `POST /api/sync/upload/start`
@@ -49,6 +51,7 @@ pub async fn start(
                 file_hash: body.file_hash,
                 modified_at: body.modified_at,
                 base_version: body.base_version,
+                blocks: body.blocks,
             },
         )
         .await?;

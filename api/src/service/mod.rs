@@ -16,7 +16,7 @@ use files::blobs::BlobStore;
 use identity::{
     BasicCache, auth_cache::AuthCache, login_guard::LoginGuard, passwords::PasswordPool,
 };
-use uploads::{prefix_hash::PrefixHash, staging::Staging, stored_chunks::StoredChunks};
+use uploads::{legacy::LegacyParts, prefix_hash::PrefixHash, stored_chunks::StoredChunks};
 
 pub mod audit;
 pub mod bandwidth;
@@ -68,6 +68,8 @@ pub struct Options {
     pub login_failures_per_user: identity::login_guard::Budget,
     /// Testing hook: block forever when this step is reached.
     pub debug_pause_at: Option<String>,
+    /// Version retention and the block collector's grace period.
+    pub collection: files::collector::Collection,
 }
 
 /// The handle every adapter holds.
@@ -80,7 +82,15 @@ pub struct Services {
 struct Inner {
     db: DatabaseConnection,
     blobs: BlobStore,
-    staging: Staging,
+    /// The previous release's part files, turned into blocks at start-up.
+    legacy_parts: LegacyParts,
+    /// Held (shared) by whatever makes a block referenced (a chunk recorded, a
+    /// version committed), held alone by the collector while it deletes: a block
+    /// it found unreferenced cannot be taken into use meanwhile.
+    block_use: tokio::sync::RwLock<()>,
+    /// One collector run at a time.
+    collecting: tokio::sync::Mutex<()>,
+    collection: files::collector::Collection,
     clock: Clock,
     limits: UploadLimits,
     metrics: metrics::Metrics,
@@ -122,12 +132,15 @@ impl Services {
         metrics: metrics::Metrics,
     ) -> Result<Self> {
         let blobs = BlobStore::open(options.data_dir.join("blobs")).await?;
-        let staging = Staging::open(options.data_dir.join("staging")).await?;
+        let legacy_parts = LegacyParts::open(options.data_dir.join("staging")).await?;
         Ok(Self {
             inner: Arc::new(Inner {
                 db,
                 blobs,
-                staging,
+                legacy_parts,
+                block_use: tokio::sync::RwLock::new(()),
+                collecting: tokio::sync::Mutex::new(()),
+                collection: options.collection,
                 clock,
                 limits: options.limits,
                 metrics,

@@ -98,6 +98,9 @@ codes! {
     InvalidDayOfMonth = "invalid_day_of_month", Invalid, "invalid day_of_month";
     /// A chunk hash that is not 64 lowercase hex digits.
     InvalidChunkHash = "invalid_chunk_hash", Invalid, "invalid chunk hash";
+    /// An announced block list that is empty, too long, has a bad hash or size,
+    /// or does not add up to `total_size`.
+    InvalidBlockList = "invalid_block_list", Invalid, "invalid block list";
     /// A chunk size outside 1 byte … `SYNC_MAX_CHUNK_SIZE`.
     InvalidChunkSize = "invalid_chunk_size", Invalid, "invalid chunk size";
     /// A resumed upload asked for another chunk size.

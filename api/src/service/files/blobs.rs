@@ -6,7 +6,12 @@ use std::{
     path::{Path, PathBuf},
 };
 
+use sha2::{Digest, Sha256};
+
 use crate::service::error::{Error, Result};
+
+/// Read size when hashing blocks.
+const HASH_BUFFER: usize = 1 << 20;
 
 /// Where committed file contents live.
 #[derive(Debug)]
@@ -46,11 +51,7 @@ impl BlobStore {
 
     /// `root/ab/cd/abcd…`: two fan-out levels keep directories small.
     fn path_of(&self, sha256: &str) -> Result<PathBuf> {
-        if sha256.len() != 64
-            || !sha256
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-        {
+        if !is_address(sha256) {
             return Err(Error::internal(format!("not a blob address: {sha256:?}")));
         }
         Ok(self
@@ -84,6 +85,8 @@ impl BlobStore {
         }
         if tokio::fs::try_exists(&target).await? {
             remove_if_exists(file).await?;
+            // Used again just now: the collector's grace period starts over.
+            touch(&target).await?;
             return Ok(());
         }
         tokio::fs::rename(file, &target).await?;
@@ -92,6 +95,74 @@ impl BlobStore {
             Some(source_dir) => sync_dir(source_dir).await,
             None => Ok(()),
         }
+    }
+
+    /// Feed the stored blocks `blocks`, in order, into `hasher` (one sequential
+    /// read each, on the blocking pool).
+    pub async fn hash_blocks(&self, mut hasher: Sha256, blocks: Vec<String>) -> Result<Sha256> {
+        let paths = blocks
+            .iter()
+            .map(|b| self.path_of(b))
+            .collect::<Result<Vec<_>>>()?;
+        tokio::task::spawn_blocking(move || -> io::Result<Sha256> {
+            let mut buffer = vec![0u8; HASH_BUFFER];
+            for path in paths {
+                let mut file = std::fs::File::open(&path)?;
+                loop {
+                    let n = io::Read::read(&mut file, &mut buffer)?;
+                    if n == 0 {
+                        break;
+                    }
+                    hasher.update(&buffer[..n]);
+                }
+            }
+            Ok(hasher)
+        })
+        .await
+        .map_err(|e| Error::internal(format!("hashing task failed: {e}")))?
+        .map_err(Error::from)
+    }
+
+    /// Every stored block: its name, size and last use (adopted or reused).
+    pub async fn list_blocks(&self) -> Result<Vec<StoredBlock>> {
+        let root = self.root.clone();
+        tokio::task::spawn_blocking(move || -> io::Result<Vec<StoredBlock>> {
+            let mut out = Vec::new();
+            for first in std::fs::read_dir(&root)? {
+                let first = first?;
+                if !first.file_type()?.is_dir() {
+                    continue;
+                }
+                for second in std::fs::read_dir(first.path())? {
+                    let second = second?;
+                    if !second.file_type()?.is_dir() {
+                        continue;
+                    }
+                    for block in std::fs::read_dir(second.path())? {
+                        let block = block?;
+                        let meta = block.metadata()?;
+                        let name = block.file_name().to_string_lossy().into_owned();
+                        if !meta.is_file() || !is_address(&name) {
+                            continue;
+                        }
+                        out.push(StoredBlock {
+                            sha256: name,
+                            size: meta.len(),
+                            used_at: meta.modified()?,
+                        });
+                    }
+                }
+            }
+            Ok(out)
+        })
+        .await
+        .map_err(|e| Error::internal(format!("listing task failed: {e}")))?
+        .map_err(Error::from)
+    }
+
+    /// Delete a stored block (gone already is fine).
+    pub async fn remove_block(&self, sha256: &str) -> Result<()> {
+        remove_if_exists(&self.path_of(sha256)?).await
     }
 
     /// Open a blob for reading, with its length.
@@ -124,6 +195,37 @@ impl BlobStore {
         self.root
             .join(format!("incoming-{}.tmp", uuid::Uuid::new_v4()))
     }
+}
+
+/// One block file of the store.
+#[derive(Clone, Debug)]
+pub struct StoredBlock {
+    pub sha256: String,
+    pub size: u64,
+    /// When it was last written or reused (its modification time).
+    pub used_at: std::time::SystemTime,
+}
+
+/// Whether `name` is a block address: 64 lowercase hex digits.
+fn is_address(name: &str) -> bool {
+    name.len() == 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+}
+
+/// Set a file's modification time to now.
+async fn touch(path: &Path) -> Result<()> {
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)?
+            .set_modified(std::time::SystemTime::now())
+    })
+    .await
+    .map_err(|e| Error::internal(format!("touch task failed: {e}")))??;
+    Ok(())
 }
 
 /// Remove a file; one that is already gone is fine.

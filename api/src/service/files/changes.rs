@@ -29,6 +29,20 @@ pub const MAX_WAIT: Duration = Duration::from_secs(60);
 const RECHECK: Duration = Duration::from_secs(2);
 /// Rows read per page at most, filtered out ones included.
 const SCAN_FACTOR: u64 = 8;
+/// A file whose content has more blocks than this carries no block list in the
+/// feed (the client fetches it whole).
+pub const MAX_ENTRY_BLOCKS: usize = 32_768;
+/// Block-list entries one page carries at most; later files go without.
+pub const MAX_PAGE_BLOCKS: usize = 65_536;
+/// Contents whose manifests are read per query.
+const MANIFEST_BATCH: usize = 200;
+
+/// One block of a file's content, as the feed lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BlockRef {
+    pub sha256: String,
+    pub size: u64,
+}
 
 /// One entry of the feed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -40,6 +54,10 @@ pub struct Change {
     pub size: u64,
     pub sha256: Option<String>,
     pub modified_at: DateTime<Utc>,
+    /// A file stored in more than one block: its blocks in order, so a client
+    /// fetches only those it does not hold (see [`MAX_ENTRY_BLOCKS`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocks: Option<Vec<BlockRef>>,
 }
 
 /// A page of the feed.
@@ -102,6 +120,8 @@ impl Services {
                 .await?;
             let now = tokio::time::Instant::now();
             if !page.changes.is_empty() || page.has_more || now >= deadline {
+                let mut page = page;
+                self.attach_blocks(&mut page.changes).await?;
                 return Ok(page);
             }
             let until = deadline.min(now + RECHECK);
@@ -168,6 +188,45 @@ impl Services {
             }
         });
         Ok(feed.boxed())
+    }
+
+    /// Give each file change of a page the block list of its content, within
+    /// the page's budget.
+    async fn attach_blocks(&self, changes: &mut [Change]) -> Result<()> {
+        let wanted: Vec<String> = changes
+            .iter()
+            .filter(|c| c.kind == ChangeKind::File && c.size > 0)
+            .filter_map(|c| c.sha256.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut lists: std::collections::HashMap<String, Vec<BlockRef>> =
+            std::collections::HashMap::new();
+        for batch in wanted.chunks(MANIFEST_BATCH) {
+            let rows = entity::content_block::Entity::find()
+                .filter(entity::content_block::Column::ContentSha256.is_in(batch.iter().cloned()))
+                .order_by_asc(entity::content_block::Column::ContentSha256)
+                .order_by_asc(entity::content_block::Column::Position)
+                .all(self.db())
+                .await?;
+            for row in rows {
+                lists.entry(row.content_sha256).or_default().push(BlockRef {
+                    sha256: row.block_sha256,
+                    size: size_of(row.size),
+                });
+            }
+        }
+        let mut budget = MAX_PAGE_BLOCKS;
+        for change in changes.iter_mut().filter(|c| c.kind == ChangeKind::File) {
+            let Some(list) = change.sha256.as_ref().and_then(|sha| lists.get(sha)) else {
+                continue;
+            };
+            if list.len() > 1 && list.len() <= MAX_ENTRY_BLOCKS && list.len() <= budget {
+                budget -= list.len();
+                change.blocks = Some(list.clone());
+            }
+        }
+        Ok(())
     }
 
     /// The caller's latest change number (what a fresh cursor starts from).
@@ -304,6 +363,7 @@ fn folder_change(row: folder::Model) -> Change {
         size: 0,
         sha256: None,
         modified_at: row.created_at,
+        blocks: None,
     }
 }
 
@@ -315,6 +375,7 @@ fn file_change(row: file_metadata::Model) -> Change {
         size: size_of(row.size),
         sha256: Some(row.sha256),
         modified_at: row.modified_at,
+        blocks: None,
     }
 }
 
@@ -326,6 +387,7 @@ fn logged_change(row: tree_change::Model) -> Change {
         size: size_of(row.size),
         sha256: row.sha256,
         modified_at: row.modified_at,
+        blocks: None,
     }
 }
 
@@ -348,6 +410,7 @@ mod tests {
             size: 0,
             sha256: None,
             modified_at: at,
+            blocks: None,
         };
         assert!(relevant(&folders, &change("/Docs", ChangeKind::Folder)));
         assert!(relevant(&folders, &change("/Docs", ChangeKind::Delete)));

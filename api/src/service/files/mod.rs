@@ -3,6 +3,7 @@ pub mod blobs;
 mod change_cursor;
 pub(crate) mod change_log;
 pub mod changes;
+pub mod collector;
 pub mod content;
 pub mod dead_props;
 mod folders;
@@ -154,6 +155,18 @@ impl Services {
         conn: &impl ConnectionTrait,
         new: NewVersion<'_>,
     ) -> Result<(Uuid, FileInfo)> {
+        self.commit_version_of_blocks(conn, new, None).await
+    }
+
+    /// [`Self::commit_version`] of a content stored as `blocks` (`(sha256, size)`
+    /// in order, each in the store already); `None`: stored whole, one block.
+    /// A content that has a manifest keeps it (the same bytes, cut the first way).
+    pub(crate) async fn commit_version_of_blocks(
+        &self,
+        conn: &impl ConnectionTrait,
+        new: NewVersion<'_>,
+        blocks: Option<&[(String, i64)]>,
+    ) -> Result<(Uuid, FileInfo)> {
         let now = self.clock().now();
         let size = to_i64(new.size)?;
         blob::Entity::insert(blob::ActiveModel {
@@ -164,17 +177,35 @@ impl Services {
         .on_conflict_do_nothing()
         .exec(conn)
         .await?;
-        // A content stored whole is a manifest of one block: itself.
-        if size > 0 {
-            content_block::Entity::insert(content_block::ActiveModel {
-                content_sha256: Set(new.sha256.to_owned()),
-                position: Set(0),
-                block_sha256: Set(new.sha256.to_owned()),
-                size: Set(size),
-            })
-            .on_conflict_do_nothing()
-            .exec(conn)
-            .await?;
+        let has_manifest = content_block::Entity::find()
+            .filter(content_block::Column::ContentSha256.eq(new.sha256))
+            .one(conn)
+            .await?
+            .is_some();
+        if size > 0 && !has_manifest {
+            // A content stored whole is a manifest of one block: itself.
+            let whole = [(new.sha256.to_owned(), size)];
+            let rows: Vec<content_block::ActiveModel> = blocks
+                .unwrap_or(&whole)
+                .iter()
+                .filter(|(_, block_size)| *block_size > 0)
+                .zip(0i32..)
+                .map(|((sha, block_size), position)| content_block::ActiveModel {
+                    content_sha256: Set(new.sha256.to_owned()),
+                    position: Set(position),
+                    block_sha256: Set(sha.clone()),
+                    size: Set(*block_size),
+                })
+                .collect();
+            if rows.iter().map(|r| *r.size.as_ref()).sum::<i64>() != size {
+                return Err(Error::internal("a manifest does not add up to its content"));
+            }
+            for batch in rows.chunks(1_000) {
+                content_block::Entity::insert_many(batch.to_vec())
+                    .on_conflict_do_nothing()
+                    .exec_without_returning(conn)
+                    .await?;
+            }
         }
         // After a first write: on SQLite that took the write lock, so these
         // reads cannot go stale before the writes below.

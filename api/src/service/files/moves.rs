@@ -98,6 +98,8 @@ impl Services {
                 "a folder cannot be moved into itself",
             ));
         }
+        // The version committed below refers to stored blocks: the collector waits.
+        let _in_use = self.inner.block_use.read().await;
         let txn = self.begin_tree_write(caller.user_id).await?;
         let source = self
             .entry_in(&txn, caller.user_id, &from)
@@ -193,6 +195,8 @@ impl Services {
     pub async fn copy_file(&self, caller: &Caller, from: &str, to: &str) -> Result<FileInfo> {
         let from = paths::normalize_file(from)?;
         let to = paths::normalize_file(to)?;
+        // The version committed below refers to stored blocks: the collector waits.
+        let _in_use = self.inner.block_use.read().await;
         let txn = self.begin_tree_write(caller.user_id).await?;
         let source = match self.entry_in(&txn, caller.user_id, &from).await? {
             Some(Entry::File(file)) => file,

@@ -244,6 +244,8 @@ impl FileWriter {
             .await
             .map_err(|e| Error::internal(format!("sync task failed: {e}")))??;
         let services = self.services.clone();
+        // From the rename into the store until the version is in, the collector waits.
+        let _in_use = services.inner.block_use.read().await;
         services.inner.blobs.adopt_file(&self.temp, &sha256).await?;
         let now = services.clock().now();
         let origin = caller_device(&self.caller);

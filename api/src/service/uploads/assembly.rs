@@ -1,9 +1,9 @@
-//! Assembly and crash recovery. The part file already holds every chunk in
-//! place, so assembly is: hash it once, rename it into the blob store, and commit
-//! the new version in one transaction. Each step can be redone after a crash.
+//! Assembly and crash recovery. Every chunk is a block in the store already, so
+//! assembly is: hash the blocks in order into the whole-file SHA-256 (mostly done
+//! in the background while chunks arrived), and commit the new version with its
+//! manifest in one transaction. Each step can be redone after a crash.
 use crate::service::Code;
 use entity::enums::UploadStatus;
-use std::collections::HashSet;
 
 use entity::chunked_upload;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, sea_query::Expr};
@@ -98,48 +98,51 @@ impl Services {
     /// Assemble an upload that is in state `assembling` and commit it.
     #[tracing::instrument(skip_all, err, fields(upload_id = %upload.id))]
     pub(crate) async fn assemble(&self, upload: chunked_upload::Model) -> Result<FileInfo> {
-        let sha256 = if self.inner.staging.exists(upload.id).await? {
-            let sha256 = self.whole_file_hash(&upload).await?;
-            if upload
-                .file_hash
-                .as_ref()
-                .is_some_and(|expected| *expected != sha256)
-            {
+        let blocks = self.stored_blocks_from(upload.id, 0, None).await?;
+        let mut manifest = Vec::with_capacity(blocks.len());
+        for (_, sha) in &blocks {
+            if !self.inner.blobs.contains(sha).await? {
                 return self
                     .fail_upload(
                         &upload,
-                        Code::FileHashMismatch,
-                        "the assembled file's SHA-256 does not match file_hash",
+                        Code::StagedDataLost,
+                        "the upload's staged data is gone",
                     )
                     .await;
             }
-            chunked_upload::Entity::update_many()
-                .col_expr(
-                    chunked_upload::Column::ResultSha256,
-                    Expr::value(sha256.clone()),
-                )
-                .filter(chunked_upload::Column::Id.eq(upload.id))
-                .exec(self.db())
-                .await?;
-            self.pause_point("assembly.hashed").await;
-            self.inner
-                .blobs
-                .adopt_file(&self.inner.staging.part_path(upload.id), &sha256)
-                .await?;
-            sha256
-        } else {
-            // A crash after the rename: the blob is in place, only the commit is missing.
-            match upload.result_sha256.clone() {
-                Some(sha256) if self.inner.blobs.contains(&sha256).await? => sha256,
-                _ => {
+        }
+        let sizes = self.stored_sizes(upload.id).await?;
+        for ((_, sha), size) in blocks.into_iter().zip(sizes) {
+            manifest.push((sha, size));
+        }
+        let sha256 = match upload.result_sha256.clone() {
+            // Hashed and checked before a crash.
+            Some(sha256) => sha256,
+            None => {
+                let sha256 = self.whole_file_hash(&upload).await?;
+                if upload
+                    .file_hash
+                    .as_ref()
+                    .is_some_and(|expected| *expected != sha256)
+                {
                     return self
                         .fail_upload(
                             &upload,
-                            Code::StagedDataLost,
-                            "the upload's staged data is gone",
+                            Code::FileHashMismatch,
+                            "the assembled file's SHA-256 does not match file_hash",
                         )
                         .await;
                 }
+                self.pause_point("assembly.hashed").await;
+                chunked_upload::Entity::update_many()
+                    .col_expr(
+                        chunked_upload::Column::ResultSha256,
+                        Expr::value(sha256.clone()),
+                    )
+                    .filter(chunked_upload::Column::Id.eq(upload.id))
+                    .exec(self.db())
+                    .await?;
+                sha256
             }
         };
         self.pause_point("assembly.adopted").await;
@@ -147,7 +150,7 @@ impl Services {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.commit_upload(&upload, &sha256).await {
+            match self.commit_upload(&upload, &sha256, &manifest).await {
                 Ok(file) => {
                     self.metrics().uploads_completed.inc();
                     return Ok(file);
@@ -160,18 +163,33 @@ impl Services {
         }
     }
 
+    /// The sizes of an upload's stored chunks, in chunk order.
+    async fn stored_sizes(&self, upload_id: Uuid) -> Result<Vec<i64>> {
+        use sea_orm::QueryOrder;
+        Ok(entity::upload_chunk::Entity::find()
+            .select_only()
+            .column(entity::upload_chunk::Column::Size)
+            .filter(entity::upload_chunk::Column::UploadId.eq(upload_id))
+            .order_by_asc(entity::upload_chunk::Column::ChunkNumber)
+            .into_tuple()
+            .all(self.db())
+            .await?)
+    }
+
     /// One transaction: the new version, the upload marked completed, an audit
     /// entry. The chunk records stay, so a re-sent chunk can still be checked.
     async fn commit_upload(
         &self,
         upload: &chunked_upload::Model,
         sha256: &str,
+        manifest: &[(String, i64)],
     ) -> Result<FileInfo> {
         let now = self.clock().now();
+        let in_use = self.inner.block_use.read().await;
         let txn = self.begin_tree_write(upload.user_id).await?;
         let target = self.commit_target(&txn, upload, now).await?;
         let (file_id, file) = self
-            .commit_version(
+            .commit_version_of_blocks(
                 &txn,
                 NewVersion {
                     user_id: upload.user_id,
@@ -182,6 +200,7 @@ impl Services {
                     device_id: Some(upload.device_id),
                     upload_id: Some(upload.id),
                 },
+                Some(manifest),
             )
             .await?;
         let marked = chunked_upload::Entity::update_many()
@@ -245,6 +264,7 @@ impl Services {
             self.audit(&txn, None, entry).await?;
         }
         txn.commit().await?;
+        drop(in_use);
         self.after_file_change(upload.user_id, &file.path, Some(upload.device_id))
             .await;
         Ok(file)
@@ -287,37 +307,13 @@ impl Services {
         Err(Error::new(code, message))
     }
 
-    /// At start-up: finish or redo interrupted assemblies, and delete staged data
-    /// that no unfinished upload owns and whole-file writes a crash cut short. Returns how many assemblies were redone.
+    /// At start-up: drop the temporary files a crash cut short, turn the
+    /// previous release's part files into blocks, and finish or redo
+    /// interrupted assemblies. Returns how many assemblies were redone.
     #[tracing::instrument(skip_all, err)]
     pub async fn recover_uploads(&self) -> Result<usize> {
         self.inner.blobs.sweep_incoming().await?;
-        let redone = self.retry_assemblies().await?;
-        let (ids, strays) = self.inner.staging.list().await?;
-        for stray in strays {
-            tracing::warn!(path = %stray.display(), "removing a stray file from staging");
-            if let Err(err) = crate::service::files::blobs::remove_if_exists(&stray).await {
-                tracing::warn!(path = %stray.display(), %err, "cannot remove a stray staging file");
-            }
-        }
-        let mut live = HashSet::new();
-        for batch in ids.chunks(500) {
-            let found: Vec<Uuid> = chunked_upload::Entity::find()
-                .select_only()
-                .column(chunked_upload::Column::Id)
-                .filter(chunked_upload::Column::Id.is_in(batch.iter().copied()))
-                .filter(chunked_upload::Column::Status.is_in(UploadStatus::UNFINISHED))
-                .into_tuple()
-                .all(self.db())
-                .await?;
-            live.extend(found);
-        }
-        for id in ids.into_iter().filter(|id| !live.contains(id)) {
-            tracing::info!(upload_id = %id, "removing orphaned staged data");
-            if let Err(err) = self.inner.staging.remove(id).await {
-                tracing::warn!(upload_id = %id, %err, "cannot remove orphaned staged data");
-            }
-        }
-        Ok(redone)
+        self.import_legacy_parts().await?;
+        self.retry_assemblies().await
     }
 }

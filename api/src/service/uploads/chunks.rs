@@ -1,12 +1,13 @@
-//! Chunk intake: a chunk's bytes are streamed into their place in the part file
-//! while hashed; only a chunk whose size and SHA-256 check out is recorded.
+//! Chunk intake: a chunk's bytes stream into a temporary file while hashed; a
+//! chunk whose size and SHA-256 check out is renamed into the block store under
+//! that hash and recorded. A chunk *is* a block.
 use crate::service::Code;
 use entity::enums::UploadStatus;
 use std::sync::Arc;
 
 use entity::{chunked_upload, file_version, upload_chunk};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set,
+    ColumnTrait, EntityTrait, QueryFilter, Set,
     sea_query::{Expr, ExprTrait},
 };
 use serde::Serialize;
@@ -18,7 +19,7 @@ use crate::service::{
     Caller, Services,
     files::FileInfo,
     uploads::conflicts::ConflictOutcome,
-    uploads::staging::RegionWriter,
+    uploads::staging::ChunkFile,
     uploads::{parse_sha256, state_error},
 };
 
@@ -63,8 +64,10 @@ pub struct ChunkWriter {
     received: u64,
     hasher: Sha256,
     /// `None` when the chunk is stored already: the bytes are only checked.
-    sink: Option<RegionWriter>,
+    sink: Option<ChunkFile>,
     stored_hash: Option<String>,
+    /// The block a delta upload announced at this position.
+    announced: Option<String>,
     _claim: Arc<InFlight>,
     /// The user's upload bucket: reading the body waits for it.
     pace: crate::service::bandwidth::throttle::Pace,
@@ -117,9 +120,17 @@ impl Services {
             services: self.clone(),
             key,
         });
-        let chunk_size = upload.chunk_size as u64;
-        let offset = u64::try_from(chunk_number).unwrap_or(0) * chunk_size;
-        let expected = std::cmp::min(upload.total_size as u64 - offset, chunk_size);
+        let (expected, announced) = if upload.announced_blocks {
+            let (sha, size) = self.announced_block(upload.id, chunk_number).await?;
+            (u64::try_from(size).unwrap_or(0), Some(sha))
+        } else {
+            let chunk_size = upload.chunk_size as u64;
+            let offset = u64::try_from(chunk_number).unwrap_or(0) * chunk_size;
+            (
+                std::cmp::min(upload.total_size as u64 - offset, chunk_size),
+                None,
+            )
+        };
         let stored_hash = upload_chunk::Entity::find_by_id((upload.id, chunk_number))
             .one(self.db())
             .await?
@@ -134,14 +145,9 @@ impl Services {
                 .blobs
                 .ensure_space(expected, self.limits().min_free_space)
                 .await?;
-            let mut region = self
-                .inner
-                .staging
-                .open_at(upload.id, offset)
-                .await?
-                .ok_or_else(|| state_error(UploadStatus::Cancelled))?;
-            region.hold(claim.clone());
-            Some(region)
+            let mut file = ChunkFile::create(&self.inner.blobs).await?;
+            file.hold(claim.clone());
+            Some(file)
         };
         Ok(ChunkWriter {
             pace: self.pace(
@@ -155,6 +161,7 @@ impl Services {
             hasher: Sha256::new(),
             sink,
             stored_hash,
+            announced,
             _claim: claim,
         })
     }
@@ -168,6 +175,15 @@ impl Services {
         claimed_hash: &str,
     ) -> Result<ChunkOutcome> {
         let claimed = parse_sha256(claimed_hash, Code::InvalidChunkHash)?;
+        if writer.announced.as_ref().is_some_and(|a| *a != claimed) {
+            return Err(Error::new(
+                Code::HashMismatch,
+                format!(
+                    "chunk {} must be the block announced at its position at start",
+                    writer.chunk_number
+                ),
+            ));
+        }
         if writer.received != writer.expected {
             return Err(Error::new(
                 Code::ChunkSizeMismatch,
@@ -196,21 +212,49 @@ impl Services {
             let file = self.committed_file(&upload).await?;
             return self.chunk_outcome(&upload, writer.chunk_number, file).await;
         }
+        // From the rename into the store until the chunk row is in, the collector waits.
+        let in_use = self.inner.block_use.read().await;
         if let Some(sink) = writer.sink.take() {
-            sink.finish().await?;
+            let temp = sink.finish().await?;
+            self.inner.blobs.adopt_file(&temp, &actual).await?;
         }
         self.pause_point("chunk.written").await;
         let size = writer.expected as i64;
         let now = self.clock().now();
         let txn = self.begin_write().await?;
+        // One received block completes every position announcing it.
+        let mut positions = vec![writer.chunk_number];
+        if writer.announced.is_some() {
+            positions.extend(
+                self.repeats_of(&txn, upload_id, &actual, writer.chunk_number)
+                    .await?,
+            );
+        }
+        let mut recorded = Vec::with_capacity(positions.len());
+        for position in positions {
+            let inserted = upload_chunk::Entity::insert(upload_chunk::ActiveModel {
+                upload_id: Set(upload_id),
+                chunk_number: Set(position),
+                size: Set(size),
+                sha256: Set(actual.clone()),
+                created_at: Set(now),
+            })
+            .on_conflict_do_nothing()
+            .exec_without_returning(&txn)
+            .await?;
+            if matches!(inserted, sea_orm::TryInsertResult::Inserted(n) if n > 0) {
+                recorded.push(position);
+            }
+        }
+        let count = recorded.len() as i32;
         let counted = chunked_upload::Entity::update_many()
             .col_expr(
                 chunked_upload::Column::CompletedChunks,
-                Expr::col(chunked_upload::Column::CompletedChunks).add(1),
+                Expr::col(chunked_upload::Column::CompletedChunks).add(count),
             )
             .col_expr(
                 chunked_upload::Column::UploadedBytes,
-                Expr::col(chunked_upload::Column::UploadedBytes).add(size),
+                Expr::col(chunked_upload::Column::UploadedBytes).add(size * i64::from(count)),
             )
             .col_expr(chunked_upload::Column::UpdatedAt, Expr::value(now))
             .col_expr(
@@ -226,15 +270,6 @@ impl Services {
             let upload = self.load_upload(caller, upload_id).await?;
             return Err(state_error(upload.status));
         }
-        upload_chunk::ActiveModel {
-            upload_id: Set(upload_id),
-            chunk_number: Set(writer.chunk_number),
-            size: Set(size),
-            sha256: Set(actual),
-            created_at: Set(now),
-        }
-        .insert(&txn)
-        .await?;
         let upload = chunked_upload::Entity::find_by_id(upload_id)
             .one(&txn)
             .await?
@@ -251,9 +286,10 @@ impl Services {
                 .await?;
         }
         txn.commit().await?;
-        self.inner
-            .stored_chunks
-            .stored(upload_id, writer.chunk_number);
+        drop(in_use);
+        for position in recorded {
+            self.inner.stored_chunks.stored(upload_id, position);
+        }
         self.metrics().bytes_received.inc_by(writer.expected);
         self.metrics()
             .received(crate::service::metrics::Protocol::Chunked, writer.expected);

@@ -135,10 +135,14 @@ impl Services {
         Ok(())
     }
 
-    /// Delete an upload's staged bytes and chunk records.
+    /// Delete an upload's chunk records and announced blocks (its blocks that
+    /// nothing else uses are the collector's to delete).
     pub(crate) async fn discard_staged(&self, upload_id: Uuid) -> Result<()> {
         self.forget_prefix(upload_id);
-        self.inner.staging.remove(upload_id).await?;
+        entity::upload_block::Entity::delete_many()
+            .filter(entity::upload_block::Column::UploadId.eq(upload_id))
+            .exec(self.db())
+            .await?;
         upload_chunk::Entity::delete_many()
             .filter(upload_chunk::Column::UploadId.eq(upload_id))
             .exec(self.db())

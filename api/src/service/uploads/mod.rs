@@ -3,54 +3,28 @@
 pub(crate) mod assembly;
 pub mod chunks;
 pub mod conflicts;
+pub mod delta;
+pub(crate) mod legacy;
 mod lifecycle;
 pub(crate) mod prefix_hash;
 mod progress;
 pub(crate) mod staging;
+mod start;
 pub mod stored_chunks;
 
 use crate::service::Code;
 use chrono::{DateTime, Duration, Utc};
 use entity::enums::UploadStatus;
-use entity::{chunked_upload, upload_chunk, user};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, sea_query::Expr,
-};
+use entity::{chunked_upload, upload_chunk};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Serialize;
 use uuid::Uuid;
 
 use crate::service::error::{Error, Result};
-use crate::service::{
-    Caller, Services,
-    files::paths,
-    identity::{hash_secret, new_secret},
-};
+use crate::service::{Caller, Services};
 
 pub use progress::{missing_ranges, progress_percent, total_chunks};
-
-/// What a client asks for when starting an upload.
-#[derive(Debug, Default)]
-pub struct StartUpload {
-    pub device_id: String,
-    pub file_path: String,
-    pub file_name: String,
-    pub total_size: i64,
-    pub chunk_size: Option<i64>,
-    pub file_hash: Option<String>,
-    pub modified_at: Option<DateTime<Utc>>,
-    pub base_version: Option<i32>,
-}
-
-/// The answer to a started upload.
-#[derive(Debug, Serialize)]
-pub struct StartedUpload {
-    pub upload_id: Uuid,
-    pub chunk_size: u64,
-    pub total_chunks: i32,
-    pub resume_token: String,
-    pub expires_at: DateTime<Utc>,
-}
+pub use start::{StartUpload, StartedUpload};
 
 /// Where an upload stands.
 #[derive(Clone, Debug, Serialize)]
@@ -102,171 +76,10 @@ pub(crate) fn parse_sha256(hash: &str, code: Code) -> Result<String> {
     Ok(hash)
 }
 
-/// The sizes an upload start asks for, checked against the limits.
-struct Sizes {
-    total_size: u64,
-    chunk_size: u64,
-    total_chunks: i32,
-    file_hash: Option<String>,
-}
-
-/// Check a start's sizes, chunking, hash and base version (422/413 with precise codes).
-fn sizes_of(limits: &crate::service::UploadLimits, req: &StartUpload) -> Result<Sizes> {
-    let total_size = u64::try_from(req.total_size)
-        .map_err(|_| Error::new(Code::InvalidValue, "total_size must not be negative"))?;
-    if total_size > limits.max_file_size {
-        return Err(Error::new(
-            Code::FileTooLarge,
-            format!("files may be at most {} bytes", limits.max_file_size),
-        ));
-    }
-    let chunk_size = match req.chunk_size {
-        None => limits.default_chunk_size,
-        Some(size) => u64::try_from(size).unwrap_or(0),
-    };
-    if chunk_size == 0 || chunk_size > limits.max_chunk_size {
-        return Err(Error::new(
-            Code::InvalidChunkSize,
-            format!(
-                "chunk_size must be between 1 and {} bytes",
-                limits.max_chunk_size
-            ),
-        ));
-    }
-    let total_chunks = i32::try_from(total_chunks(total_size, chunk_size)).map_err(|_| {
-        Error::new(
-            Code::InvalidChunkSize,
-            "too many chunks: choose a larger chunk_size",
-        )
-    })?;
-    let file_hash = req
-        .file_hash
-        .as_deref()
-        .map(|h| parse_sha256(h, Code::InvalidFileHash))
-        .transpose()?;
-    if req.base_version.is_some_and(|v| v < 0) {
-        return Err(Error::new(
-            Code::InvalidValue,
-            "base_version must not be negative",
-        ));
-    }
-    Ok(Sizes {
-        total_size,
-        chunk_size,
-        total_chunks,
-        file_hash,
-    })
-}
-
 impl Services {
     /// The idle time after which an unfinished upload expires.
     pub(crate) fn upload_ttl(&self) -> Duration {
         Duration::days(i64::from(self.limits().cleanup_days))
-    }
-
-    /// Start a chunked upload.
-    #[tracing::instrument(skip_all, err, fields(user_id = %caller.user_id))]
-    pub async fn start_upload(&self, caller: &Caller, req: StartUpload) -> Result<StartedUpload> {
-        let device = self
-            .resolve_device(caller, caller.user_id, &req.device_id)
-            .await?;
-        let file_path = paths::normalize_file(&req.file_path)?;
-        if paths::nfc(&req.file_name) != paths::file_name(&file_path) {
-            return Err(Error::new(
-                Code::InvalidValue,
-                "file_name must be the last segment of file_path",
-            ));
-        }
-        self.check_file_path(self.db(), caller.user_id, &file_path)
-            .await?;
-        let limits = self.limits();
-        let Sizes {
-            total_size,
-            chunk_size,
-            total_chunks,
-            file_hash,
-        } = sizes_of(limits, &req)?;
-        self.inner
-            .blobs
-            .ensure_space(total_size, limits.min_free_space)
-            .await?;
-
-        let now = self.clock().now();
-        let upload_id = Uuid::new_v4();
-        let resume_token = new_secret();
-        let expires_at = now + self.upload_ttl();
-        let file_metadata_id = self.file_id_at(caller.user_id, &file_path).await?;
-        self.inner.staging.create(upload_id, total_size).await?;
-        let inserted = async {
-            let txn = self.begin_write().await?;
-            // Lock the user's row first: concurrent starts of one user queue here,
-            // so the count below cannot be raced past the limit.
-            user::Entity::update_many()
-                .col_expr(user::Column::UpdatedAt, Expr::col(user::Column::UpdatedAt))
-                .filter(user::Column::Id.eq(caller.user_id))
-                .exec(&txn)
-                .await?;
-            let open = chunked_upload::Entity::find()
-                .filter(chunked_upload::Column::UserId.eq(caller.user_id))
-                .filter(chunked_upload::Column::Status.is_in(UploadStatus::UNFINISHED))
-                .filter(chunked_upload::Column::ExpiresAt.gt(now))
-                .count(&txn)
-                .await?;
-            if open >= u64::from(limits.max_concurrent_uploads) {
-                return Err(Error::new(
-                    Code::TooManyUploads,
-                    format!(
-                        "at most {} unfinished uploads at once; finish or cancel one first",
-                        limits.max_concurrent_uploads
-                    ),
-                )
-                .retry_after(60));
-            }
-            chunked_upload::ActiveModel {
-                id: Set(upload_id),
-                user_id: Set(caller.user_id),
-                device_id: Set(device.id),
-                file_metadata_id: Set(file_metadata_id),
-                file_path: Set(file_path.clone()),
-                file_name: Set(req.file_name.clone()),
-                total_size: Set(req.total_size),
-                chunk_size: Set(chunk_size as i64),
-                total_chunks: Set(total_chunks),
-                uploaded_bytes: Set(0),
-                completed_chunks: Set(0),
-                file_hash: Set(file_hash),
-                modified_at: Set(req.modified_at),
-                base_version: Set(req.base_version),
-                resume_token_hash: Set(hash_secret(&resume_token)),
-                status: Set(UploadStatus::Active),
-                error_code: Set(None),
-                result_version: Set(None),
-                result_sha256: Set(None),
-                expires_at: Set(expires_at),
-                created_at: Set(now),
-                updated_at: Set(now),
-                completed_at: Set(None),
-                result_path: Set(None),
-                conflict: Set(None),
-            }
-            .insert(&txn)
-            .await?;
-            txn.commit().await?;
-            Ok::<_, Error>(())
-        }
-        .await;
-        if let Err(err) = inserted {
-            self.inner.staging.remove(upload_id).await?;
-            return Err(err);
-        }
-        self.metrics().uploads_started.inc();
-        Ok(StartedUpload {
-            upload_id,
-            chunk_size,
-            total_chunks,
-            resume_token,
-            expires_at,
-        })
     }
 
     /// The caller's upload (404 for anyone else's); an idle one past its expiry is

@@ -3,7 +3,7 @@
 //! arrive. Assembly then only hashes the tail instead of the whole file.
 //!
 //! Purely an accelerator held in memory: after a restart (or on another server)
-//! assembly hashes the whole part file, with the same result.
+//! assembly hashes every block, with the same result.
 use entity::enums::UploadStatus;
 use std::sync::Arc;
 
@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::service::Services;
-use crate::service::error::Result;
+use crate::service::error::{Error, Result};
 
 /// Chunks looked up per step.
 const STEP: u64 = 64;
@@ -92,59 +92,71 @@ impl Services {
         state: &mut PrefixHash,
     ) -> Result<()> {
         loop {
-            let stored: Vec<i32> = upload_chunk::Entity::find()
-                .select_only()
-                .column(upload_chunk::Column::ChunkNumber)
-                .filter(upload_chunk::Column::UploadId.eq(upload.id))
-                .filter(upload_chunk::Column::ChunkNumber.gte(state.next_chunk))
-                .order_by_asc(upload_chunk::Column::ChunkNumber)
-                .limit(STEP)
-                .into_tuple()
-                .all(self.db())
+            let stored = self
+                .stored_blocks_from(upload.id, state.next_chunk, Some(STEP))
                 .await?;
-            let run = stored
-                .iter()
+            let run: Vec<String> = stored
+                .into_iter()
                 .zip(state.next_chunk..)
-                .take_while(|(n, expected)| *n == expected)
-                .count();
-            if run == 0 {
+                .take_while(|((n, _), expected)| n == expected)
+                .map(|((_, sha), _)| sha)
+                .collect();
+            if run.is_empty() {
                 return Ok(());
             }
-            let end_chunk = state.next_chunk + run as i32;
-            let chunk_size = upload.chunk_size as u64;
-            let from = state.next_chunk as u64 * chunk_size;
-            let to = (end_chunk as u64 * chunk_size).min(upload.total_size as u64);
+            let end_chunk = state.next_chunk + run.len() as i32;
             let hasher = std::mem::take(&mut state.hasher);
-            state.hasher = self
-                .inner
-                .staging
-                .hash_range(upload.id, hasher, from, to)
-                .await?;
+            state.hasher = self.inner.blobs.hash_blocks(hasher, run).await?;
             state.next_chunk = end_chunk;
         }
     }
 
+    /// The stored chunks of an upload from chunk `from` on, in order: their
+    /// numbers and block names (at most `limit`).
+    pub(crate) async fn stored_blocks_from(
+        &self,
+        upload_id: Uuid,
+        from: i32,
+        limit: Option<u64>,
+    ) -> Result<Vec<(i32, String)>> {
+        Ok(upload_chunk::Entity::find()
+            .select_only()
+            .column(upload_chunk::Column::ChunkNumber)
+            .column(upload_chunk::Column::Sha256)
+            .filter(upload_chunk::Column::UploadId.eq(upload_id))
+            .filter(upload_chunk::Column::ChunkNumber.gte(from))
+            .order_by_asc(upload_chunk::Column::ChunkNumber)
+            .limit(limit)
+            .into_tuple()
+            .all(self.db())
+            .await?)
+    }
+
     /// The whole-file SHA-256 of a fully stored upload: the background prefix
-    /// (when this process has one) plus the rest, then the part file is synced.
+    /// (when this process has one) plus the blocks after it.
     pub(crate) async fn whole_file_hash(&self, upload: &chunked_upload::Model) -> Result<String> {
         let (start, hasher) = match self.forget_prefix(upload.id) {
             Some(entry) => {
                 let mut state = entry.lock().await;
                 let taken = std::mem::take(&mut *state);
-                (
-                    taken.next_chunk as u64 * upload.chunk_size as u64,
-                    taken.hasher,
-                )
+                (taken.next_chunk, taken.hasher)
             }
             None => (0, Sha256::new()),
         };
-        let total = upload.total_size as u64;
+        let rest = self.stored_blocks_from(upload.id, start, None).await?;
+        if rest.len() as i64 != i64::from(upload.total_chunks - start)
+            || rest
+                .iter()
+                .zip(start..)
+                .any(|((n, _), expected)| *n != expected)
+        {
+            return Err(Error::internal("an assembling upload lacks a chunk"));
+        }
         let hasher = self
             .inner
-            .staging
-            .hash_range(upload.id, hasher, start.min(total), total)
+            .blobs
+            .hash_blocks(hasher, rest.into_iter().map(|(_, sha)| sha).collect())
             .await?;
-        self.inner.staging.sync(upload.id).await?;
         Ok(hex::encode(hasher.finalize()))
     }
 }
