@@ -17,9 +17,14 @@ use crate::local::{self, Found};
 use crate::plan::Local;
 use crate::state::{DELTA, Pending, Remote, State};
 
-/// Where a download of content `sha256` is written until it is complete.
-fn part_file(state: &State, sha256: &str) -> PathBuf {
-    state.dir().join("tmp").join(format!("{sha256}.part"))
+/// Where a download of content `sha256` to `path` is written until it is
+/// complete (per path: two paths with the same content download side by side).
+fn part_file(state: &State, path: &str, sha256: &str) -> PathBuf {
+    let of_path = hex::encode(&Sha256::digest(path.as_bytes())[..8]);
+    state
+        .dir()
+        .join("tmp")
+        .join(format!("{sha256}-{of_path}.part"))
 }
 
 /// The local entry is still what the plan saw (`None`: still absent).
@@ -51,7 +56,7 @@ pub async fn download(
     expected: Option<&Local>,
 ) -> Result<Option<Found>> {
     let sha = remote.sha256.clone().unwrap_or_default();
-    let part = part_file(state, &sha);
+    let part = part_file(state, path, &sha);
     let tmp_dir = state.dir().join("tmp");
     std::fs::create_dir_all(&tmp_dir).map_err(|e| Error::io(&tmp_dir, e))?;
     if let Some(listed) = state.remote_blocks(path, remote.version).await?

@@ -11,7 +11,8 @@ use leptos_router::{
 use crate::{
     Dashboard,
     pages::{
-        audit, bandwidth, devices, files, login, overview, schedules, selective, settings, users,
+        audit, bandwidth, devices, files, login, overview, schedules, selective, settings, storage,
+        users,
     },
     session::{self, Session},
 };
@@ -92,6 +93,7 @@ fn App() -> impl IntoView {
                     ssr=SsrMode::Async
                 />
                 <Route path=path!("/audit") view=audit::AuditPage ssr=SsrMode::Async />
+                <Route path=path!("/storage") view=storage::StoragePage ssr=SsrMode::Async />
                 <Route path=path!("/files") view=files::FilesPage ssr=SsrMode::Async />
                 <Route path=path!("/devices") view=devices::DevicesPage ssr=SsrMode::Async />
                 <Route
@@ -113,6 +115,7 @@ const NAV: &[(&str, &str, bool)] = &[
     ("/selective", "Selective sync", true),
     ("/bandwidth", "Bandwidth", true),
     ("/audit", "Audit log", true),
+    ("/storage", "Storage", true),
     ("/files", "My files", false),
     ("/devices", "My devices", false),
     ("/settings", "My settings", false),

@@ -70,4 +70,6 @@ operations!(
     DeleteUser,
     CreateUser,
     UserTokens,
+    StorageReports,
+    CollectGarbage,
 );

@@ -3,11 +3,16 @@
 //! run beside Ferry in the same run.
 use std::{
     path::{Path, PathBuf},
+    process::Stdio,
     time::Instant,
 };
 
+use tokio::io::AsyncWriteExt;
+
 use anyhow::{Context, bail};
 use sha2::{Digest, Sha256};
+
+use crate::{ADMIN, ADMIN_PASSWORD, Api};
 
 pub const MIB: u64 = 1 << 20;
 
@@ -85,6 +90,13 @@ pub fn free_port() -> anyhow::Result<u16> {
 pub struct Reference {
     child: std::process::Child,
     pub port: u16,
+}
+
+impl Reference {
+    /// CPU seconds the reference server has used so far.
+    pub fn cpu_seconds(&self) -> f64 {
+        cpu_seconds_of(self.child.id())
+    }
 }
 
 impl Drop for Reference {
@@ -182,4 +194,192 @@ pub async fn timed_get(request: reqwest::RequestBuilder, size: u64) -> anyhow::R
         bail!("GET returned {got} bytes, expected {size}");
     }
     Ok(began.elapsed().as_secs_f64())
+}
+
+/// `ferry sync init dir` as the bootstrap admin on `device`.
+pub async fn init_sync(bin: &Path, base: &str, dir: &Path, device: &str) -> anyhow::Result<()> {
+    let mut child = tokio::process::Command::new(bin)
+        .args(["sync", "init"])
+        .arg(dir)
+        .args([
+            "--server",
+            base,
+            "--user",
+            ADMIN,
+            "--device",
+            device,
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()?;
+    let mut stdin = child.stdin.take().context("stdin")?;
+    stdin.write_all(ADMIN_PASSWORD.as_bytes()).await?;
+    drop(stdin);
+    if !child.wait().await?.success() {
+        bail!("ferry sync init {device} failed");
+    }
+    Ok(())
+}
+
+/// Run `command` under GNU time: (seconds, peak RSS in KiB).
+pub async fn timed(mut command: std::process::Command) -> anyhow::Result<(f64, u64)> {
+    let report = tempfile::NamedTempFile::new()?;
+    let mut timed = tokio::process::Command::new("/usr/bin/time");
+    timed
+        .arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(report.path())
+        .arg(command.get_program())
+        .args(command.get_args())
+        .stdout(Stdio::null());
+    for (key, value) in command.get_envs() {
+        if let Some(value) = value {
+            timed.env(key, value);
+        }
+    }
+    let _ = command.stdout(Stdio::null());
+    let started = Instant::now();
+    let status = timed.status().await?;
+    let secs = started.elapsed().as_secs_f64();
+    if !status.success() {
+        bail!("{:?} failed", command.get_program());
+    }
+    let rss: u64 = std::fs::read_to_string(report.path())?
+        .lines()
+        .last()
+        .context("no time report")?
+        .trim()
+        .parse()?;
+    Ok((secs, rss))
+}
+
+/// `ferry sync run dir`, quietly.
+pub fn sync_run(bin: &Path, dir: &Path) -> std::process::Command {
+    let mut command = std::process::Command::new(bin);
+    command
+        .args(["sync", "run"])
+        .arg(dir)
+        .env("RUST_LOG", "warn");
+    command
+}
+
+/// CPU seconds (user + system) the process `pid` has used so far.
+pub fn cpu_seconds_of(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (tick(11) + tick(12)) / 100.0
+}
+
+/// Seconds one core takes to SHA-256 the file at `path` (read from the page cache).
+pub fn sha256_seconds(path: &Path) -> anyhow::Result<f64> {
+    use std::io::Read;
+    let started = Instant::now();
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; MIB as usize];
+    loop {
+        let n = file.read(&mut buffer)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+    }
+    std::hint::black_box(hasher.finalize());
+    Ok(started.elapsed().as_secs_f64())
+}
+
+/// One chunked upload of `source` to `path` in 5 MiB chunks with `streams`
+/// workers (each chunk read and hashed by the client); seconds taken.
+pub async fn chunked_upload(
+    api: &Api,
+    source: &Path,
+    size: u64,
+    sha: &str,
+    streams: usize,
+    path: &str,
+) -> anyhow::Result<f64> {
+    use reqwest::{StatusCode, multipart};
+    use std::os::unix::fs::FileExt;
+    use std::sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    };
+    const CHUNK: u64 = 5 * MIB;
+    let began = Instant::now();
+    let (status, started) = api.start_upload(path, size, Some(CHUNK), Some(sha)).await;
+    if status != StatusCode::OK {
+        bail!("start: {status} {started}");
+    }
+    let id = started["upload_id"]
+        .as_str()
+        .context("upload_id")?
+        .to_owned();
+    let total = started["total_chunks"].as_u64().context("total_chunks")? as usize;
+    let next = Arc::new(AtomicUsize::new(0));
+    let file = Arc::new(std::fs::File::open(source)?);
+    let workers = (0..streams).map(|_| {
+        let (api, id, next, file) = (api.clone(), id.clone(), next.clone(), file.clone());
+        tokio::spawn(async move {
+            let mut completed = None;
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= total {
+                    return Ok::<_, anyhow::Error>(completed);
+                }
+                let offset = n as u64 * CHUNK;
+                let len = CHUNK.min(size - offset) as usize;
+                let file = file.clone();
+                let data = tokio::task::spawn_blocking(move || {
+                    let mut buf = vec![0u8; len];
+                    file.read_exact_at(&mut buf, offset).map(|()| buf)
+                })
+                .await??;
+                let hash = hex::encode(Sha256::digest(&data));
+                let form = multipart::Form::new().text("chunk_hash", hash).part(
+                    "chunk_file",
+                    multipart::Part::bytes(data).file_name("chunk"),
+                );
+                let sent = Instant::now();
+                let response = api
+                    .client
+                    .post(api.url(&format!("/api/sync/upload/{id}/chunk/{n}")))
+                    .bearer_auth(&api.token)
+                    .multipart(form)
+                    .send()
+                    .await?;
+                let (status, body) = crate::parts(response).await;
+                if status != StatusCode::OK {
+                    bail!("chunk {n}: {status} {body}");
+                }
+                if body["status"] == "completed" {
+                    eprintln!(
+                        "  the completing chunk (with assembly) took {:.2}s",
+                        sent.elapsed().as_secs_f64()
+                    );
+                    completed = Some(body);
+                }
+            }
+        })
+    });
+    let mut done = None;
+    for worker in futures_util::future::join_all(workers).await {
+        if let Some(body) = worker?? {
+            done = Some(body);
+        }
+    }
+    let secs = began.elapsed().as_secs_f64();
+    let done = done.context("no chunk completed the upload")?;
+    if done["file"]["sha256"] != sha {
+        bail!("committed hash differs: {done}");
+    }
+    Ok(secs)
 }

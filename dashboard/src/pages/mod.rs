@@ -8,6 +8,7 @@ pub mod overview;
 pub mod schedules;
 pub mod selective;
 pub mod settings;
+pub mod storage;
 mod tokens;
 pub mod users;
 

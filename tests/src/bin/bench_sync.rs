@@ -9,13 +9,11 @@
 #![forbid(unsafe_code)]
 
 use std::path::Path;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use ferry_tests::bench::{MIB, ferry_binary, make_file, median};
+use ferry_tests::bench::{MIB, ferry_binary, init_sync, make_file, median, sync_run, timed};
 use ferry_tests::{ADMIN, ADMIN_PASSWORD, ProcessServer};
-use tokio::io::AsyncWriteExt;
 
 #[derive(Debug, clap::Parser)]
 struct Options {
@@ -28,73 +26,6 @@ struct Options {
     /// Saves timed from one watching device to the other.
     #[arg(long, default_value_t = 20)]
     saves: usize,
-}
-
-async fn init(bin: &Path, base: &str, dir: &Path, device: &str) -> anyhow::Result<()> {
-    let mut child = tokio::process::Command::new(bin)
-        .args(["sync", "init"])
-        .arg(dir)
-        .args([
-            "--server",
-            base,
-            "--user",
-            ADMIN,
-            "--device",
-            device,
-            "--password-stdin",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()?;
-    let mut stdin = child.stdin.take().context("stdin")?;
-    stdin.write_all(ADMIN_PASSWORD.as_bytes()).await?;
-    drop(stdin);
-    if !child.wait().await?.success() {
-        bail!("ferry sync init {device} failed");
-    }
-    Ok(())
-}
-
-/// Run `command` under GNU time: (seconds, peak RSS in KiB).
-async fn timed(mut command: std::process::Command) -> anyhow::Result<(f64, u64)> {
-    let report = tempfile::NamedTempFile::new()?;
-    let mut timed = tokio::process::Command::new("/usr/bin/time");
-    timed
-        .arg("-f")
-        .arg("%M")
-        .arg("-o")
-        .arg(report.path())
-        .arg(command.get_program())
-        .args(command.get_args())
-        .stdout(Stdio::null());
-    for (key, value) in command.get_envs() {
-        if let Some(value) = value {
-            timed.env(key, value);
-        }
-    }
-    let _ = command.stdout(Stdio::null());
-    let started = Instant::now();
-    let status = timed.status().await?;
-    let secs = started.elapsed().as_secs_f64();
-    if !status.success() {
-        bail!("{:?} failed", command.get_program());
-    }
-    let rss: u64 = std::fs::read_to_string(report.path())?
-        .lines()
-        .last()
-        .context("no time report")?
-        .trim()
-        .parse()?;
-    Ok((secs, rss))
-}
-
-fn sync_run(bin: &Path, dir: &Path) -> std::process::Command {
-    let mut command = std::process::Command::new(bin);
-    command
-        .args(["sync", "run"])
-        .arg(dir)
-        .env("RUST_LOG", "warn");
-    command
 }
 
 /// Every file under `dir`, hashed (what the client verifies and rclone does not).
@@ -178,8 +109,8 @@ async fn main() -> anyhow::Result<()> {
     );
     std::fs::create_dir_all(&a)?;
     populate(&a, opts.files, opts.big_mib)?;
-    init(&bin, &server.base, &a, "a").await?;
-    init(&bin, &server.base, &b, "b").await?;
+    init_sync(&bin, &server.base, &a, "a").await?;
+    init_sync(&bin, &server.base, &b, "b").await?;
     let (push, _) = timed(sync_run(&bin, &a)).await?;
     eprintln!("device a pushed the tree in {push:.1} s");
 

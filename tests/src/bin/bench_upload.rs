@@ -8,25 +8,14 @@
 //! (needs Debian's `nginx`; `--size-mib N`, `--runs N`, `--streams N` to vary).
 #![forbid(unsafe_code)]
 
-use std::{
-    os::unix::fs::FileExt,
-    path::Path,
-    sync::{
-        Arc,
-        atomic::{AtomicUsize, Ordering},
-    },
-    time::Instant,
-};
-
-use anyhow::{Context, bail};
+use anyhow::Context;
 use ferry_tests::{
-    Api, ProcessServer,
-    bench::{MIB, ferry_binary, median, prepare_source, start_nginx, timed_put},
+    ProcessServer,
+    bench::{
+        MIB, chunked_upload, ferry_binary, median, prepare_source, sha256_seconds, start_nginx,
+        timed_put,
+    },
 };
-use reqwest::{StatusCode, multipart};
-use sha2::{Digest, Sha256};
-
-const CHUNK: u64 = 5 * MIB;
 
 #[derive(Debug, clap::Parser)]
 struct Options {
@@ -39,92 +28,6 @@ struct Options {
     /// Parallel chunk streams.
     #[arg(long, default_value_t = 4)]
     streams: usize,
-}
-
-/// One chunked upload of `source` with `streams` workers; seconds taken.
-async fn ferry_upload(
-    api: &Api,
-    source: &Path,
-    size: u64,
-    sha: &str,
-    streams: usize,
-    run: usize,
-) -> anyhow::Result<f64> {
-    let began = Instant::now();
-    let (status, started) = api
-        .start_upload(
-            &format!("/bench/run{run}.bin"),
-            size,
-            Some(CHUNK),
-            Some(sha),
-        )
-        .await;
-    if status != StatusCode::OK {
-        bail!("start: {status} {started}");
-    }
-    let id = started["upload_id"]
-        .as_str()
-        .context("upload_id")?
-        .to_owned();
-    let total = started["total_chunks"].as_u64().context("total_chunks")? as usize;
-    let next = Arc::new(AtomicUsize::new(0));
-    let file = Arc::new(std::fs::File::open(source)?);
-    let workers = (0..streams).map(|_| {
-        let (api, id, next, file) = (api.clone(), id.clone(), next.clone(), file.clone());
-        tokio::spawn(async move {
-            let mut completed = None;
-            loop {
-                let n = next.fetch_add(1, Ordering::Relaxed);
-                if n >= total {
-                    return Ok::<_, anyhow::Error>(completed);
-                }
-                let offset = n as u64 * CHUNK;
-                let len = CHUNK.min(size - offset) as usize;
-                let file = file.clone();
-                let data = tokio::task::spawn_blocking(move || {
-                    let mut buf = vec![0u8; len];
-                    file.read_exact_at(&mut buf, offset).map(|()| buf)
-                })
-                .await??;
-                let hash = hex::encode(Sha256::digest(&data));
-                let form = multipart::Form::new().text("chunk_hash", hash).part(
-                    "chunk_file",
-                    multipart::Part::bytes(data).file_name("chunk"),
-                );
-                let sent = Instant::now();
-                let response = api
-                    .client
-                    .post(api.url(&format!("/api/sync/upload/{id}/chunk/{n}")))
-                    .bearer_auth(&api.token)
-                    .multipart(form)
-                    .send()
-                    .await?;
-                let (status, body) = ferry_tests::parts(response).await;
-                if status != StatusCode::OK {
-                    bail!("chunk {n}: {status} {body}");
-                }
-                if body["status"] == "completed" {
-                    eprintln!(
-                        "  the completing chunk (with assembly) took {:.2}s",
-                        sent.elapsed().as_secs_f64()
-                    );
-                    completed = Some(body);
-                }
-            }
-        })
-    });
-    let mut done = None;
-    for worker in futures_util::future::join_all(workers).await {
-        if let Some(body) = worker?? {
-            done = Some(body);
-        }
-    }
-    let secs = began.elapsed().as_secs_f64();
-    let done = done.context("no chunk completed the upload")?;
-    if done["file"]["sha256"] != sha {
-        bail!("committed hash differs: {done}");
-    }
-    Ok(secs)
 }
 
 #[tokio::main]
@@ -168,29 +71,55 @@ async fn main() -> anyhow::Result<()> {
     ferry_tests::wait_healthy_port(&client, nginx.port).await;
 
     let (mut ferry_secs, mut nginx_secs) = (Vec::new(), Vec::new());
+    let (mut ferry_cpu, mut nginx_cpu, mut sha_secs) = (Vec::new(), Vec::new(), Vec::new());
     let (mut h2_secs, mut h1_secs) = (Vec::new(), Vec::new());
     for run in 0..opts.runs {
         // Alternate, so neither side always meets a warmer page cache.
         let put = client.put(format!("http://127.0.0.1:{}/dav/run{run}.bin", nginx.port));
+        let nginx_before = nginx.cpu_seconds();
         nginx_secs.push(timed_put(put, &source, size).await?);
+        nginx_cpu.push(nginx.cpu_seconds() - nginx_before);
+        // The floor's hashing: two SHA-256 passes over the file on one core.
+        sha_secs.push(sha256_seconds(&source)? + sha256_seconds(&source)?);
         // Drop each run's output, so every run writes into recycled page cache.
         std::fs::remove_file(work.path().join(format!("nginx/dav/run{run}.bin")))?;
         let cpu_before = server.cpu_seconds();
-        ferry_secs.push(ferry_upload(&api, &source, size, &sha, opts.streams, run).await?);
+        ferry_secs.push(
+            chunked_upload(
+                &api,
+                &source,
+                size,
+                &sha,
+                opts.streams,
+                &format!("/bench/run{run}.bin"),
+            )
+            .await?,
+        );
+        ferry_cpu.push(server.cpu_seconds() - cpu_before);
         eprintln!(
-            "  ferry server CPU: {:.2}s",
-            server.cpu_seconds() - cpu_before
+            "  ferry server CPU: {:.2}s, nginx {:.2}s, 2 × SHA-256 {:.2}s",
+            ferry_cpu[run], nginx_cpu[run], sha_secs[run]
         );
         let cpu_before = https_server.cpu_seconds();
-        h2_secs.push(ferry_upload(&https_h2, &source, size, &sha, opts.streams, run).await?);
+        h2_secs.push(
+            chunked_upload(
+                &https_h2,
+                &source,
+                size,
+                &sha,
+                opts.streams,
+                &format!("/bench/run{run}.bin"),
+            )
+            .await?,
+        );
         h1_secs.push(
-            ferry_upload(
+            chunked_upload(
                 &https_h1,
                 &source,
                 size,
                 &sha,
                 opts.streams,
-                run + opts.runs,
+                &format!("/bench/run{}.bin", run + opts.runs),
             )
             .await?,
         );
@@ -233,6 +162,19 @@ async fn main() -> anyhow::Result<()> {
         mibs(h1),
         f / h1
     );
+    let gib = opts.size_mib as f64 / 1024.0;
+    let (fc, nc, sc) = (
+        median(ferry_cpu) / gib,
+        median(nginx_cpu) / gib,
+        median(sha_secs) / gib,
+    );
+    let floor = nc + sc;
+    println!("\n| server CPU per GiB (median) | CPU-s | ratio to the floor |");
+    println!("|---|---|---|");
+    println!(
+        "| floor: nginx's CPU for the PUT + two SHA-256 passes on one core ({nc:.2} + {sc:.2}) | {floor:.2} | 1.00× |"
+    );
+    println!("| Ferry, chunked upload | {fc:.2} | {:.2}× |", fc / floor);
     println!("\nFerry peak RSS over all runs: {peak_rss_mib:.1} MiB");
     Ok(())
 }

@@ -125,6 +125,14 @@ impl Services {
             self.drop_orphan_manifests().await?;
             pruned
         };
+        gc_run::Entity::update_many()
+            .col_expr(
+                gc_run::Column::VersionsPruned,
+                Expr::value(i64::try_from(versions_pruned).unwrap_or(i64::MAX)),
+            )
+            .filter(gc_run::Column::Id.eq(id))
+            .exec(self.db())
+            .await?;
         self.pause_point("gc.pruned").await;
 
         let cutoff = std::time::SystemTime::now()
