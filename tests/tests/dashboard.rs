@@ -1452,3 +1452,47 @@ async fn an_admin_edits_schedules_steers_uploads_and_reads_the_audit_log_at_both
         browser.close().await.expect("close");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_reads_storage_and_collects_garbage_from_the_storage_page() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let server = ferry_tests::TestServer::start_with(ferry_tests::Backend::Sqlite, |s| {
+        s.gc_grace_secs = 0;
+    })
+    .await
+    .expect("server");
+    let alice = server.api(&server.user_token("alice").await);
+    let kept = random_bytes(3 * 65_536, 8);
+    alice.upload_file("/kept.bin", &kept, 65_536).await;
+    // An upload cancelled after one chunk leaves a block nobody uses.
+    let (_, started) = alice
+        .start_upload("/gone.bin", 2 * 65_536, Some(65_536), None)
+        .await;
+    let id = started["upload_id"].as_str().expect("id").to_owned();
+    alice.put_chunk(&id, 0, &random_bytes(65_536, 9)).await;
+    let (status, _) = alice.delete(&format!("/api/sync/upload/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let browser = driver.browser().await;
+    sign_in(&browser, &server.base, "admin", ferry_tests::ADMIN_PASSWORD).await;
+    // The navigation offers the page to admins.
+    find(&browser, "nav a[href='/storage']").await;
+    browser.goto(&server.url("/storage")).await.expect("goto");
+    assert_eq!(
+        text(&browser, "#space-used").await,
+        "The collector has not run yet."
+    );
+    click(&browser, "#collect").await;
+    text_with(&browser, "#collected", "Collected").await;
+    let row = text(&browser, "#runs tbody tr").await;
+    assert!(
+        row.contains("64.0 KiB"),
+        "one 64 KiB block reclaimed: {row}"
+    );
+    text_with(&browser, "#space-used", "192.0 KiB in 3 blocks").await;
+    screenshot(&browser, "admin-storage-desktop").await;
+    assert_eq!(alice.download("/kept.bin").await, kept);
+    browser.close().await.expect("close");
+}
