@@ -3,8 +3,10 @@
 //! other block keeps its SHA-256. Uploads announce the cut and send only the
 //! blocks the server lacks; downloads take the blocks this folder already
 //! holds from local files and fetch only the rest.
+use std::collections::HashMap;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use sha2::{Digest, Sha256};
 
@@ -44,31 +46,68 @@ pub struct Block {
     pub sha256: String,
 }
 
-/// Cut the file at `path` (`size` bytes) into blocks, reading it once.
-pub async fn cut(path: &Path, size: u64) -> Result<Vec<Block>> {
+/// Cuts made while a scan hashed files, by path, with the file's SHA-256: the
+/// upload that follows takes its file's cut instead of reading it again.
+static CUTS: Mutex<Option<HashMap<PathBuf, (String, Vec<Block>)>>> = Mutex::new(None);
+/// Cuts kept at most (a watching client scans again and again).
+const KEPT_CUTS: usize = 10_000;
+
+/// Cut the file at `path` (`size` bytes, SHA-256 `sha256`) into blocks: the
+/// cut its scan made, when the content is still that, else reading it once.
+pub async fn cut(path: &Path, size: u64, sha256: &str) -> Result<Vec<Block>> {
+    let kept = CUTS
+        .lock()
+        .ok()
+        .and_then(|mut cuts| cuts.as_mut()?.remove(path));
+    if let Some((sha, blocks)) = kept
+        && sha == sha256
+        && blocks.iter().map(|b| b.size).sum::<u64>() == size
+    {
+        return Ok(blocks);
+    }
     let path = path.to_owned();
-    tokio::task::spawn_blocking(move || cut_now(&path, size))
+    tokio::task::spawn_blocking(move || cut_now(&path, size).map(|(_, blocks)| blocks))
         .await
         .map_err(|e| Error::Setup(format!("cutting a file into blocks failed: {e}")))?
 }
 
-fn cut_now(path: &Path, size: u64) -> Result<Vec<Block>> {
+/// The SHA-256 of the file at `path`, cutting it into blocks in the same read
+/// (the cut is kept for its upload, see [`cut`]).
+pub fn hash_and_cut(path: &Path) -> Result<String> {
+    let size = std::fs::metadata(path)
+        .map_err(|e| Error::io(path, e))?
+        .len();
+    let (sha, blocks) = cut_now(path, size)?;
+    if let Ok(mut cuts) = CUTS.lock() {
+        let cuts = cuts.get_or_insert_with(HashMap::new);
+        if cuts.len() >= KEPT_CUTS {
+            cuts.clear();
+        }
+        cuts.insert(path.to_owned(), (sha.clone(), blocks));
+    }
+    Ok(sha)
+}
+
+/// One read of the file: its SHA-256 and its blocks.
+fn cut_now(path: &Path, size: u64) -> Result<(String, Vec<Block>)> {
     let sizes = if size > LARGE_FROM { LARGE } else { SMALL };
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let chunker = fastcdc::v2020::StreamCDC::new(file, sizes.min, sizes.avg, sizes.max);
+    let mut whole = Sha256::new();
     let mut blocks = Vec::new();
     for chunk in chunker {
         let chunk = chunk.map_err(|e| match e {
             fastcdc::v2020::Error::IoError(e) => Error::io(path, e),
             other => Error::Setup(format!("cutting {}: {other}", path.display())),
         })?;
+        whole.update(&chunk.data);
         blocks.push(Block {
             offset: chunk.offset,
             size: chunk.length as u64,
             sha256: hex::encode(Sha256::digest(&chunk.data)),
         });
     }
-    Ok(blocks)
+    Ok((hex::encode(whole.finalize()), blocks))
 }
 
 /// The blocks of `listed` (`(sha256, size)` in order) with their offsets.
@@ -121,7 +160,9 @@ mod tests {
         let mut bytes = noise(24 << 20, 7);
         let path = dir.path().join("f");
         std::fs::write(&path, &bytes).expect("write");
-        let before = cut(&path, bytes.len() as u64).await.expect("cut");
+        let sha = hash_and_cut(&path).expect("hash");
+        assert_eq!(sha, hex::encode(Sha256::digest(&bytes)));
+        let before = cut(&path, bytes.len() as u64, &sha).await.expect("cut");
         assert!(before.len() >= 8, "about 1 MiB blocks: {}", before.len());
         assert_eq!(
             before.iter().map(|b| b.size).sum::<u64>(),
@@ -130,7 +171,8 @@ mod tests {
         let middle = bytes.len() / 2;
         bytes[middle..middle + (1 << 20)].copy_from_slice(&noise(1 << 20, 99));
         std::fs::write(&path, &bytes).expect("edit");
-        let after = cut(&path, bytes.len() as u64).await.expect("cut");
+        // The kept cut is of the old content: a new hash cuts the file again.
+        let after = cut(&path, bytes.len() as u64, "edited").await.expect("cut");
         let old: std::collections::HashSet<_> = before.iter().map(|b| &b.sha256).collect();
         let new_bytes: u64 = after
             .iter()

@@ -1,17 +1,11 @@
 //! The local side: walking the synced folder, hashing files, and the mapping
 //! between server paths (`/Docs/a.txt`) and files under the folder.
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use sha2::{Digest, Sha256};
-
 use crate::error::{Error, Result};
 use crate::state::{Kind, STATE_DIR};
-
-/// Read size while hashing.
-const HASH_BUFFER: usize = 1 << 20;
 
 /// One entry of the folder as the walk found it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -118,16 +112,8 @@ fn walk(root: &Path, prefix: &str, dir: &Path, scan: &mut Scan) -> Result<()> {
 
 /// The lowercase hex SHA-256 of `file`.
 pub fn hash_file(file: &Path) -> Result<String> {
-    let mut f = std::fs::File::open(file).map_err(|e| Error::io(file, e))?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; HASH_BUFFER];
-    loop {
-        let n = f.read(&mut buffer).map_err(|e| Error::io(file, e))?;
-        if n == 0 {
-            return Ok(hex::encode(hasher.finalize()));
-        }
-        hasher.update(&buffer[..n]);
-    }
+    // Cut into blocks in the same read: an upload of a changed file reads it once more, not twice.
+    crate::blocks::hash_and_cut(file)
 }
 
 /// Whether a file modified at `mtime_ns` may still be being written: it changed

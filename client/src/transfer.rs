@@ -236,13 +236,13 @@ pub async fn upload(
     let (upload_id, chunk_size, chunks, cut) =
         match resume(api, state, path, &sha, local.size).await? {
             Some((id, chunk_size, missing)) if chunk_size == DELTA => {
-                let cut = blocks::cut(&file, local.size).await?;
+                let cut = blocks::cut(&file, local.size, &sha).await?;
                 (id, chunk_size, missing, Some(cut))
             }
             Some((id, chunk_size, missing)) => (id, chunk_size, missing, None),
             None => {
                 let mut cut = if local.size > 0 {
-                    Some(blocks::cut(&file, local.size).await?)
+                    Some(blocks::cut(&file, local.size, &sha).await?)
                         .filter(|c| c.len() <= blocks::MAX_BLOCKS)
                 } else {
                     None

@@ -98,6 +98,8 @@ async fn main() -> anyhow::Result<()> {
     let warm = contenders[2].request(&client, reqwest::Method::OPTIONS, "");
     warm.send().await?;
 
+    let admin = ferry.admin_api().await;
+    let mut rest_get_secs = Vec::new();
     let mut ferry_cpu = Vec::new();
     for run in 0..opts.runs {
         for contender in contenders.iter_mut() {
@@ -111,6 +113,12 @@ async fn main() -> anyhow::Result<()> {
             contender.get_secs.push(timed_get(get, size).await?);
             if contender.name.starts_with("Ferry") {
                 ferry_cpu.push(ferry.cpu_seconds() - cpu_before);
+                // The same file over REST (`GET /api/sync/files/content`).
+                let rest = client
+                    .get(format!("{}/api/sync/files/content", ferry.base))
+                    .query(&[("path", format!("/{name}"))])
+                    .bearer_auth(&admin.token);
+                rest_get_secs.push(timed_get(rest, size).await?);
             }
             let delete = contender.request(&client, reqwest::Method::DELETE, &name);
             delete.send().await?;
@@ -126,6 +134,7 @@ async fn main() -> anyhow::Result<()> {
         .map(|c| (median(c.put_secs.clone()), median(c.get_secs.clone())))
         .collect();
     let (nginx_put, nginx_get) = medians[0];
+    let rest_get = median(rest_get_secs);
     let (rclone_put, rclone_get) = medians[1];
     println!(
         "| server | PUT {} MiB | PUT MiB/s | GET {} MiB | GET MiB/s |",
@@ -147,6 +156,11 @@ async fn main() -> anyhow::Result<()> {
         nginx_get / ferry_get,
         rclone_put / ferry_put,
         rclone_get / ferry_get
+    );
+    println!(
+        "Ferry REST GET (`/api/sync/files/content`) of the same file: {rest_get:.2} s, {:.0} MiB/s, {:.2}× nginx's GET",
+        mibs(rest_get),
+        nginx_get / rest_get
     );
     println!(
         "Ferry server CPU per PUT+GET: {:.2} s (median); peak RSS {:.1} MiB",

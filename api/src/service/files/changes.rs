@@ -16,6 +16,7 @@ use crate::service::error::{Code, Error, Result};
 use crate::service::sync::selective::{Folder, is_synced};
 use crate::service::{Caller, Services};
 
+use super::change_blocks::{BlockRef, MAX_ENTRY_BLOCKS, MAX_PAGE_BLOCKS};
 use super::change_cursor::Cursor;
 
 /// Changes a page holds when the client does not say.
@@ -29,21 +30,6 @@ pub const MAX_WAIT: Duration = Duration::from_secs(60);
 const RECHECK: Duration = Duration::from_secs(2);
 /// Rows read per page at most, filtered out ones included.
 const SCAN_FACTOR: u64 = 8;
-/// A file whose content has more blocks than this carries no block list in the
-/// feed (the client fetches it whole).
-pub const MAX_ENTRY_BLOCKS: usize = 32_768;
-/// Block-list entries one page carries at most; later files go without.
-pub const MAX_PAGE_BLOCKS: usize = 65_536;
-/// Contents whose manifests are read per query.
-const MANIFEST_BATCH: usize = 200;
-
-/// One block of a file's content, as the feed lists it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct BlockRef {
-    pub sha256: String,
-    pub size: u64,
-}
-
 /// One entry of the feed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Change {
@@ -200,22 +186,7 @@ impl Services {
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
-        let mut lists: std::collections::HashMap<String, Vec<BlockRef>> =
-            std::collections::HashMap::new();
-        for batch in wanted.chunks(MANIFEST_BATCH) {
-            let rows = entity::content_block::Entity::find()
-                .filter(entity::content_block::Column::ContentSha256.is_in(batch.iter().cloned()))
-                .order_by_asc(entity::content_block::Column::ContentSha256)
-                .order_by_asc(entity::content_block::Column::Position)
-                .all(self.db())
-                .await?;
-            for row in rows {
-                lists.entry(row.content_sha256).or_default().push(BlockRef {
-                    sha256: row.block_sha256,
-                    size: size_of(row.size),
-                });
-            }
-        }
+        let lists = self.block_lists(&wanted).await?;
         let mut budget = MAX_PAGE_BLOCKS;
         for change in changes.iter_mut().filter(|c| c.kind == ChangeKind::File) {
             let Some(list) = change.sha256.as_ref().and_then(|sha| lists.get(sha)) else {

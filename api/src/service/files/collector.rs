@@ -251,20 +251,24 @@ impl Services {
         Ok(pruned)
     }
 
-    /// Drop the manifests (and content rows) of contents no version holds.
+    /// Drop the manifests (and content rows) of contents no version holds, in
+    /// one transaction: a content's `blobs` row and its manifest go together
+    /// (the first commit of a content writes its manifest only with a new row).
     async fn drop_orphan_manifests(&self) -> Result<()> {
         let held = Query::select()
             .column(file_version::Column::Sha256)
             .from(file_version::Entity)
             .to_owned();
+        let txn = self.begin_write().await?;
         content_block::Entity::delete_many()
             .filter(content_block::Column::ContentSha256.not_in_subquery(held.clone()))
-            .exec(self.db())
+            .exec(&txn)
             .await?;
         blob::Entity::delete_many()
             .filter(blob::Column::Sha256.not_in_subquery(held))
-            .exec(self.db())
+            .exec(&txn)
             .await?;
+        txn.commit().await?;
         Ok(())
     }
 

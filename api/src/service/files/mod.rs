@@ -1,5 +1,6 @@
 //! Files and their versions: listing, reading, and committing a new version.
 pub mod blobs;
+mod change_blocks;
 mod change_cursor;
 pub(crate) mod change_log;
 pub mod changes;
@@ -169,20 +170,19 @@ impl Services {
     ) -> Result<(Uuid, FileInfo)> {
         let now = self.clock().now();
         let size = to_i64(new.size)?;
-        blob::Entity::insert(blob::ActiveModel {
+        // The first commit of a content writes its manifest; the row lock on its
+        // `blobs` row makes a concurrent first commit (on PostgreSQL) wait for
+        // this one and then leave the manifest alone, so two cuts never mix.
+        let fresh = blob::Entity::insert(blob::ActiveModel {
             sha256: Set(new.sha256.to_owned()),
             size: Set(size),
             created_at: Set(now),
         })
         .on_conflict_do_nothing()
-        .exec(conn)
+        .exec_without_returning(conn)
         .await?;
-        let has_manifest = content_block::Entity::find()
-            .filter(content_block::Column::ContentSha256.eq(new.sha256))
-            .one(conn)
-            .await?
-            .is_some();
-        if size > 0 && !has_manifest {
+        let fresh = matches!(fresh, sea_orm::TryInsertResult::Inserted(n) if n > 0);
+        if size > 0 && fresh {
             // A content stored whole is a manifest of one block: itself.
             let whole = [(new.sha256.to_owned(), size)];
             let rows: Vec<content_block::ActiveModel> = blocks
@@ -202,7 +202,6 @@ impl Services {
             }
             for batch in rows.chunks(1_000) {
                 content_block::Entity::insert_many(batch.to_vec())
-                    .on_conflict_do_nothing()
                     .exec_without_returning(conn)
                     .await?;
             }
