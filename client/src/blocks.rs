@@ -48,7 +48,9 @@ pub struct Block {
 
 /// Cuts made while a scan hashed files, by path, with the file's SHA-256: the
 /// upload that follows takes its file's cut instead of reading it again.
-static CUTS: Mutex<Option<HashMap<PathBuf, (String, Vec<Block>)>>> = Mutex::new(None);
+static CUTS: Mutex<Option<Cuts>> = Mutex::new(None);
+/// A file's SHA-256 and its blocks, by path.
+type Cuts = HashMap<PathBuf, (String, Vec<Block>)>;
 /// Cuts kept at most (a watching client scans again and again).
 const KEPT_CUTS: usize = 10_000;
 

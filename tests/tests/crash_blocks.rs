@@ -1,15 +1,44 @@
 //! Crash safety of the block store with a real process killed by SIGKILL: at
-//! each step of a delta upload, and in the middle of a collector run. After a
-//! restart every file is byte-identical and the interrupted work goes on.
+//! each step of a delta upload, and in the middle of a collector run, on SQLite
+//! and on PostgreSQL. After a restart every file is byte-identical and the
+//! interrupted work goes on.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-use ferry_tests::{Api, ProcessServer, files_below, random_bytes, sha256_hex};
+use ferry_tests::{
+    Api, Backend, ProcessServer, TestDatabase, files_below, on_both_backends, random_bytes,
+    sha256_hex,
+};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ferry-under-test");
 const BLOCK: usize = 64 * 1024;
+
+/// The database a scenario runs on: SQLite in the data directory (no
+/// environment), or a fresh PostgreSQL database (`None`: PostgreSQL is not
+/// configured here).
+async fn database(backend: Backend) -> Option<(Option<TestDatabase>, Vec<(&'static str, String)>)> {
+    match backend {
+        Backend::Sqlite => Some((None, Vec::new())),
+        Backend::Postgres => {
+            let database = TestDatabase::create().await?;
+            let env = vec![("DATABASE_URL", database.url.clone())];
+            Some((Some(database), env))
+        }
+    }
+}
+
+/// `base` plus `extra`, as `ProcessServer::spawn` takes them.
+fn with<'a>(
+    base: &'a [(&'static str, String)],
+    extra: &[(&'a str, &'a str)],
+) -> Vec<(&'a str, &'a str)> {
+    base.iter()
+        .map(|(k, v)| (*k, v.as_str()))
+        .chain(extra.iter().copied())
+        .collect()
+}
 
 /// Start a delta upload of `pieces` at `path`; the answer.
 async fn start_blocks(api: &Api, path: &str, pieces: &[&[u8]]) -> Value {
@@ -52,12 +81,15 @@ async fn download_version(api: &Api, path: &str, version: u32) -> Vec<u8> {
     response.bytes().await.unwrap().to_vec()
 }
 
-async fn kill_during_a_delta_upload_at(step: &str) {
+async fn kill_during_a_delta_upload_at(backend: Backend, step: &str) {
+    let Some((_database, db)) = database(backend).await else {
+        return;
+    };
     let dir = TempDir::new().unwrap();
     let data_dir = dir.path().join("data");
     let pieces: Vec<Vec<u8>> = (0..4).map(|n| random_bytes(BLOCK, 60 + n)).collect();
     let old: Vec<&[u8]> = pieces.iter().map(Vec::as_slice).collect();
-    let server = ProcessServer::spawn(BIN, &data_dir, &[]).await;
+    let server = ProcessServer::spawn(BIN, &data_dir, &with(&db, &[])).await;
     let api = server.admin_api().await;
     let first = start_blocks(&api, "/d.bin", &old).await;
     let id = first["upload_id"].as_str().unwrap();
@@ -70,7 +102,8 @@ async fn kill_during_a_delta_upload_at(step: &str) {
     // The second version changes block 1 only: that is all it sends.
     let edited = random_bytes(BLOCK, 99);
     let new: Vec<&[u8]> = vec![old[0], &edited, old[2], old[3]];
-    let server = ProcessServer::spawn(BIN, &data_dir, &[("FERRY_DEBUG_PAUSE_AT", step)]).await;
+    let paused = with(&db, &[("FERRY_DEBUG_PAUSE_AT", step)]);
+    let server = ProcessServer::spawn(BIN, &data_dir, &paused).await;
     let api = server.admin_api().await;
     let second = start_blocks(&api, "/d.bin", &new).await;
     assert_eq!(second["missing_chunks"], json!([[1, 1]]), "{second}");
@@ -89,7 +122,7 @@ async fn kill_during_a_delta_upload_at(step: &str) {
     let _ = sending.await;
     blocks_are_whole(&data_dir);
 
-    let server = ProcessServer::spawn(BIN, &data_dir, &[]).await;
+    let server = ProcessServer::spawn(BIN, &data_dir, &with(&db, &[])).await;
     let api = server.admin_api().await;
     let (_, progress) = api.get(&format!("/api/sync/upload/{id}/progress")).await;
     if progress["status"] != "completed" {
@@ -104,26 +137,33 @@ async fn kill_during_a_delta_upload_at(step: &str) {
     assert_eq!(download_version(&api, "/d.bin", 1).await, old.concat());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_9_in_a_delta_upload_after_a_block_is_stored() {
-    kill_during_a_delta_upload_at("chunk.written").await;
+async fn kill_9_in_a_delta_upload_after_a_block_is_stored(backend: Backend) {
+    kill_during_a_delta_upload_at(backend, "chunk.written").await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_9_in_a_delta_upload_after_hashing() {
-    kill_during_a_delta_upload_at("assembly.hashed").await;
+async fn kill_9_in_a_delta_upload_after_hashing(backend: Backend) {
+    kill_during_a_delta_upload_at(backend, "assembly.hashed").await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_9_in_a_delta_upload_before_the_commit() {
-    kill_during_a_delta_upload_at("assembly.adopted").await;
+async fn kill_9_in_a_delta_upload_before_the_commit(backend: Backend) {
+    kill_during_a_delta_upload_at(backend, "assembly.adopted").await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_9_in_the_middle_of_a_collection_loses_nothing() {
+on_both_backends!(kill_9_in_a_delta_upload_after_a_block_is_stored);
+on_both_backends!(kill_9_in_a_delta_upload_after_hashing);
+on_both_backends!(kill_9_in_a_delta_upload_before_the_commit);
+on_both_backends!(kill_9_in_the_middle_of_a_collection_loses_nothing);
+
+async fn kill_9_in_the_middle_of_a_collection_loses_nothing(backend: Backend) {
+    let Some((_database, db)) = database(backend).await else {
+        return;
+    };
     let dir = TempDir::new().unwrap();
     let data_dir = dir.path().join("data");
-    let keep_one = [("FERRY_KEEP_VERSIONS", "1"), ("FERRY_GC_GRACE_SECS", "0")];
+    let keep_one = with(
+        &db,
+        &[("FERRY_KEEP_VERSIONS", "1"), ("FERRY_GC_GRACE_SECS", "0")],
+    );
     let server = ProcessServer::spawn(BIN, &data_dir, &keep_one).await;
     let api = server.admin_api().await;
     // Three versions of one file (only the last is kept), a second file, and
