@@ -81,7 +81,11 @@ pub struct Services {
 #[derive(Debug)]
 struct Inner {
     db: DatabaseConnection,
-    blobs: BlobStore,
+    /// The local area: temporary files being written, free space; today also
+    /// the block store itself (see `blocks`).
+    blobs: Arc<BlobStore>,
+    /// Where blocks live: every read, write and deletion of a block goes here.
+    blocks: Arc<dyn files::block_store::BlockStore>,
     /// The previous release's part files, turned into blocks at start-up.
     legacy_parts: LegacyParts,
     /// Held (shared) by whatever makes a block referenced (a chunk recorded, a
@@ -131,12 +135,14 @@ impl Services {
         clock: Clock,
         metrics: metrics::Metrics,
     ) -> Result<Self> {
-        let blobs = BlobStore::open(options.data_dir.join("blobs")).await?;
+        let blobs = Arc::new(BlobStore::open(options.data_dir.join("blobs")).await?);
+        let blocks: Arc<dyn files::block_store::BlockStore> = blobs.clone();
         let legacy_parts = LegacyParts::open(options.data_dir.join("staging")).await?;
         Ok(Self {
             inner: Arc::new(Inner {
                 db,
                 blobs,
+                blocks,
                 legacy_parts,
                 block_use: tokio::sync::RwLock::new(()),
                 collecting: tokio::sync::Mutex::new(()),

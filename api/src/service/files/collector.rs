@@ -138,7 +138,7 @@ impl Services {
         let cutoff = std::time::SystemTime::now()
             .checked_sub(collection.grace)
             .unwrap_or(std::time::UNIX_EPOCH);
-        let stored = self.inner.blobs.list_blocks().await?;
+        let stored = self.inner.blocks.list().await?;
         let (mut kept, mut used) = (0u64, 0u64);
         let mut candidates = Vec::new();
         for block in stored {
@@ -160,7 +160,7 @@ impl Services {
                     used += block.size;
                     continue;
                 }
-                self.inner.blobs.remove_block(&block.sha256).await?;
+                self.inner.blocks.remove(&block.sha256).await?;
                 deleted += 1;
                 reclaimed += block.size;
                 self.pause_point("gc.deleted").await;

@@ -3,21 +3,17 @@
 //! its manifest (`content_blocks`) lists, in order, the blocks that make it up,
 //! each stored once in the block store under its own SHA-256. Reads go across
 //! blocks: a stream for HTTP bodies (with `Range`), a positional reader for WebDAV.
-use std::{
-    io::{self, Read, Seek, SeekFrom},
-    path::PathBuf,
-    sync::Arc,
-};
+use std::{io, sync::Arc};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use entity::content_block;
-use futures_util::{Stream, StreamExt, TryStreamExt, stream};
+use futures_util::{Stream, StreamExt, stream};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::service::{
     Services,
     error::{Error, Result},
+    files::block_store::{BlockRead, BlockStore},
 };
 
 /// Blocks one manifest may hold (a 1 TiB file in 64 KiB blocks is 16 Mi of them).
@@ -26,7 +22,7 @@ pub const MAX_BLOCKS: usize = 1 << 24;
 /// One block of a content, where it sits.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Block {
-    path: PathBuf,
+    sha256: String,
     /// Where the block starts in the content.
     offset: u64,
     size: u64,
@@ -37,6 +33,7 @@ struct Block {
 pub struct Content {
     size: u64,
     blocks: Arc<[Block]>,
+    store: Arc<dyn BlockStore>,
 }
 
 impl Content {
@@ -71,40 +68,19 @@ impl Content {
         } else {
             self.blocks.len()
         };
-        let pieces: Vec<(PathBuf, u64, u64)> = self.blocks[first..]
+        let pieces: Vec<(String, u64, u64)> = self.blocks[first..]
             .iter()
             .take_while(|b| b.offset < end)
             .map(|b| {
                 let skip = start.saturating_sub(b.offset);
                 let take = (b.offset + b.size).min(end) - (b.offset + skip);
-                (b.path.clone(), skip, take)
+                (b.sha256.clone(), skip, take)
             })
             .collect();
+        let store = self.store.clone();
         stream::iter(pieces)
-            .then(|(path, skip, take)| async move {
-                let mut file = tokio::fs::File::open(&path).await?;
-                if skip > 0 {
-                    file.seek(SeekFrom::Start(skip)).await?;
-                }
-                Ok::<_, io::Error>((file.take(take), take))
-            })
-            .map_ok(move |(piece, take)| {
-                stream::try_unfold((piece, take), move |(mut piece, left)| async move {
-                    if left == 0 {
-                        return Ok(None);
-                    }
-                    let mut buf = BytesMut::with_capacity(buffer.min(left as usize).max(1));
-                    let read = piece.read_buf(&mut buf).await?;
-                    if read == 0 {
-                        return Err(io::Error::new(
-                            io::ErrorKind::UnexpectedEof,
-                            "a stored block is shorter than its manifest says",
-                        ));
-                    }
-                    Ok(Some((buf.freeze(), (piece, left - read as u64))))
-                })
-            })
-            .try_flatten()
+            .map(move |(sha256, skip, take)| store.read(&sha256, skip, take, buffer))
+            .flatten()
     }
 
     /// A blocking positional reader over this content.
@@ -118,37 +94,50 @@ impl Content {
 
 /// Reads a content at any position on a blocking thread, keeping the block it
 /// last read open.
-#[derive(Debug)]
 pub struct ContentCursor {
     content: Content,
-    open: Option<(usize, std::fs::File)>,
+    open: Option<(usize, Box<dyn BlockRead>)>,
+}
+
+impl std::fmt::Debug for ContentCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ContentCursor")
+            .field("content", &self.content)
+            .field("open", &self.open.as_ref().map(|(index, _)| index))
+            .finish()
+    }
 }
 
 impl ContentCursor {
     /// Up to `count` bytes at `position` (fewer only at the end of the content).
     pub fn read_at(&mut self, position: u64, count: usize) -> io::Result<Vec<u8>> {
         let size = self.content.size;
-        let mut buf = Vec::with_capacity(count.min(size.saturating_sub(position) as usize));
+        let mut buf = vec![0u8; count.min(size.saturating_sub(position) as usize)];
+        let mut filled = 0;
         let mut at = position;
-        while buf.len() < count && at < size {
+        while filled < buf.len() {
             let index = self.content.block_at(at);
-            let block = &self.content.blocks[index];
+            let block = self.content.blocks[index].clone();
             if !matches!(&self.open, Some((open, _)) if *open == index) {
-                self.open = Some((index, std::fs::File::open(&block.path)?));
+                self.open = Some((index, self.content.store.open_blocking(&block.sha256)?));
             }
-            let Some((_, file)) = self.open.as_mut() else {
+            let Some((_, reader)) = self.open.as_mut() else {
                 return Err(io::Error::other("no open block"));
             };
-            file.seek(SeekFrom::Start(at - block.offset))?;
-            let want = (count - buf.len()).min((block.offset + block.size - at) as usize);
-            let got = file.take(want as u64).read_to_end(&mut buf)?;
-            if got < want {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "a stored block is shorter than its manifest says",
-                ));
+            let want = (buf.len() - filled).min((block.offset + block.size - at) as usize);
+            let mut got = 0;
+            while got < want {
+                let n = reader.read_at(at - block.offset + got as u64, &mut buf[filled + got..filled + want])?;
+                if n == 0 {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "a stored block is shorter than its manifest says",
+                    ));
+                }
+                got += n;
             }
-            at += got as u64;
+            filled += want;
+            at += want as u64;
         }
         Ok(buf)
     }
@@ -179,7 +168,7 @@ impl Services {
         let mut offset = 0u64;
         for (block, block_size) in listed {
             blocks.push(Block {
-                path: self.inner.blobs.block_path(&block)?,
+                sha256: block,
                 offset,
                 size: block_size,
             });
@@ -193,6 +182,7 @@ impl Services {
         Ok(Content {
             size,
             blocks: blocks.into(),
+            store: self.inner.blocks.clone(),
         })
     }
 }
@@ -200,37 +190,42 @@ impl Services {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::service::files::blobs::BlobStore;
+    use futures_util::TryStreamExt;
 
-    /// A content of `sizes` blocks in `dir`, block `n` filled with byte `n`.
-    fn content(dir: &std::path::Path, sizes: &[u64]) -> (Content, Vec<u8>) {
+    /// A content of `sizes` blocks in a store in `dir`, block `n` filled with byte `n`.
+    async fn content(dir: &std::path::Path, sizes: &[u64]) -> (Content, Vec<u8>, Arc<BlobStore>) {
+        use sha2::Digest;
+        let store = Arc::new(BlobStore::open(dir.to_owned()).await.expect("store"));
         let mut all = Vec::new();
         let mut blocks = Vec::new();
         let mut offset = 0;
         for (n, size) in sizes.iter().enumerate() {
             let bytes = vec![n as u8; *size as usize];
-            let path = dir.join(format!("block-{n}"));
-            std::fs::write(&path, &bytes).expect("block");
+            let sha256 = hex::encode(sha2::Sha256::digest(&bytes));
+            let temp = store.temp_path();
+            std::fs::write(&temp, &bytes).expect("block");
+            store.adopt_file(&temp, &sha256).await.expect("adopt");
             all.extend_from_slice(&bytes);
             blocks.push(Block {
-                path,
+                sha256,
                 offset,
                 size: *size,
             });
             offset += size;
         }
-        (
-            Content {
-                size: offset,
-                blocks: blocks.into(),
-            },
-            all,
-        )
+        let content = Content {
+            size: offset,
+            blocks: blocks.into(),
+            store: store.clone(),
+        };
+        (content, all, store)
     }
 
     #[tokio::test]
     async fn reads_cross_blocks_at_any_range() {
         let dir = tempfile::tempdir().expect("dir");
-        let (content, all) = content(dir.path(), &[5, 1, 7, 3]);
+        let (content, all, _) = content(dir.path(), &[5, 1, 7, 3]).await;
         for start in 0..all.len() as u64 {
             for len in 0..=(all.len() as u64 - start) {
                 let streamed: Vec<u8> = content
@@ -252,8 +247,9 @@ mod tests {
     #[tokio::test]
     async fn a_short_block_is_an_error() {
         let dir = tempfile::tempdir().expect("dir");
-        let (content, _) = content(dir.path(), &[4, 4]);
-        std::fs::write(dir.path().join("block-1"), [1u8; 2]).expect("truncate");
+        let (content, _, store) = content(dir.path(), &[4, 4]).await;
+        let second = store.block_path(&content.blocks[1].sha256).expect("path");
+        std::fs::write(second, [1u8; 2]).expect("truncate");
         assert!(content.cursor().read_at(0, 8).is_err());
         assert!(
             content

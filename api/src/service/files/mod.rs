@@ -1,5 +1,6 @@
 //! Files and their versions: listing, reading, and committing a new version.
 pub mod blobs;
+pub mod block_store;
 mod change_blocks;
 mod change_cursor;
 pub(crate) mod change_log;

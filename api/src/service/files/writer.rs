@@ -246,7 +246,7 @@ impl FileWriter {
         let services = self.services.clone();
         // From the rename into the store until the version is in, the collector waits.
         let _in_use = services.inner.block_use.read().await;
-        services.inner.blobs.adopt_file(&self.temp, &sha256).await?;
+        services.inner.blocks.adopt(&self.temp, &sha256).await?;
         let now = services.clock().now();
         let origin = caller_device(&self.caller);
         let txn = services.begin_tree_write(self.caller.user_id).await?;

@@ -101,7 +101,7 @@ impl Services {
         let blocks = self.stored_blocks_from(upload.id, 0, None).await?;
         let mut manifest = Vec::with_capacity(blocks.len());
         for (_, sha) in &blocks {
-            if !self.inner.blobs.contains(sha).await? {
+            if !self.inner.blocks.contains(sha).await? {
                 return self
                     .fail_upload(
                         &upload,

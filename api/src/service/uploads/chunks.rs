@@ -216,7 +216,7 @@ impl Services {
         let in_use = self.inner.block_use.read().await;
         if let Some(sink) = writer.sink.take() {
             let temp = sink.finish().await?;
-            self.inner.blobs.adopt_file(&temp, &actual).await?;
+            self.inner.blocks.adopt(&temp, &actual).await?;
         }
         self.pause_point("chunk.written").await;
         let size = writer.expected as i64;

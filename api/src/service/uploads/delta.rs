@@ -127,7 +127,7 @@ impl Services {
         }
         let mut present = HashSet::with_capacity(held.len());
         for sha in held {
-            if self.inner.blobs.contains(&sha).await? {
+            if self.inner.blocks.contains(&sha).await? {
                 present.insert(sha);
             }
         }

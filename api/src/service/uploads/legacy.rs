@@ -151,7 +151,7 @@ impl Services {
             let offset = u64::try_from(chunk.chunk_number).unwrap_or(0) * upload.chunk_size as u64;
             let size = u64::try_from(chunk.size).unwrap_or(0);
             match cut_chunk(&self.inner.blobs, &part, offset, size, &chunk.sha256).await? {
-                Some(temp) => self.inner.blobs.adopt_file(&temp, &chunk.sha256).await?,
+                Some(temp) => self.inner.blocks.adopt(&temp, &chunk.sha256).await?,
                 None => lost.push(chunk),
             }
         }

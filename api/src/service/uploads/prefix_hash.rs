@@ -106,7 +106,7 @@ impl Services {
             }
             let end_chunk = state.next_chunk + run.len() as i32;
             let hasher = std::mem::take(&mut state.hasher);
-            state.hasher = self.inner.blobs.hash_blocks(hasher, run).await?;
+            state.hasher = self.inner.blocks.hash(hasher, run).await?;
             state.next_chunk = end_chunk;
         }
     }
@@ -154,8 +154,8 @@ impl Services {
         }
         let hasher = self
             .inner
-            .blobs
-            .hash_blocks(hasher, rest.into_iter().map(|(_, sha)| sha).collect())
+            .blocks
+            .hash(hasher, rest.into_iter().map(|(_, sha)| sha).collect())
             .await?;
         Ok(hex::encode(hasher.finalize()))
     }
