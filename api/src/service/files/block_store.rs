@@ -13,7 +13,7 @@ use crate::service::error::Result;
 use crate::service::files::blobs::{BlobStore, StoredBlock};
 
 /// A positional reader of one block (blocking: WebDAV reads on its own threads).
-pub trait BlockRead: Send {
+pub trait BlockRead: Send + Sync {
     /// Fill `buf` from `offset` of the block; how many bytes were read (0 at its end).
     fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<usize>;
 }
@@ -77,7 +77,9 @@ impl BlockStore for BlobStore {
         use tokio::io::{AsyncReadExt, AsyncSeekExt};
         let path = match self.block_path(sha256) {
             Ok(path) => path,
-            Err(err) => return stream::once(async move { Err(io::Error::other(err.to_string())) }).boxed(),
+            Err(err) => {
+                return stream::once(async move { Err(io::Error::other(err.to_string())) }).boxed();
+            }
         };
         let opened = async move {
             let mut file = tokio::fs::File::open(&path).await?;

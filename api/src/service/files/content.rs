@@ -127,7 +127,10 @@ impl ContentCursor {
             let want = (buf.len() - filled).min((block.offset + block.size - at) as usize);
             let mut got = 0;
             while got < want {
-                let n = reader.read_at(at - block.offset + got as u64, &mut buf[filled + got..filled + want])?;
+                let n = reader.read_at(
+                    at - block.offset + got as u64,
+                    &mut buf[filled + got..filled + want],
+                )?;
                 if n == 0 {
                     return Err(io::Error::new(
                         io::ErrorKind::UnexpectedEof,
