@@ -11,6 +11,13 @@ use crate::error::{Error, Result};
 /// Times a chunk turned away by the request-rate limit is sent again.
 const RATE_LIMITED_RETRIES: u32 = 20;
 
+/// The pause before sending again a request the rate limit turned away for
+/// the `refused`-th time (counted here): 200 ms, growing to 1.6 s.
+async fn back_off(refused: &mut u32) {
+    *refused += 1;
+    tokio::time::sleep(Duration::from_millis(100 << (*refused).min(4))).await;
+}
+
 /// A connection to one server, as one device.
 #[derive(Clone, Debug)]
 pub struct Api {
@@ -214,8 +221,7 @@ impl Api {
                 (Err(Error::Server { status: 429, .. }), Some(again))
                     if refused < RATE_LIMITED_RETRIES =>
                 {
-                    refused += 1;
-                    tokio::time::sleep(Duration::from_millis(100 << refused.min(4))).await;
+                    back_off(&mut refused).await;
                     request = again;
                 }
                 (answer, _) => break answer,
@@ -394,8 +400,7 @@ impl Api {
                 .multipart(form);
             match self.json("sending a chunk", request).await {
                 Err(Error::Server { status: 429, .. }) if refused < RATE_LIMITED_RETRIES => {
-                    refused += 1;
-                    tokio::time::sleep(Duration::from_millis(100 << refused.min(4))).await;
+                    back_off(&mut refused).await;
                 }
                 answer => return answer,
             }
