@@ -6,7 +6,7 @@ use crate::service::Code;
 use entity::enums::UploadStatus;
 
 use entity::chunked_upload;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, sea_query::Expr};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use uuid::Uuid;
 
 use crate::service::error::{Error, Result};
@@ -98,10 +98,9 @@ impl Services {
     /// Assemble an upload that is in state `assembling` and commit it.
     #[tracing::instrument(skip_all, err, fields(upload_id = %upload.id))]
     pub(crate) async fn assemble(&self, upload: chunked_upload::Model) -> Result<FileInfo> {
-        let blocks = self.stored_blocks_from(upload.id, 0, None).await?;
-        let mut manifest = Vec::with_capacity(blocks.len());
-        for (_, sha) in &blocks {
-            if !self.inner.blocks.contains(sha).await? {
+        let chunks = self.stored_blocks_from(upload.id, 0, None).await?;
+        for chunk in &chunks {
+            if !self.inner.blocks.contains(&chunk.sha256).await? {
                 return self
                     .fail_upload(
                         &upload,
@@ -111,15 +110,11 @@ impl Services {
                     .await;
             }
         }
-        let sizes = self.stored_sizes(upload.id).await?;
-        for ((_, sha), size) in blocks.into_iter().zip(sizes) {
-            manifest.push((sha, size));
-        }
         let sha256 = match upload.result_sha256.clone() {
             // Hashed and checked before a crash.
             Some(sha256) => sha256,
             None => {
-                let sha256 = self.whole_file_hash(&upload).await?;
+                let sha256 = self.whole_file_hash(&upload, &chunks).await?;
                 if upload
                     .file_hash
                     .as_ref()
@@ -147,6 +142,7 @@ impl Services {
         };
         self.pause_point("assembly.adopted").await;
 
+        let manifest: Vec<(String, i64)> = chunks.into_iter().map(|c| (c.sha256, c.size)).collect();
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -161,19 +157,6 @@ impl Services {
                 Err(err) => return Err(err),
             }
         }
-    }
-
-    /// The sizes of an upload's stored chunks, in chunk order.
-    async fn stored_sizes(&self, upload_id: Uuid) -> Result<Vec<i64>> {
-        use sea_orm::QueryOrder;
-        Ok(entity::upload_chunk::Entity::find()
-            .select_only()
-            .column(entity::upload_chunk::Column::Size)
-            .filter(entity::upload_chunk::Column::UploadId.eq(upload_id))
-            .order_by_asc(entity::upload_chunk::Column::ChunkNumber)
-            .into_tuple()
-            .all(self.db())
-            .await?)
     }
 
     /// One transaction: the new version, the upload marked completed, an audit

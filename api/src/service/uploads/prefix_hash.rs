@@ -18,6 +18,14 @@ use crate::service::error::{Error, Result};
 /// Chunks looked up per step.
 const STEP: u64 = 64;
 
+/// One stored chunk of an upload: its number, block and size.
+#[derive(Clone, Debug)]
+pub(crate) struct StoredChunk {
+    pub number: i32,
+    pub sha256: String,
+    pub size: i64,
+}
+
 /// Hash state of the first `next_chunk` chunks of an upload.
 #[derive(Debug, Default)]
 pub(crate) struct PrefixHash {
@@ -98,8 +106,8 @@ impl Services {
             let run: Vec<String> = stored
                 .into_iter()
                 .zip(state.next_chunk..)
-                .take_while(|((n, _), expected)| n == expected)
-                .map(|((_, sha), _)| sha)
+                .take_while(|(chunk, expected)| chunk.number == *expected)
+                .map(|(chunk, _)| chunk.sha256)
                 .collect();
             if run.is_empty() {
                 return Ok(());
@@ -111,30 +119,43 @@ impl Services {
         }
     }
 
-    /// The stored chunks of an upload from chunk `from` on, in order: their
-    /// numbers and block names (at most `limit`).
+    /// The stored chunks of an upload from chunk `from` on, in order (at most `limit`).
     pub(crate) async fn stored_blocks_from(
         &self,
         upload_id: Uuid,
         from: i32,
         limit: Option<u64>,
-    ) -> Result<Vec<(i32, String)>> {
-        Ok(upload_chunk::Entity::find()
+    ) -> Result<Vec<StoredChunk>> {
+        let rows: Vec<(i32, String, i64)> = upload_chunk::Entity::find()
             .select_only()
             .column(upload_chunk::Column::ChunkNumber)
             .column(upload_chunk::Column::Sha256)
+            .column(upload_chunk::Column::Size)
             .filter(upload_chunk::Column::UploadId.eq(upload_id))
             .filter(upload_chunk::Column::ChunkNumber.gte(from))
             .order_by_asc(upload_chunk::Column::ChunkNumber)
             .limit(limit)
             .into_tuple()
             .all(self.db())
-            .await?)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(number, sha256, size)| StoredChunk {
+                number,
+                sha256,
+                size,
+            })
+            .collect())
     }
 
-    /// The whole-file SHA-256 of a fully stored upload: the background prefix
-    /// (when this process has one) plus the blocks after it.
-    pub(crate) async fn whole_file_hash(&self, upload: &chunked_upload::Model) -> Result<String> {
+    /// The whole-file SHA-256 of a fully stored upload whose chunks are
+    /// `chunks` (all of them, in order): the background prefix (when this
+    /// process has one) plus the blocks after it.
+    pub(crate) async fn whole_file_hash(
+        &self,
+        upload: &chunked_upload::Model,
+        chunks: &[StoredChunk],
+    ) -> Result<String> {
         let (start, hasher) = match self.forget_prefix(upload.id) {
             Some(entry) => {
                 let mut state = entry.lock().await;
@@ -143,20 +164,20 @@ impl Services {
             }
             None => (0, Sha256::new()),
         };
-        let rest = self.stored_blocks_from(upload.id, start, None).await?;
-        if rest.len() as i64 != i64::from(upload.total_chunks - start)
-            || rest
+        if chunks.len() as i64 != i64::from(upload.total_chunks)
+            || chunks
                 .iter()
-                .zip(start..)
-                .any(|((n, _), expected)| *n != expected)
+                .zip(0..)
+                .any(|(chunk, expected)| chunk.number != expected)
         {
             return Err(Error::internal("an assembling upload lacks a chunk"));
         }
-        let hasher = self
-            .inner
-            .blocks
-            .hash(hasher, rest.into_iter().map(|(_, sha)| sha).collect())
-            .await?;
+        let rest = chunks
+            .iter()
+            .skip(usize::try_from(start).unwrap_or(0))
+            .map(|c| c.sha256.clone())
+            .collect();
+        let hasher = self.inner.blocks.hash(hasher, rest).await?;
         Ok(hex::encode(hasher.finalize()))
     }
 }
