@@ -6,7 +6,7 @@
 //! caller's own file versions holds it, so nobody learns what anyone else has
 //! stored. Storage is shared all the same: a block sent by a second user is
 //! checked and then found in the store, not written twice.
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use entity::{content_block, file_metadata, file_version, upload_block, upload_chunk};
 use sea_orm::{
@@ -219,7 +219,7 @@ impl Services {
         if positions.is_empty() {
             return Ok(positions);
         }
-        let mut stored: HashMap<i32, ()> = HashMap::new();
+        let mut stored: HashSet<i32> = HashSet::new();
         for batch in positions.chunks(LOOKUP_BATCH) {
             let found: Vec<i32> = upload_chunk::Entity::find()
                 .select_only()
@@ -229,11 +229,11 @@ impl Services {
                 .into_tuple()
                 .all(conn)
                 .await?;
-            stored.extend(found.into_iter().map(|n| (n, ())));
+            stored.extend(found);
         }
         Ok(positions
             .into_iter()
-            .filter(|p| !stored.contains_key(p))
+            .filter(|p| !stored.contains(p))
             .collect())
     }
 }
