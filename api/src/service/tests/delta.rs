@@ -185,6 +185,12 @@ async fn only_missing_blocks_travel_and_the_answer_is_per_user(postgres: bool) {
         .await
         .expect_err("does not add up");
     assert_eq!(refused.code(), Code::InvalidBlockList);
+
+    // Only an admin runs the collector or reads its reports.
+    let err = s.collect_garbage(Some(&alice)).await.expect_err("a user");
+    assert_eq!(err.code(), Code::Forbidden);
+    let err = s.storage_reports(&alice, 5).await.expect_err("a user");
+    assert_eq!(err.code(), Code::Forbidden);
 }
 
 on_both!(only_missing_blocks_travel_and_the_answer_is_per_user);
