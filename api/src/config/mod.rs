@@ -289,6 +289,22 @@ pub struct Settings {
         global = true
     )]
     pub gc_interval_secs: u64,
+    /// Where blocks live: unset for the data directory, or `s3://BUCKET/PREFIX`
+    /// (credentials and endpoint from the standard AWS variables below).
+    #[arg(long, env = "FERRY_STORAGE", global = true)]
+    pub storage: Option<String>,
+    /// The S3 endpoint (default: AWS); e.g. `http://127.0.0.1:8333`.
+    #[arg(long = "s3-endpoint", env = "AWS_ENDPOINT_URL", global = true)]
+    pub s3_endpoint: Option<String>,
+    /// The S3 region.
+    #[arg(long = "s3-region", env = "AWS_REGION", default_value = "us-east-1", global = true)]
+    pub s3_region: String,
+    /// The S3 access key.
+    #[arg(long = "s3-access-key-id", env = "AWS_ACCESS_KEY_ID", global = true, hide_env_values = true)]
+    pub s3_access_key_id: Option<String>,
+    /// The S3 secret key.
+    #[arg(long = "s3-secret-access-key", env = "AWS_SECRET_ACCESS_KEY", global = true, hide_env_values = true)]
+    pub s3_secret_access_key: Option<String>,
     /// Testing hook: block forever when the named step is reached (for crash tests).
     #[arg(long, env = "FERRY_DEBUG_PAUSE_AT", hide = true, global = true)]
     pub debug_pause_at: Option<String>,
@@ -336,7 +352,20 @@ impl Settings {
                 },
                 grace: std::time::Duration::from_secs(self.gc_grace_secs),
             },
+            object_storage: self.object_storage(),
         }
+    }
+
+    /// The S3 location blocks live in, when `FERRY_STORAGE` names one (its
+    /// syntax is checked at start-up by [`validate`](Self::validate)).
+    pub fn object_storage(&self) -> Option<crate::service::files::object_blocks::S3Location> {
+        let url = self.storage.as_deref()?;
+        let mut location = crate::service::files::object_blocks::S3Location::parse(url).ok()?;
+        location.endpoint = self.s3_endpoint.clone();
+        location.region = self.s3_region.clone();
+        location.access_key_id = self.s3_access_key_id.clone();
+        location.secret_access_key = self.s3_secret_access_key.clone();
+        Some(location)
     }
 
     /// Settings as they are with no flags and no environment, rooted at `data_dir`.
@@ -398,6 +427,9 @@ impl std::fmt::Debug for Settings {
             .field("keep_days", &self.keep_days)
             .field("gc_grace_secs", &self.gc_grace_secs)
             .field("gc_interval_secs", &self.gc_interval_secs)
+            .field("storage", &self.storage)
+            .field("s3_endpoint", &self.s3_endpoint)
+            .field("s3_region", &self.s3_region)
             .field("chunk_idle_timeout_secs", &self.chunk_idle_timeout_secs)
             .field("token_ttl_days", &self.token_ttl_days)
             .field("tls_cert", &self.tls_cert)

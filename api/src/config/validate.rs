@@ -97,6 +97,16 @@ impl Settings {
             ),
             _ => {}
         }
+        if let Some(url) = &self.storage {
+            if let Err(problem) = crate::service::files::object_blocks::S3Location::parse(url) {
+                problems.push(format!("--storage (FERRY_STORAGE): {problem}"));
+            }
+            if self.s3_access_key_id.is_some() != self.s3_secret_access_key.is_some() {
+                problems.push(
+                    "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be given together".into(),
+                );
+            }
+        }
         (!problems.is_empty()).then(|| problems.join("; "))
     }
 }

@@ -21,6 +21,7 @@ use uploads::{legacy::LegacyParts, prefix_hash::PrefixHash, stored_chunks::Store
 pub mod audit;
 pub mod bandwidth;
 mod bulk;
+pub(crate) mod cluster;
 pub mod clock;
 pub mod db;
 pub mod error;
@@ -70,6 +71,8 @@ pub struct Options {
     pub debug_pause_at: Option<String>,
     /// Version retention and the block collector's grace period.
     pub collection: files::collector::Collection,
+    /// Where blocks live: `None` for the data directory, or an S3 bucket.
+    pub object_storage: Option<files::object_blocks::S3Location>,
 }
 
 /// The handle every adapter holds.
@@ -136,9 +139,13 @@ impl Services {
         metrics: metrics::Metrics,
     ) -> Result<Self> {
         let blobs = Arc::new(BlobStore::open(options.data_dir.join("blobs")).await?);
-        let blocks: Arc<dyn files::block_store::BlockStore> = blobs.clone();
+        let blocks: Arc<dyn files::block_store::BlockStore> = match &options.object_storage {
+            None => blobs.clone(),
+            Some(location) => Arc::new(files::object_blocks::ObjectBlocks::open(location).await?),
+        };
         let legacy_parts = LegacyParts::open(options.data_dir.join("staging")).await?;
-        Ok(Self {
+        let peers = Self::join_cluster(&db).await?;
+        let services = Self {
             inner: Arc::new(Inner {
                 db,
                 blobs,
@@ -154,7 +161,7 @@ impl Services {
                 assemblies_running: Mutex::new(HashSet::new()),
                 prefix_hashes: Mutex::default(),
                 stored_chunks: StoredChunks::default(),
-                events: events::EventBus::default(),
+                events: events::EventBus::new(peers),
                 basic_cache: BasicCache::default(),
                 auth_cache: AuthCache::default(),
                 schedule_cache: Default::default(),
@@ -167,7 +174,9 @@ impl Services {
                 throttles: Throttles::default(),
                 debug_pause_at: options.debug_pause_at,
             }),
-        })
+        };
+        services.hear_cluster();
+        Ok(services)
     }
 
     /// The database connection (for readiness checks).
@@ -194,7 +203,17 @@ impl Services {
     /// Tell open sockets of `user_id` to re-check their token.
     /// Cached authentications of theirs are forgotten first.
     pub(crate) fn access_changed(&self, user_id: Uuid) {
+        self.forget_access(user_id);
+        self.inner
+            .events
+            .peers
+            .tell(cluster::Signal::Access { user_id });
+    }
+
+    /// Forget what this node trusted of `user_id` and tell their open sockets.
+    pub(crate) fn forget_access(&self, user_id: Uuid) {
         self.inner.auth_cache.forget_user(user_id);
+        self.inner.basic_cache.forget_user(user_id);
         let _ = self.inner.access_changes.send(user_id);
     }
 

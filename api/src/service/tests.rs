@@ -37,6 +37,7 @@ fn options(data_dir: &std::path::Path) -> Options {
             retention: Default::default(),
             grace: std::time::Duration::ZERO,
         },
+        object_storage: None,
     }
 }
 

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::service::{Services, bandwidth::throttle::Direction};
 
 /// One user's throughput in one direction over the last interval.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BandwidthSample {
     pub user_id: Uuid,
     pub direction: Direction,

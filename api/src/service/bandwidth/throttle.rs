@@ -31,7 +31,7 @@ const BURST_DIVISOR: u64 = 50;
 const MIN_BURST_CELLS: u32 = 4;
 
 /// Which way bytes flow, seen from the client.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Direction {
     Upload,
     Download,

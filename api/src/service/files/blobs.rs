@@ -207,7 +207,7 @@ pub struct StoredBlock {
 }
 
 /// Whether `name` is a block address: 64 lowercase hex digits.
-fn is_address(name: &str) -> bool {
+pub(crate) fn is_address(name: &str) -> bool {
     name.len() == 64
         && name
             .bytes()

@@ -6,6 +6,7 @@ mod change_cursor;
 pub(crate) mod change_log;
 pub mod changes;
 pub mod collector;
+pub mod object_blocks;
 pub mod content;
 pub mod dead_props;
 mod folders;

@@ -32,6 +32,13 @@ impl BasicCache {
             .map(|(id, _)| *id)
     }
 
+    /// Forget every password checked for `user_id` (it changed, or they were disabled).
+    pub(crate) fn forget_user(&self, user_id: Uuid) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.retain(|_, (id, _)| *id != user_id);
+        }
+    }
+
     pub(crate) fn put(&self, key: String, user_id: Uuid) {
         if let Ok(mut entries) = self.entries.lock() {
             if entries.len() >= BASIC_CACHE_SWEEP {

@@ -35,7 +35,7 @@ pub(crate) struct RunSpec {
 }
 
 /// A run as the API shows it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct SyncRun {
     pub run_id: Uuid,
     pub schedule_id: Uuid,

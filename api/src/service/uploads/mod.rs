@@ -27,7 +27,7 @@ pub use progress::{missing_ranges, progress_percent, total_chunks};
 pub use start::{StartUpload, StartedUpload};
 
 /// Where an upload stands.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct UploadProgress {
     pub upload_id: Uuid,
     /// The owner (not in the REST body, which answers only to them or an admin).
