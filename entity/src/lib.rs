@@ -6,6 +6,7 @@
 
 pub mod api_token;
 pub mod audit_log;
+pub mod bandwidth_share;
 pub mod blob;
 pub mod chunked_upload;
 pub mod content_block;
@@ -16,6 +17,7 @@ pub mod file_metadata;
 pub mod file_version;
 pub mod folder;
 pub mod gc_run;
+pub mod job_claim;
 pub mod schedule_run;
 pub mod selective_sync;
 pub mod sync_bandwidth_limit;
@@ -25,3 +27,4 @@ pub mod tree_change;
 pub mod upload_block;
 pub mod upload_chunk;
 pub mod user;
+pub mod webdav_lock;

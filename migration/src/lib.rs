@@ -15,6 +15,7 @@ mod m20261125_000009_create_folders_and_dead_properties;
 mod m20261202_000010_create_tree_changes;
 mod m20261207_000011_create_content_blocks;
 mod m20261207_000012_create_upload_blocks_and_gc_runs;
+mod m20261208_000013_create_cluster_tables;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000010_create_tree_changes::Migration),
             Box::new(m20261207_000011_create_content_blocks::Migration),
             Box::new(m20261207_000012_create_upload_blocks_and_gc_runs::Migration),
+            Box::new(m20261208_000013_create_cluster_tables::Migration),
         ]
     }
 }

@@ -1,4 +1,6 @@
 //! Background work on `tokio-cron-scheduler`; each job logs its failures and never panics.
+//! With several nodes on one database, each periodic job runs once per slot
+//! (claimed in the database) and the schedule engine claims each run.
 use std::time::Duration;
 
 use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
@@ -37,6 +39,14 @@ fn expire_uploads_job(services: Services, every: Duration) -> Result<Job, JobSch
     Job::new_repeated_async(every, move |_id, _scheduler| {
         let services = services.clone();
         Box::pin(async move {
+            match services.claim_job_slot("expire_uploads", every).await {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(err) => {
+                    tracing::error!(%err, "claiming the upload expiry job failed");
+                    return;
+                }
+            }
             match services.expire_idle_uploads().await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(expired = n, "expired idle uploads"),
@@ -57,6 +67,14 @@ fn collector_job(services: Services, every: Duration) -> Result<Job, JobSchedule
     Job::new_repeated_async(every, move |_id, _scheduler| {
         let services = services.clone();
         Box::pin(async move {
+            match services.claim_job_slot("collect_garbage", every).await {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(err) => {
+                    tracing::error!(%err, "claiming the block collector's run failed");
+                    return;
+                }
+            }
             match services.collect_garbage(None).await {
                 Ok(report) => tracing::info!(
                     versions = report.versions_pruned,

@@ -74,6 +74,11 @@ impl Peers {
         }
     }
 
+    /// This process's id among the nodes.
+    pub(crate) fn node(&self) -> Uuid {
+        self.node
+    }
+
     /// Whether other nodes may be listening.
     pub(crate) fn connected(&self) -> bool {
         self.outgoing.is_some()

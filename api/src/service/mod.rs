@@ -21,6 +21,7 @@ use uploads::{legacy::LegacyParts, prefix_hash::PrefixHash, stored_chunks::Store
 pub mod audit;
 pub mod bandwidth;
 mod bulk;
+pub(crate) mod node_lock;
 pub(crate) mod cluster;
 pub mod clock;
 pub mod db;
@@ -28,6 +29,7 @@ pub mod error;
 pub mod events;
 pub mod files;
 pub mod identity;
+mod job_claims;
 pub mod metrics;
 pub mod sync;
 pub mod uploads;
@@ -105,6 +107,8 @@ struct Inner {
     chunks_in_flight: Mutex<HashSet<(Uuid, i32)>>,
     /// Uploads being assembled by a task of this process.
     assemblies_running: Mutex<HashSet<Uuid>>,
+    /// PostgreSQL: the connections holding node locks (see `node_lock`).
+    node_locks: [std::sync::OnceLock<sea_orm::sqlx::PgPool>; 2],
     /// Which chunks of uploads in progress are stored (progress in O(log n) a chunk).
     stored_chunks: StoredChunks,
     /// Upload events for subscriptions.
@@ -159,6 +163,7 @@ impl Services {
                 metrics,
                 chunks_in_flight: Mutex::new(HashSet::new()),
                 assemblies_running: Mutex::new(HashSet::new()),
+                node_locks: Default::default(),
                 prefix_hashes: Mutex::default(),
                 stored_chunks: StoredChunks::default(),
                 events: events::EventBus::new(peers),

@@ -1,81 +1,100 @@
-//! WebDAV locks in memory, bounded: `dav-server`'s `MemLs` keeps every lock
-//! forever (it never looks at a lock's timeout). This wrapper grants at most
-//! `max_timeout` (`Timeout: Infinite` included), forgets expired locks before
-//! every use, and holds at most `max` live locks per user.
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-    time::{Duration, SystemTime},
-};
+//! `dav-server`'s lock system over the services' lock table
+//! ([`crate::service::files::dav_locks`]): locks live in the database, so a
+//! lock taken on one node holds on all of them. This adapter only translates:
+//! it bounds the timeout a client asks for (`Timeout: Infinite` included) and
+//! turns paths and owner elements into plain values. A database error refuses
+//! the operation (a lock it cannot check is treated as in the way).
+use std::time::{Duration, SystemTime};
 
 use dav_server::{
     davpath::DavPath,
     ls::{DavLock, DavLockSystem, LsFuture},
-    memls::MemLs,
 };
 use xmltree::Element;
 
-/// One user's lock table.
+use crate::service::{
+    Caller, Services,
+    files::dav_locks::{self, LockRefusal, LockRequest},
+};
+
+/// One user's view of the shared lock table.
 #[derive(Clone, Debug)]
-pub struct BoundedLocks {
-    inner: Box<MemLs>,
-    /// Live locks: token → (path, expiry).
-    held: Arc<Mutex<HashMap<String, (DavPath, SystemTime)>>>,
+pub struct SharedLocks {
+    services: Services,
+    caller: Caller,
     max: usize,
     max_timeout: Duration,
 }
 
-impl BoundedLocks {
-    pub fn new(max: usize, max_timeout: Duration) -> Self {
+impl SharedLocks {
+    pub fn new(services: Services, caller: Caller, max: usize, max_timeout: Duration) -> Self {
         Self {
-            inner: MemLs::new(),
-            held: Arc::default(),
+            services,
+            caller,
             max: max.max(1),
             max_timeout: max_timeout.max(Duration::from_secs(1)),
         }
     }
 
     /// Whether another lock may be taken now.
-    pub fn has_room(&self) -> bool {
-        let now = SystemTime::now();
-        let held = self.held.lock().unwrap_or_else(|p| p.into_inner());
-        held.values().filter(|(_, until)| *until > now).count() < self.max
+    pub async fn has_room(&self) -> bool {
+        match self.services.dav_locks(&self.caller).await {
+            Ok(locks) => locks.len() < self.max,
+            Err(_) => false,
+        }
     }
 
     fn granted(&self, asked: Option<Duration>) -> Duration {
         asked.map_or(self.max_timeout, |t| t.min(self.max_timeout))
     }
+}
 
-    /// Release every expired lock from the inner table.
-    async fn sweep(&self) {
-        let now = SystemTime::now();
-        let expired: Vec<(String, DavPath)> = {
-            let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
-            let tokens: Vec<String> = held
-                .iter()
-                .filter(|(_, (_, until))| *until <= now)
-                .map(|(token, _)| token.clone())
-                .collect();
-            tokens
-                .into_iter()
-                .filter_map(|token| held.remove(&token).map(|(path, _)| (token, path)))
-                .collect()
-        };
-        for (token, path) in expired {
-            let _ = self.inner.unlock(&path, &token).await;
-        }
-    }
+/// The decoded path, as the lock table keys it.
+fn key(path: &DavPath) -> String {
+    dav_locks::lock_path(&String::from_utf8_lossy(path.as_bytes()))
+}
 
-    fn remember(&self, lock: &DavLock, timeout: Duration) {
-        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
-        held.insert(
-            lock.token.clone(),
-            ((*lock.path).clone(), SystemTime::now() + timeout),
-        );
+fn owner_xml(owner: Option<&Element>) -> Option<String> {
+    let mut out = Vec::new();
+    owner?.write(&mut out).ok()?;
+    String::from_utf8(out).ok()
+}
+
+fn to_dav(lock: dav_locks::DavLock) -> DavLock {
+    let path = DavPath::new(&lock.url).unwrap_or_else(|_| DavPath::new("/").expect("root"));
+    let left = (lock.expires_at - chrono::Utc::now())
+        .to_std()
+        .unwrap_or_default();
+    DavLock {
+        token: lock.token,
+        path: Box::new(path),
+        principal: lock.principal,
+        owner: lock
+            .owner
+            .and_then(|xml| Element::parse(xml.as_bytes()).ok())
+            .map(Box::new),
+        timeout_at: Some(SystemTime::now() + left),
+        timeout: Some(lock.timeout),
+        shared: lock.shared,
+        deep: lock.deep,
     }
 }
 
-impl DavLockSystem for BoundedLocks {
+/// The answer when the table cannot be read: a lock in the way of `path`.
+fn unavailable(path: &DavPath) -> DavLock {
+    DavLock {
+        token: String::new(),
+        path: Box::new(path.clone()),
+        principal: None,
+        owner: None,
+        timeout_at: None,
+        timeout: None,
+        shared: false,
+        deep: false,
+    }
+}
+
+impl DavLockSystem for SharedLocks {
     fn lock(
         &'_ self,
         path: &DavPath,
@@ -85,50 +104,34 @@ impl DavLockSystem for BoundedLocks {
         shared: bool,
         deep: bool,
     ) -> LsFuture<'_, Result<DavLock, DavLock>> {
+        let request = LockRequest {
+            path: key(path),
+            url: path.as_url_string(),
+            principal: principal.map(str::to_owned),
+            owner: owner_xml(owner),
+            timeout: self.granted(timeout),
+            shared,
+            deep,
+        };
         let path = path.clone();
-        let principal = principal.map(str::to_owned);
-        let owner = owner.cloned();
         Box::pin(async move {
-            self.sweep().await;
-            let timeout = self.granted(timeout);
-            if !self.has_room() {
+            match self.services.dav_lock(&self.caller, request, self.max).await {
+                Ok(Ok(lock)) => Ok(to_dav(lock)),
+                Ok(Err(LockRefusal::Conflict(lock))) => Err(to_dav(lock)),
                 // The adapter refuses with 429 before this; a race lands here.
-                return Err(DavLock {
-                    token: String::new(),
-                    path: Box::new(path),
-                    principal,
-                    owner: None,
-                    timeout_at: None,
-                    timeout: None,
-                    shared: false,
-                    deep: false,
-                });
+                Ok(Err(LockRefusal::Full)) | Err(_) => Err(unavailable(&path)),
             }
-            let lock = self
-                .inner
-                .lock(
-                    &path,
-                    principal.as_deref(),
-                    owner.as_ref(),
-                    Some(timeout),
-                    shared,
-                    deep,
-                )
-                .await?;
-            self.remember(&lock, timeout);
-            Ok(lock)
         })
     }
 
     fn unlock(&'_ self, path: &DavPath, token: &str) -> LsFuture<'_, Result<(), ()>> {
-        let path = path.clone();
+        let path = key(path);
         let token = token.to_owned();
         Box::pin(async move {
-            self.sweep().await;
-            self.inner.unlock(&path, &token).await?;
-            let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
-            held.remove(&token);
-            Ok(())
+            match self.services.dav_unlock(&self.caller, &path, &token).await {
+                Ok(true) => Ok(()),
+                _ => Err(()),
+            }
         })
     }
 
@@ -138,14 +141,18 @@ impl DavLockSystem for BoundedLocks {
         token: &str,
         timeout: Option<Duration>,
     ) -> LsFuture<'_, Result<DavLock, ()>> {
-        let path = path.clone();
+        let path = key(path);
         let token = token.to_owned();
+        let timeout = self.granted(timeout);
         Box::pin(async move {
-            self.sweep().await;
-            let timeout = self.granted(timeout);
-            let lock = self.inner.refresh(&path, &token, Some(timeout)).await?;
-            self.remember(&lock, timeout);
-            Ok(lock)
+            match self
+                .services
+                .dav_refresh(&self.caller, &path, &token, timeout)
+                .await
+            {
+                Ok(Some(lock)) => Ok(to_dav(lock)),
+                _ => Err(()),
+            }
         })
     }
 
@@ -157,89 +164,48 @@ impl DavLockSystem for BoundedLocks {
         deep: bool,
         submitted_tokens: &[String],
     ) -> LsFuture<'_, Result<(), DavLock>> {
-        let path = path.clone();
+        let dav_path = path.clone();
+        let path = key(path);
         let principal = principal.map(str::to_owned);
         let tokens = submitted_tokens.to_vec();
         Box::pin(async move {
-            self.sweep().await;
-            self.inner
-                .check(&path, principal.as_deref(), ignore_principal, deep, &tokens)
+            match self
+                .services
+                .dav_check(
+                    &self.caller,
+                    &path,
+                    deep,
+                    principal.as_deref(),
+                    ignore_principal,
+                    &tokens,
+                )
                 .await
+            {
+                Ok(None) => Ok(()),
+                Ok(Some(lock)) => Err(to_dav(lock)),
+                Err(_) => Err(unavailable(&dav_path)),
+            }
         })
     }
 
     fn discover(&'_ self, path: &DavPath) -> LsFuture<'_, Vec<DavLock>> {
-        let path = path.clone();
+        let path = key(path);
         Box::pin(async move {
-            self.sweep().await;
-            self.inner.discover(&path).await
+            self.services
+                .dav_discover(&self.caller, &path)
+                .await
+                .map(|locks| locks.into_iter().map(to_dav).collect())
+                .unwrap_or_default()
         })
     }
 
     fn delete(&'_ self, path: &DavPath) -> LsFuture<'_, Result<(), ()>> {
-        let path = path.clone();
+        let path = key(path);
         Box::pin(async move {
-            self.inner.delete(&path).await?;
-            let gone = path.as_url_string();
-            let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
-            held.retain(|_, (at, _)| !at.as_url_string().starts_with(&gone));
-            Ok(())
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn path(p: &str) -> DavPath {
-        DavPath::new(p).expect("path")
-    }
-
-    #[tokio::test]
-    async fn locks_are_capped_and_infinite_timeouts_bounded() {
-        let locks = BoundedLocks::new(2, Duration::from_secs(60));
-        let a = locks
-            .lock(&path("/a"), None, None, None, true, false)
-            .await
-            .expect("first");
-        assert_eq!(a.timeout, Some(Duration::from_secs(60)));
-        locks
-            .lock(
-                &path("/b"),
-                None,
-                None,
-                Some(Duration::from_secs(999_999)),
-                true,
-                false,
-            )
-            .await
-            .expect("second");
-        assert!(!locks.has_room());
-        assert!(
-            locks
-                .lock(&path("/c"), None, None, None, true, false)
+            self.services
+                .dav_forget_locks(&self.caller, &path)
                 .await
-                .is_err()
-        );
-        locks.unlock(&path("/a"), &a.token).await.expect("unlock");
-        assert!(locks.has_room());
-    }
-
-    #[tokio::test]
-    async fn expired_locks_are_released() {
-        let locks = BoundedLocks::new(1, Duration::from_secs(1));
-        locks
-            .lock(&path("/a"), None, None, None, false, false)
-            .await
-            .expect("lock");
-        assert!(!locks.has_room());
-        tokio::time::sleep(Duration::from_millis(1100)).await;
-        assert!(locks.has_room());
-        // The exclusive lock is gone from the inner table too.
-        locks
-            .lock(&path("/a"), None, None, None, false, false)
-            .await
-            .expect("lock again after expiry");
+                .map_err(|_| ())
+        })
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! Authentication: HTTP Basic (username + password, or username + token) or a
 //! Bearer token; without credentials, 401 with a `WWW-Authenticate` challenge.
-//! Locks live in memory, one lock table per user (paths are per user).
+//! Locks live in the database (every node sees them), one table per user.
 use crate::service::Code;
 use std::{
     collections::HashMap,
@@ -43,7 +43,7 @@ pub const PREFIX: &str = "/webdav";
 const READ_BUFFER: usize = 1 << 20;
 
 /// A user's `dav-server` handler and its lock table.
-type UserDav = (DavHandler<Caller>, locks::BoundedLocks);
+type UserDav = (DavHandler<Caller>, locks::SharedLocks);
 
 /// `/webdav`, `/webdav/` and below: bodies are bounded by [`serve`] itself, once
 /// the caller is known.
@@ -87,15 +87,20 @@ impl WebDav {
         }
     }
 
-    fn handler_for(&self, services: &Services, user_id: Uuid) -> UserDav {
+    fn handler_for(&self, services: &Services, caller: &Caller) -> UserDav {
         let mut handlers = self
             .handlers
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         handlers
-            .entry(user_id)
+            .entry(caller.user_id)
             .or_insert_with(|| {
-                let locks = locks::BoundedLocks::new(self.max_locks, self.max_lock_time);
+                let locks = locks::SharedLocks::new(
+                    services.clone(),
+                    caller.clone(),
+                    self.max_locks,
+                    self.max_lock_time,
+                );
                 let handler = DavHandler::builder()
                     .filesystem(Box::new(fs::FerryFs::new(services.clone())))
                     .locksystem(Box::new(locks.clone()))
@@ -122,7 +127,7 @@ pub async fn serve(
     if !if_header_is_well_formed(request.headers()) {
         return Error::new(Code::InvalidInput, "malformed If header").into_response();
     }
-    let (handler, locks) = webdav.handler_for(&services, caller.user_id);
+    let (handler, locks) = webdav.handler_for(&services, &caller);
     let request = match checked(request, &webdav, &locks).await {
         Ok(request) => request,
         Err(response) => return response,
@@ -177,7 +182,7 @@ async fn authenticate(
 async fn checked(
     request: Request,
     webdav: &WebDav,
-    locks: &locks::BoundedLocks,
+    locks: &locks::SharedLocks,
 ) -> Result<Request, Response> {
     let method = request.method().as_str().to_owned();
     let (mut parts, body) = request.into_parts();
@@ -206,7 +211,7 @@ async fn checked(
             return Err(Error::new(Code::PayloadTooLarge, message).into_response());
         }
         // A LOCK with a body asks for a new lock (a refresh has none).
-        if !bytes.is_empty() && !locks.has_room() {
+        if !bytes.is_empty() && !locks.has_room().await {
             return Err(Error::new(
                 Code::TooManyLocks,
                 format!("at most {} WebDAV locks per user", webdav.max_locks),

@@ -1,6 +1,7 @@
 //! Bandwidth limits (SPEC §5): storage, validation, and the one function that
 //! says whether a user's limit applies at an instant (the enforcement reads it).
 pub mod monitor;
+pub mod shares;
 pub mod throttle;
 
 use crate::service::Code;

@@ -3,7 +3,8 @@
 //! uploads, downloads, WebDAV GET and PUT. The buckets are `governor` rate
 //! limiters counting KiB; the limit that holds now (throttle window, zone) is
 //! read again about once a second, so a changed limit reaches transfers in
-//! flight. Every paced byte is also counted for the throughput monitor.
+//! flight. With several nodes, each paces its slice of the limit (`shares`).
+//! Every paced byte is also counted for the throughput monitor.
 use std::{
     collections::HashMap,
     num::NonZeroU32,
@@ -25,6 +26,8 @@ use crate::service::Services;
 const CELL: u64 = 1024;
 /// How often a bucket re-reads its user's limit.
 const REFRESH: Duration = Duration::from_secs(1);
+/// … when the limit is split among nodes (see `shares`).
+const SHARED_REFRESH: Duration = Duration::from_millis(250);
 /// The burst a bucket allows, as a share of a second's worth of bytes.
 const BURST_DIVISOR: u64 = 50;
 /// The smallest burst, in cells (a few network frames).
@@ -182,17 +185,37 @@ impl Pace {
         self.bucket
             .checked_at
             .lock()
-            .map(|at| at.is_none_or(|at| at.elapsed() >= REFRESH))
+            .map(|at| at.is_none_or(|at| at.elapsed() >= self.refresh_every()))
             .unwrap_or(true)
+    }
+
+    /// How often the limit is re-read: more often when it is split among
+    /// nodes, so that a node joining or leaving shifts the slices quickly.
+    fn refresh_every(&self) -> Duration {
+        if self.services.limits_are_shared() {
+            SHARED_REFRESH
+        } else {
+            REFRESH
+        }
     }
 
     async fn refresh(&self) {
         let bucket = &self.bucket;
-        let rate = match self
-            .services
-            .effective_rate(bucket.user_id, bucket.direction)
-            .await
-        {
+        let read = async {
+            let rate = self
+                .services
+                .effective_rate(bucket.user_id, bucket.direction)
+                .await?;
+            match rate {
+                Some(rate) => self
+                    .services
+                    .node_share(bucket.user_id, bucket.direction, rate)
+                    .await
+                    .map(Some),
+                None => Ok(None),
+            }
+        };
+        let rate = match read.await {
             Ok(rate) => rate,
             Err(err) => {
                 // Keep the limit in force until the next re-read.

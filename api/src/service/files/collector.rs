@@ -118,7 +118,7 @@ impl Services {
         .await?;
         let collection = self.inner.collection;
         let versions_pruned = {
-            let _alone = self.inner.block_use.write().await;
+            let _alone = self.blocks_alone().await?;
             let pruned = self
                 .prune_versions(collection.retention, started_at)
                 .await?;
@@ -151,7 +151,7 @@ impl Services {
         }
         let (mut deleted, mut reclaimed) = (0u64, 0u64);
         for batch in candidates.chunks(DELETE_BATCH) {
-            let _alone = self.inner.block_use.write().await;
+            let _alone = self.blocks_alone().await?;
             let names: Vec<&str> = batch.iter().map(|b| b.sha256.as_str()).collect();
             let referenced = self.referenced_blocks(&names).await?;
             for block in batch {

@@ -8,6 +8,7 @@ pub mod changes;
 pub mod collector;
 pub mod object_blocks;
 pub mod content;
+pub mod dav_locks;
 pub mod dead_props;
 mod folders;
 mod moves;

@@ -99,7 +99,7 @@ impl Services {
             ));
         }
         // The version committed below refers to stored blocks: the collector waits.
-        let _in_use = self.inner.block_use.read().await;
+        let _in_use = self.blocks_in_use().await?;
         let txn = self.begin_tree_write(caller.user_id).await?;
         let source = self
             .entry_in(&txn, caller.user_id, &from)
@@ -196,7 +196,7 @@ impl Services {
         let from = paths::normalize_file(from)?;
         let to = paths::normalize_file(to)?;
         // The version committed below refers to stored blocks: the collector waits.
-        let _in_use = self.inner.block_use.read().await;
+        let _in_use = self.blocks_in_use().await?;
         let txn = self.begin_tree_write(caller.user_id).await?;
         let source = match self.entry_in(&txn, caller.user_id, &from).await? {
             Some(Entry::File(file)) => file,

@@ -84,7 +84,7 @@ impl Services {
     ) -> Result<FileInfo> {
         let path = paths::normalize_file(path)?;
         // The version committed below refers to stored blocks: the collector waits.
-        let _in_use = self.inner.block_use.read().await;
+        let _in_use = self.blocks_in_use().await?;
         let txn = self.begin_tree_write(caller.user_id).await?;
         let file = file_metadata::Entity::find()
             .filter(file_metadata::Column::UserId.eq(caller.user_id))

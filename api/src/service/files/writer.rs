@@ -245,7 +245,7 @@ impl FileWriter {
             .map_err(|e| Error::internal(format!("sync task failed: {e}")))??;
         let services = self.services.clone();
         // From the rename into the store until the version is in, the collector waits.
-        let _in_use = services.inner.block_use.read().await;
+        let _in_use = services.blocks_in_use().await?;
         services.inner.blocks.adopt(&self.temp, &sha256).await?;
         let now = services.clock().now();
         let origin = caller_device(&self.caller);

@@ -1,7 +1,8 @@
 //! Assembly and crash recovery. Every chunk is a block in the store already, so
 //! assembly is: hash the blocks in order into the whole-file SHA-256 (mostly done
 //! in the background while chunks arrived), and commit the new version with its
-//! manifest in one transaction. Each step can be redone after a crash.
+//! manifest in one transaction. Each step can be redone after a crash, on
+//! any node: one node at a time assembles an upload (a node lock).
 use crate::service::Code;
 use entity::enums::UploadStatus;
 
@@ -60,9 +61,20 @@ impl Services {
             services: self.clone(),
             upload_id,
         };
+        // Every node: one assembly per upload (freed at once if this node dies).
+        let Some(node_lock) = self
+            .try_node_lock(crate::service::node_lock::Work::Assembly, upload_id.as_bytes())
+            .await?
+        else {
+            return Err(Error::new(
+                Code::UploadAssembling,
+                "the upload is being assembled",
+            ));
+        };
         let services = self.clone();
         tokio::spawn(async move {
             let result = services.assemble(upload).await;
+            node_lock.release().await;
             drop(claim);
             result
         })
@@ -168,7 +180,7 @@ impl Services {
         manifest: &[(String, i64)],
     ) -> Result<FileInfo> {
         let now = self.clock().now();
-        let in_use = self.inner.block_use.read().await;
+        let in_use = self.blocks_in_use().await?;
         let txn = self.begin_tree_write(upload.user_id).await?;
         let target = self.commit_target(&txn, upload, now).await?;
         let (file_id, file) = self

@@ -213,7 +213,7 @@ impl Services {
             return self.chunk_outcome(&upload, writer.chunk_number, file).await;
         }
         // From the rename into the store until the chunk row is in, the collector waits.
-        let in_use = self.inner.block_use.read().await;
+        let in_use = self.blocks_in_use().await?;
         if let Some(sink) = writer.sink.take() {
             let temp = sink.finish().await?;
             self.inner.blocks.adopt(&temp, &actual).await?;

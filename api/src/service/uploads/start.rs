@@ -166,7 +166,7 @@ impl Services {
         let expires_at = now + self.upload_ttl();
         let file_metadata_id = self.file_id_at(caller.user_id, &file_path).await?;
         // The collector must not take a block counted as held before its chunk row is in.
-        let _in_use = self.inner.block_use.read().await;
+        let _in_use = self.blocks_in_use().await?;
         let held = match &announced {
             Some(list) => {
                 let wanted = list.blocks.iter().map(|(sha, _)| sha.as_str()).collect();
