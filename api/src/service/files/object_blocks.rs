@@ -87,8 +87,10 @@ impl ObjectBlocks {
     /// Connect, and check that the bucket answers with these credentials:
     /// what is wrong is named in one line.
     pub async fn open(location: &S3Location) -> Result<Self> {
-        // reqwest is built without a default TLS provider: use the server's (ring).
+        // reqwest is built without a default TLS provider: use the server's (ring);
+        // OpenDAL's HTTP goes through reqwest (first installed wins).
         let _ = rustls::crypto::ring::default_provider().install_default();
+        opendal_http_transport_reqwest::install_default();
         let mut builder = opendal::services::S3::default()
             .bucket(&location.bucket)
             .root(&format!("/{}", location.prefix))
