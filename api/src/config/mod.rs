@@ -297,13 +297,28 @@ pub struct Settings {
     #[arg(long = "s3-endpoint", env = "AWS_ENDPOINT_URL", global = true)]
     pub s3_endpoint: Option<String>,
     /// The S3 region.
-    #[arg(long = "s3-region", env = "AWS_REGION", default_value = "us-east-1", global = true)]
+    #[arg(
+        long = "s3-region",
+        env = "AWS_REGION",
+        default_value = "us-east-1",
+        global = true
+    )]
     pub s3_region: String,
     /// The S3 access key.
-    #[arg(long = "s3-access-key-id", env = "AWS_ACCESS_KEY_ID", global = true, hide_env_values = true)]
+    #[arg(
+        long = "s3-access-key-id",
+        env = "AWS_ACCESS_KEY_ID",
+        global = true,
+        hide_env_values = true
+    )]
     pub s3_access_key_id: Option<String>,
     /// The S3 secret key.
-    #[arg(long = "s3-secret-access-key", env = "AWS_SECRET_ACCESS_KEY", global = true, hide_env_values = true)]
+    #[arg(
+        long = "s3-secret-access-key",
+        env = "AWS_SECRET_ACCESS_KEY",
+        global = true,
+        hide_env_values = true
+    )]
     pub s3_secret_access_key: Option<String>,
     /// Testing hook: block forever when the named step is reached (for crash tests).
     #[arg(long, env = "FERRY_DEBUG_PAUSE_AT", hide = true, global = true)]

@@ -19,8 +19,8 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::service::{
-    Inner, Services, bandwidth::monitor::BandwidthSample, events::UploadEvent,
-    sync::runs::RunEvent, sync::runs::SyncRun, uploads::UploadProgress,
+    Inner, Services, bandwidth::monitor::BandwidthSample, sync::runs::RunEvent,
+    sync::runs::SyncRun, uploads::UploadProgress,
 };
 
 /// The channel every node listens on.
@@ -40,11 +40,21 @@ pub(crate) enum Signal {
         progress: UploadProgress,
     },
     /// An upload changed, too large to send: read it from the database.
-    UploadChanged { upload_id: Uuid },
-    Run { run: SyncRun },
-    Bandwidth { sample: BandwidthSample },
-    Tree { user_id: Uuid },
-    Access { user_id: Uuid },
+    UploadChanged {
+        upload_id: Uuid,
+    },
+    Run {
+        run: SyncRun,
+    },
+    Bandwidth {
+        sample: BandwidthSample,
+    },
+    Tree {
+        user_id: Uuid,
+    },
+    Access {
+        user_id: Uuid,
+    },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -144,11 +154,7 @@ impl Services {
             } => {
                 progress.user_id = user_id;
                 progress.device = device;
-                events.send_upload(UploadEvent {
-                    user_id,
-                    device,
-                    progress,
-                });
+                events.send_upload_of(user_id, device, progress);
             }
             Signal::UploadChanged { upload_id } => {
                 let services = self.clone();
@@ -274,7 +280,9 @@ mod tests {
         )
         .expect("fits");
         let back: Envelope = serde_json::from_str(&payload).expect("parse");
-        assert!(matches!(back.signal, Signal::Upload { progress, .. } if progress.upload_id == small.upload_id));
+        assert!(
+            matches!(back.signal, Signal::Upload { progress, .. } if progress.upload_id == small.upload_id)
+        );
 
         let large = progress(5_000);
         let payload = payload_of(
@@ -288,6 +296,8 @@ mod tests {
         .expect("by id");
         assert!(payload.len() <= MAX_PAYLOAD);
         let back: Envelope = serde_json::from_str(&payload).expect("parse");
-        assert!(matches!(back.signal, Signal::UploadChanged { upload_id } if upload_id == large.upload_id));
+        assert!(
+            matches!(back.signal, Signal::UploadChanged { upload_id } if upload_id == large.upload_id)
+        );
     }
 }

@@ -55,6 +55,15 @@ impl EventBus {
         let _ = self.uploads.send(event);
     }
 
+    /// Hand `user_id`'s upload state from `device` to this node's subscribers.
+    pub(crate) fn send_upload_of(&self, user_id: Uuid, device: Uuid, progress: UploadProgress) {
+        self.send_upload(UploadEvent {
+            user_id,
+            device,
+            progress,
+        });
+    }
+
     /// Hand a run to this node's subscribers.
     pub(crate) fn send_run(&self, event: RunEvent) {
         let _ = self.runs.send(event);

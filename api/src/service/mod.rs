@@ -21,9 +21,8 @@ use uploads::{legacy::LegacyParts, prefix_hash::PrefixHash, stored_chunks::Store
 pub mod audit;
 pub mod bandwidth;
 mod bulk;
-pub(crate) mod node_lock;
-pub(crate) mod cluster;
 pub mod clock;
+pub(crate) mod cluster;
 pub mod db;
 pub mod error;
 pub mod events;
@@ -31,6 +30,7 @@ pub mod files;
 pub mod identity;
 mod job_claims;
 pub mod metrics;
+pub(crate) mod node_lock;
 pub mod sync;
 pub mod uploads;
 mod watch;

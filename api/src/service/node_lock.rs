@@ -54,7 +54,12 @@ async fn unlock((mut conn, key, shared): (sqlx::pool::PoolConnection<sqlx::Postg
     } else {
         "SELECT pg_advisory_unlock($1)"
     };
-    if sqlx::query(sql).bind(key).execute(&mut *conn).await.is_err() {
+    if sqlx::query(sql)
+        .bind(key)
+        .execute(&mut *conn)
+        .await
+        .is_err()
+    {
         // Closing the session frees whatever it held.
         drop(conn.detach());
     }
@@ -116,7 +121,11 @@ impl Services {
     }
 
     /// Take the lock on `work` for `subject` unless another node (or task) holds it.
-    pub(crate) async fn try_node_lock(&self, work: Work, subject: &[u8]) -> Result<Option<NodeLock>> {
+    pub(crate) async fn try_node_lock(
+        &self,
+        work: Work,
+        subject: &[u8],
+    ) -> Result<Option<NodeLock>> {
         if !self.on_postgres() {
             return Ok(Some(NodeLock { held: None }));
         }

@@ -261,6 +261,7 @@ mod accounts;
 mod audit;
 mod blocks;
 mod changes;
+mod dav_locks;
 mod delta;
 mod engines;
 mod inputs;

@@ -115,7 +115,11 @@ impl DavLockSystem for SharedLocks {
         };
         let path = path.clone();
         Box::pin(async move {
-            match self.services.dav_lock(&self.caller, request, self.max).await {
+            match self
+                .services
+                .dav_lock(&self.caller, request, self.max)
+                .await
+            {
                 Ok(Ok(lock)) => Ok(to_dav(lock)),
                 Ok(Err(LockRefusal::Conflict(lock))) => Err(to_dav(lock)),
                 // The adapter refuses with 429 before this; a race lands here.

@@ -82,9 +82,13 @@ fn view(row: webdav_lock::Model) -> DavLock {
 }
 
 /// Whether a submitted token proves `lock` is held by this request.
-fn proves(lock: &DavLock, principal: Option<&str>, ignore_principal: bool, tokens: &[String]) -> bool {
-    tokens.iter().any(|t| *t == lock.token)
-        && (ignore_principal || principal == lock.principal.as_deref())
+fn proves(
+    lock: &DavLock,
+    principal: Option<&str>,
+    ignore_principal: bool,
+    tokens: &[String],
+) -> bool {
+    tokens.contains(&lock.token) && (ignore_principal || principal == lock.principal.as_deref())
 }
 
 /// The lock that stops an operation on `path` (`shared_ok`: a new shared lock).
@@ -253,11 +257,29 @@ impl Services {
     ) -> Result<Option<DavLock>> {
         let locks = self.live_locks(self.db(), caller.user_id).await?;
         let path = lock_path(path);
-        Ok(conflict(&locks, &path, false, principal, ignore_principal, tokens, false)
-            .or_else(|| {
-                deep.then(|| conflict(&locks, &path, true, principal, ignore_principal, tokens, false))
-                    .flatten()
-            }))
+        Ok(conflict(
+            &locks,
+            &path,
+            false,
+            principal,
+            ignore_principal,
+            tokens,
+            false,
+        )
+        .or_else(|| {
+            deep.then(|| {
+                conflict(
+                    &locks,
+                    &path,
+                    true,
+                    principal,
+                    ignore_principal,
+                    tokens,
+                    false,
+                )
+            })
+            .flatten()
+        }))
     }
 
     /// The locks that apply to `path`: on it, and on the paths above it.

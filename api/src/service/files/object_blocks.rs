@@ -145,7 +145,11 @@ impl ObjectBlocks {
         if !is_address(sha256) {
             return Err(Error::internal(format!("not a blob address: {sha256:?}")));
         }
-        Ok(format!("blocks/{}/{}/{sha256}", &sha256[..2], &sha256[2..4]))
+        Ok(format!(
+            "blocks/{}/{}/{sha256}",
+            &sha256[..2],
+            &sha256[2..4]
+        ))
     }
 
     async fn upload(&self, file: &Path, key: &str) -> Result<()> {
@@ -346,8 +350,8 @@ struct RangedReader {
 
 impl BlockRead for RangedReader {
     fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
-        let in_window = offset >= self.window_start
-            && offset < self.window_start + self.window.len() as u64;
+        let in_window =
+            offset >= self.window_start && offset < self.window_start + self.window.len() as u64;
         if !in_window {
             let op = self.op.clone();
             let key = self.key.clone();

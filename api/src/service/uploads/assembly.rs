@@ -63,7 +63,10 @@ impl Services {
         };
         // Every node: one assembly per upload (freed at once if this node dies).
         let Some(node_lock) = self
-            .try_node_lock(crate::service::node_lock::Work::Assembly, upload_id.as_bytes())
+            .try_node_lock(
+                crate::service::node_lock::Work::Assembly,
+                upload_id.as_bytes(),
+            )
             .await?
         else {
             return Err(Error::new(
