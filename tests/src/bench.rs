@@ -307,6 +307,20 @@ pub async fn chunked_upload(
     streams: usize,
     path: &str,
 ) -> anyhow::Result<f64> {
+    chunked_upload_over(std::slice::from_ref(api), source, size, sha, streams, path).await
+}
+
+/// [`chunked_upload`] with stream `i` sending through `apis[i % apis.len()]`
+/// (nodes of one cluster); the upload is started on the first.
+pub async fn chunked_upload_over(
+    apis: &[Api],
+    source: &Path,
+    size: u64,
+    sha: &str,
+    streams: usize,
+    path: &str,
+) -> anyhow::Result<f64> {
+    let api = &apis[0];
     use reqwest::{StatusCode, multipart};
     use std::os::unix::fs::FileExt;
     use std::sync::{
@@ -326,8 +340,9 @@ pub async fn chunked_upload(
     let total = started["total_chunks"].as_u64().context("total_chunks")? as usize;
     let next = Arc::new(AtomicUsize::new(0));
     let file = Arc::new(std::fs::File::open(source)?);
-    let workers = (0..streams).map(|_| {
-        let (api, id, next, file) = (api.clone(), id.clone(), next.clone(), file.clone());
+    let workers = (0..streams).map(|stream| {
+        let api = apis[stream % apis.len()].clone();
+        let (id, next, file) = (id.clone(), next.clone(), file.clone());
         tokio::spawn(async move {
             let mut completed = None;
             loop {

@@ -127,17 +127,30 @@ impl Cluster {
     /// Start `n` nodes of `bin` (`env!("CARGO_BIN_EXE_ferry-under-test")`) with
     /// `extra` environment; `None` when no PostgreSQL is configured (outside CI).
     pub async fn start(bin: &str, n: usize, extra: &[(&str, &str)]) -> Option<Self> {
+        Self::start_on(bin, n, extra, true).await
+    }
+
+    /// [`Self::start`]; with `object_storage` false, blocks stay in each node's
+    /// data directory (one node only makes sense: a baseline for benchmarks).
+    pub async fn start_on(
+        bin: &str,
+        n: usize,
+        extra: &[(&str, &str)],
+        object_storage: bool,
+    ) -> Option<Self> {
         let db = TestDatabase::create().await?;
-        let s3 = s3_server();
         let prefix = format!("cluster-{}", uuid::Uuid::new_v4().simple());
-        let mut env: Vec<(String, String)> = vec![
-            ("DATABASE_URL".into(), db.url.clone()),
-            ("FERRY_STORAGE".into(), format!("s3://{BUCKET}/{prefix}")),
-            ("AWS_ENDPOINT_URL".into(), s3.endpoint.clone()),
-            ("AWS_REGION".into(), "us-east-1".into()),
-            ("AWS_ACCESS_KEY_ID".into(), ACCESS_KEY.into()),
-            ("AWS_SECRET_ACCESS_KEY".into(), SECRET_KEY.into()),
-        ];
+        let mut env: Vec<(String, String)> = vec![("DATABASE_URL".into(), db.url.clone())];
+        if object_storage {
+            let s3 = s3_server();
+            env.extend([
+                ("FERRY_STORAGE".into(), format!("s3://{BUCKET}/{prefix}")),
+                ("AWS_ENDPOINT_URL".into(), s3.endpoint.clone()),
+                ("AWS_REGION".into(), "us-east-1".into()),
+                ("AWS_ACCESS_KEY_ID".into(), ACCESS_KEY.into()),
+                ("AWS_SECRET_ACCESS_KEY".into(), SECRET_KEY.into()),
+            ]);
+        }
         env.extend(
             extra
                 .iter()

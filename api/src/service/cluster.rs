@@ -69,6 +69,8 @@ struct Envelope {
 pub(crate) struct Peers {
     /// This process's id in envelopes (its own notifications come back; skipped).
     node: Uuid,
+    /// For notifications sent before the caller goes on ([`Peers::tell_now`]).
+    db: Option<DatabaseConnection>,
     outgoing: Option<mpsc::Sender<Signal>>,
     /// Stops the bus's tasks when the services are dropped.
     _stop: Option<tokio_util::sync::DropGuard>,
@@ -79,6 +81,7 @@ impl Peers {
     pub(crate) fn alone() -> Self {
         Self {
             node: Uuid::new_v4(),
+            db: None,
             outgoing: None,
             _stop: None,
         }
@@ -94,7 +97,19 @@ impl Peers {
         self.outgoing.is_some()
     }
 
-    /// Send `signal` to every other node (never blocks; dropped when the queue is full).
+    /// Send `signal` to every other node before returning. What a client did
+    /// next, through any node, is then heard after it: PostgreSQL delivers
+    /// notifications in commit order (an upload's progress, an access change).
+    pub(crate) async fn tell_now(&self, signal: Signal) {
+        let Some(db) = &self.db else {
+            return;
+        };
+        if let Some(payload) = payload_of(self.node, signal) {
+            notify(db, payload).await;
+        }
+    }
+
+    /// Send `signal` to every other node soon (never blocks; dropped when the queue is full).
     pub(crate) fn tell(&self, signal: Signal) {
         if let Some(outgoing) = &self.outgoing
             && outgoing.try_send(signal).is_err()
@@ -115,6 +130,7 @@ impl Services {
         let stop = CancellationToken::new();
         tokio::spawn(send_all(db.clone(), peers.node, queue, stop.clone()));
         peers.outgoing = Some(outgoing);
+        peers.db = Some(db.clone());
         peers._stop = Some(stop.drop_guard());
         Ok(peers)
     }
@@ -210,17 +226,21 @@ async fn send_all(
                 None => return,
             },
         };
-        let Some(payload) = payload_of(node, signal) else {
-            continue;
-        };
-        let statement = Statement::from_sql_and_values(
-            DatabaseBackend::Postgres,
-            "SELECT pg_notify($1, $2)",
-            [CHANNEL.into(), payload.into()],
-        );
-        if let Err(err) = db.execute_raw(statement).await {
-            tracing::warn!(%err, "a notification to the other nodes failed");
+        if let Some(payload) = payload_of(node, signal) {
+            notify(&db, payload).await;
         }
+    }
+}
+
+/// One `pg_notify` on the cluster channel.
+async fn notify(db: &DatabaseConnection, payload: String) {
+    let statement = Statement::from_sql_and_values(
+        DatabaseBackend::Postgres,
+        "SELECT pg_notify($1, $2)",
+        [CHANNEL.into(), payload.into()],
+    );
+    if let Err(err) = db.execute_raw(statement).await {
+        tracing::warn!(%err, "a notification to the other nodes failed");
     }
 }
 

@@ -153,11 +153,14 @@ impl Services {
         };
         if let Ok(progress) = self.progress_of(self.db(), &upload).await {
             if to_peers {
-                events.peers.tell(Signal::Upload {
-                    user_id: upload.user_id,
-                    device: upload.device_id,
-                    progress: progress.clone(),
-                });
+                events
+                    .peers
+                    .tell_now(Signal::Upload {
+                        user_id: upload.user_id,
+                        device: upload.device_id,
+                        progress: progress.clone(),
+                    })
+                    .await;
             }
             events.send_upload(UploadEvent {
                 user_id: upload.user_id,

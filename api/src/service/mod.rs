@@ -207,12 +207,13 @@ impl Services {
 
     /// Tell open sockets of `user_id` to re-check their token.
     /// Cached authentications of theirs are forgotten first.
-    pub(crate) fn access_changed(&self, user_id: Uuid) {
+    pub(crate) async fn access_changed(&self, user_id: Uuid) {
         self.forget_access(user_id);
         self.inner
             .events
             .peers
-            .tell(cluster::Signal::Access { user_id });
+            .tell_now(cluster::Signal::Access { user_id })
+            .await;
     }
 
     /// Forget what this node trusted of `user_id` and tell their open sockets.

@@ -77,7 +77,7 @@ impl Services {
         };
         self.audit(&txn, actor, entry).await?;
         txn.commit().await?;
-        self.access_changed(user_id);
+        self.access_changed(user_id).await;
         Ok(UserInfo::from(updated))
     }
 
@@ -123,7 +123,7 @@ impl Services {
         self.audit(&txn, actor, entry).await?;
         txn.commit().await?;
         drop(writing);
-        self.access_changed(user_id);
+        self.access_changed(user_id).await;
         Ok(())
     }
 

@@ -175,7 +175,7 @@ impl Services {
             .await?;
         drop(writing);
         // Its tokens went with it.
-        self.access_changed(found.user_id);
+        self.access_changed(found.user_id).await;
         let entry = crate::service::audit::AuditEntry {
             action: "device.removed",
             target_type: "device",

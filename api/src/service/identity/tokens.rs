@@ -147,7 +147,7 @@ impl Services {
         let mut active = sea_orm::IntoActiveModel::into_active_model(token);
         active.revoked_at = Set(Some(self.clock().now()));
         let revoked = active.update(self.db()).await?;
-        self.access_changed(revoked.user_id);
+        self.access_changed(revoked.user_id).await;
         let entry = AuditEntry {
             action: "token.revoked",
             target_type: "token",

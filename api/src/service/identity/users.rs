@@ -111,7 +111,7 @@ impl Services {
         active.role = Set(role);
         active.updated_at = Set(self.clock().now());
         let updated = active.update(self.db()).await?;
-        self.access_changed(updated.id);
+        self.access_changed(updated.id).await;
         let entry = AuditEntry {
             action: "user.role_changed",
             target_type: "user",
@@ -165,7 +165,7 @@ impl Services {
         active.disabled = Set(disabled);
         active.updated_at = Set(self.clock().now());
         let updated = active.update(self.db()).await?;
-        self.access_changed(user_id);
+        self.access_changed(user_id).await;
         let entry = AuditEntry {
             action: if disabled {
                 "user.disabled"
