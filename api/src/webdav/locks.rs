@@ -55,9 +55,28 @@ fn key(path: &DavPath) -> String {
 }
 
 fn owner_xml(owner: Option<&Element>) -> Option<String> {
+    let mut owner = owner?.clone();
+    declare_prefixes(&mut owner);
     let mut out = Vec::new();
-    owner?.write(&mut out).ok()?;
+    owner.write(&mut out).ok()?;
     String::from_utf8(out).ok()
+}
+
+/// Bind every prefix an element (or one below it) uses to its namespace on
+/// that element, so the element reads back alone: dav-server hands over the
+/// owner with its prefix (`D:`) but the declaration on the request's root.
+fn declare_prefixes(element: &mut Element) {
+    if let (Some(prefix), Some(namespace)) = (&element.prefix, &element.namespace) {
+        let declared = element
+            .namespaces
+            .get_or_insert_with(xmltree::Namespace::empty);
+        declared.put(prefix.clone(), namespace.clone());
+    }
+    for child in &mut element.children {
+        if let xmltree::XMLNode::Element(child) = child {
+            declare_prefixes(child);
+        }
+    }
 }
 
 fn to_dav(lock: dav_locks::DavLock) -> DavLock {
@@ -211,5 +230,31 @@ impl DavLockSystem for SharedLocks {
                 .await
                 .map_err(|_| ())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owner_elements_survive_the_table() {
+        let request = Element::parse(
+            "<D:lockinfo xmlns:D=\"DAV:\"><D:owner><D:href>litmus test suite</D:href></D:owner></D:lockinfo>"
+                .as_bytes(),
+        )
+        .expect("parse");
+        let mut owner = request.get_child("owner").expect("owner").clone();
+        owner.namespaces = None;
+        let xml = owner_xml(Some(&owner)).expect("written");
+        let back = Element::parse(xml.as_bytes()).expect("read back");
+        assert_eq!(back.name, "owner", "{xml}");
+        assert_eq!(back.prefix.as_deref(), Some("D"), "{xml}");
+        let href = back.get_child("href").expect("href");
+        assert_eq!(
+            href.get_text().as_deref(),
+            Some("litmus test suite"),
+            "{xml}"
+        );
     }
 }
