@@ -122,21 +122,17 @@ impl ObjectBlocks {
     /// List one key of the prefix: fails when the bucket is missing, the
     /// endpoint does not answer or the credentials are refused.
     async fn check(&self) -> Result<()> {
-        let endpoint_hint = "check FERRY_STORAGE, AWS_ENDPOINT_URL, AWS_REGION, \
-                             AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY";
-        let mut lister = self.op.lister_with("blocks/").await.map_err(|e| {
+        let unusable = |e: opendal::Error| {
             Error::internal(format!(
-                "object storage {} is not usable: {} ({endpoint_hint})",
+                "object storage {} is not usable: {} (check FERRY_STORAGE, AWS_ENDPOINT_URL, \
+                 AWS_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)",
                 self.name,
                 short(&e)
             ))
-        })?;
+        };
+        let mut lister = self.op.lister_with("blocks/").await.map_err(unusable)?;
         if let Some(Err(e)) = lister.next().await {
-            return Err(Error::internal(format!(
-                "object storage {} is not usable: {} ({endpoint_hint})",
-                self.name,
-                short(&e)
-            )));
+            return Err(unusable(e));
         }
         Ok(())
     }
@@ -327,7 +323,8 @@ fn exact(
         match stream.next().await {
             Some(piece) => {
                 let piece = piece?;
-                Ok(Some((piece.clone(), (stream, got + piece.len() as u64))))
+                let got = got + piece.len() as u64;
+                Ok(Some((piece, (stream, got))))
             }
             None if got < len => Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
