@@ -19,6 +19,7 @@ pub mod listen;
 pub mod rest;
 pub mod service;
 pub mod tls;
+pub mod tus;
 pub mod webdav;
 
 use config::Settings;

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api_token;
+pub mod appended_upload;
 pub mod audit_log;
 pub mod bandwidth_share;
 pub mod blob;

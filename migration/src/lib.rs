@@ -16,6 +16,7 @@ mod m20261202_000010_create_tree_changes;
 mod m20261207_000011_create_content_blocks;
 mod m20261207_000012_create_upload_blocks_and_gc_runs;
 mod m20261208_000013_create_cluster_tables;
+mod m20261209_000014_create_appended_uploads;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000011_create_content_blocks::Migration),
             Box::new(m20261207_000012_create_upload_blocks_and_gc_runs::Migration),
             Box::new(m20261208_000013_create_cluster_tables::Migration),
+            Box::new(m20261209_000014_create_appended_uploads::Migration),
         ]
     }
 }

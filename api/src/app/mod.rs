@@ -18,6 +18,7 @@ use crate::{
     graphql::{self, FerrySchema, SocketSchema, Sockets},
     rest,
     service::{Error, Services},
+    tus,
     webdav::{self, WebDav},
 };
 
@@ -74,6 +75,9 @@ pub fn router(state: AppState, settings: &Settings, https: bool) -> Router {
         .merge(rest::routes(state.services.clone(), settings))
         .merge(graphql::routes(bounds))
         .merge(webdav::routes())
+        .merge(tus::routes(tus::CorsOrigins(
+            settings.tus_cors_origins.clone(),
+        )))
         .fallback(|request: axum::extract::Request| async move {
             use axum::response::IntoResponse;
             if dashboard::wants_page(request.method(), request.uri().path(), request.headers()) {

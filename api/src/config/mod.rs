@@ -253,6 +253,15 @@ pub struct Settings {
         global = true
     )]
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Web origins (`https://app.example.com`) whose pages may upload over tus
+    /// (`/api/tus/`) from the browser: CORS is answered for them only. None by default.
+    #[arg(
+        long,
+        env = "FERRY_TUS_CORS_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub tus_cors_origins: Vec<String>,
     /// PEM certificate chain: serve HTTPS (HTTP/2 and HTTP/1.1) instead of plain HTTP.
     #[arg(long, env = "FERRY_TLS_CERT", requires = "tls_key", global = true)]
     pub tls_cert: Option<PathBuf>,
@@ -435,6 +444,7 @@ impl std::fmt::Debug for Settings {
             .field("upload_rate_per_second", &self.upload_rate_per_second)
             .field("upload_rate_burst", &self.upload_rate_burst)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("tus_cors_origins", &self.tus_cors_origins)
             .field("max_file_size", &self.max_file_size)
             .field("min_free_space", &self.min_free_space)
             .field("cleanup_interval_secs", &self.cleanup_interval_secs)

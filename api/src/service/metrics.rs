@@ -22,6 +22,8 @@ pub enum Protocol {
     Rest,
     /// WebDAV `PUT` and `GET`.
     Webdav,
+    /// tus uploads (`/api/tus/…`).
+    Tus,
 }
 
 impl Protocol {
@@ -30,6 +32,7 @@ impl Protocol {
             Protocol::Chunked => "chunked",
             Protocol::Rest => "rest",
             Protocol::Webdav => "webdav",
+            Protocol::Tus => "tus",
         };
         vec![("protocol".to_owned(), name.to_owned())]
     }

@@ -45,7 +45,13 @@ fn cpu_of_processes(needle: &str) -> f64 {
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| {
             std::fs::read(format!("/proc/{pid}/cmdline"))
-                .map(|c| String::from_utf8_lossy(&c).contains(needle))
+                // Arguments are NUL-separated: join them with spaces so that a needle
+                // such as "weed mini" matches a program and its first argument.
+                .map(|c| {
+                    String::from_utf8_lossy(&c)
+                        .replace('\0', " ")
+                        .contains(needle)
+                })
                 .unwrap_or(false)
         })
         .map(cpu_seconds_of)

@@ -80,10 +80,18 @@ codes! {
     SizeMismatch = "size_mismatch", Malformed, "the chunk is not the size its position requires";
     /// A WebDAV COPY/MOVE without a `Host` to check its `Destination` against.
     MissingHost = "missing_host", Malformed, "the request has no Host header";
+    /// A tus request without `Tus-Resumable: 1.0.0` (tus answers 412 with `Tus-Version`).
+    UnsupportedVersion = "unsupported_version", Malformed, "this server speaks tus 1.0.0";
+    /// A tus `PATCH` whose body is not `application/offset+octet-stream` (tus: 415).
+    UnsupportedMediaType = "unsupported_media_type", Malformed, "the body must be application/offset+octet-stream";
+    /// A checksum algorithm Ferry does not verify (it verifies sha1, sha256 and md5).
+    UnsupportedChecksum = "unsupported_checksum", Malformed, "unsupported checksum algorithm";
     /// The client stopped sending a body.
     RequestTimeout = "request_timeout", Timeout, "the request body stalled";
     /// A well-formed value out of range (a negative size, say): `invalid_input` at 422.
     InvalidValue = "invalid_input", Invalid, "invalid input";
+    /// A request's bytes whose checksum is not the one claimed (tus: 460); nothing of it is kept.
+    ChecksumMismatch = "checksum_mismatch", Invalid, "checksum mismatch";
     /// A chunk whose SHA-256 is not the one claimed, or a file whose hash is not the announced one.
     HashMismatch = "hash_mismatch", Invalid, "hash mismatch";
     /// The assembled file's SHA-256 is not the announced `file_hash` (the upload fails).
@@ -149,6 +157,8 @@ codes! {
     ChunkConflict = "chunk_conflict", Conflict, "the chunk is stored with other bytes";
     /// Another request is writing this chunk right now.
     ChunkInProgress = "chunk_in_progress", Conflict, "the chunk is being written by another request";
+    /// Bytes sent at an offset other than where the upload stands.
+    OffsetMismatch = "offset_mismatch", Conflict, "the offset is not where the upload stands";
     /// A move into itself or onto its own descendant.
     InvalidMove = "invalid_move", Conflict, "invalid move";
     /// The parent folder does not exist.

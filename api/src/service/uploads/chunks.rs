@@ -308,7 +308,10 @@ impl Services {
     }
 
     /// The file version a completed upload committed.
-    async fn committed_file(&self, upload: &chunked_upload::Model) -> Result<Option<FileInfo>> {
+    pub(crate) async fn committed_file(
+        &self,
+        upload: &chunked_upload::Model,
+    ) -> Result<Option<FileInfo>> {
         if upload.status != UploadStatus::Completed {
             return Ok(None);
         }

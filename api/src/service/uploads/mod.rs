@@ -1,5 +1,6 @@
 //! Chunked uploads (SPEC §4): start, progress, pause, resume, cancel, expiry.
 //! Chunk intake lives in `chunks`, assembly and recovery in `assembly`.
+pub mod appended;
 pub(crate) mod assembly;
 pub mod chunks;
 pub mod conflicts;
