@@ -3,7 +3,7 @@
 //   node tus-upload.mjs ENDPOINT TOKEN FILE OPTIONS_JSON
 // OPTIONS_JSON: {metadata, chunkSize, parallelUploads, store (a file: upload URLs
 // kept there let a restarted process resume), wrongChecksum (send a wrong
-// Upload-Checksum with every PATCH)}.
+// Upload-Checksum with every PATCH), quiet (no progress lines)}.
 // Prints one JSON line per event: {"progress": bytes}, then {"done": url} or
 // {"error": message, "status": code}; exits 0 only when the upload succeeded.
 import fs from "node:fs";
@@ -36,7 +36,7 @@ const upload = new Upload(source, {
     }
   },
   onProgress(sent) {
-    say({ progress: sent });
+    if (!options.quiet) say({ progress: sent });
   },
   onError(error) {
     const status = error.originalResponse ? error.originalResponse.getStatus() : 0;

@@ -10,6 +10,7 @@ use std::{
 };
 
 pub mod bench;
+pub mod browser;
 pub mod cluster;
 pub mod flood;
 pub mod socket;

@@ -441,6 +441,12 @@ async fn partial_uploads_concatenate_into_one_file(backend: Backend) {
         sha256_hex(&api.download("/joined.bin").await),
         sha256_hex(&data)
     );
+    // Joined parts no longer count as unfinished uploads; the unfinished one does.
+    let open = api
+        .graphql("{ uploads { uploadId } }", serde_json::json!({}))
+        .await;
+    let open = open["data"]["uploads"].as_array().expect("uploads").len();
+    assert_eq!(open, 1, "only the unfinished part is open");
     // A final upload takes no bytes of its own: 403.
     assert_eq!(
         tus.patch(&url, data.len() as u64, b"x").await.status(),

@@ -254,3 +254,101 @@ async fn tuspy_uploads_in_checksummed_chunks_and_a_second_process_resumes() {
         sha256_hex(&data)
     );
 }
+
+/// The page a web app would serve: Uppy (`uppy` from npm, its browser bundle)
+/// with `@uppy/tus`, uploading what the file input is given.
+const UPPY_PAGE: &str = r#"<!doctype html>
+<html><head><meta charset="utf-8"><title>Uppy</title></head><body>
+<input type="file" id="pick">
+<pre id="result"></pre>
+<script src="/uppy.min.js"></script>
+<script>
+const { Uppy, Tus } = window.Uppy;
+const uppy = new Uppy().use(Tus, {
+  endpoint: ENDPOINT,
+  headers: { Authorization: "Bearer TOKEN" },
+  chunkSize: 3 * 1024 * 1024,
+  retryDelays: null,
+});
+document.getElementById("pick").addEventListener("change", async (event) => {
+  for (const file of event.target.files) {
+    uppy.addFile({ name: file.name, type: file.type, data: file });
+  }
+  const result = await uppy.upload();
+  document.getElementById("result").textContent = JSON.stringify({
+    ok: result.successful.length,
+    failed: result.failed.map((f) => String(f.error)),
+  });
+});
+</script></body></html>"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uppy_in_headless_chromium_uploads_a_file_from_a_page() {
+    let Some(driver) = ferry_tests::browser::Driver::start().await else {
+        return;
+    };
+    let bundle = std::fs::read(clients_dir().join("node_modules/uppy/dist/uppy.min.js"))
+        .expect("Uppy's bundle (npm ci --prefix tests/clients)");
+    // The app's page on an origin of its own; Ferry allows it by CORS.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let page_origin = format!("http://{}", listener.local_addr().unwrap());
+    let server = TestServer::start_with(Backend::Sqlite, |s| {
+        s.tus_cors_origins = vec![page_origin.clone()];
+    })
+    .await
+    .expect("sqlite");
+    let token = server.admin_token().await;
+    let page = UPPY_PAGE
+        .replace("ENDPOINT", &format!("{:?}", server.url("/api/tus/")))
+        .replace("TOKEN", &token);
+    let app = axum::Router::new()
+        .route(
+            "/",
+            axum::routing::get(move || async move { axum::response::Html(page) }),
+        )
+        .route(
+            "/uppy.min.js",
+            axum::routing::get(move || async move {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "text/javascript")],
+                    bundle,
+                )
+            }),
+        );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let work = tempfile::tempdir().unwrap();
+    let data = random_bytes(8 * MIB + 77, 24);
+    let file = file_of(work.path(), "from-the-page.bin", &data);
+    let browser = driver.browser().await;
+    browser.goto(&page_origin).await.unwrap();
+    let pick = browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(fantoccini::Locator::Css("#pick"))
+        .await
+        .unwrap();
+    pick.send_keys(file.to_str().unwrap()).await.unwrap();
+    let mut result = String::new();
+    for _ in 0..600 {
+        result = browser
+            .find(fantoccini::Locator::Css("#result"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if !result.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    browser.close().await.unwrap();
+    let result: Value = serde_json::from_str(&result).unwrap_or_else(|_| json!({ "text": result }));
+    assert_eq!(result["ok"], 1, "{result}");
+    let api = server.api(&token);
+    assert_eq!(
+        sha256_hex(&api.download("/from-the-page.bin").await),
+        sha256_hex(&data)
+    );
+}

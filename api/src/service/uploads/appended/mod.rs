@@ -214,6 +214,18 @@ impl Services {
                 .filter(chunked_upload::Column::Id.eq(upload_id))
                 .exec(&txn)
                 .await?;
+            // Joined parts are finished: they no longer count as open uploads (their
+            // chunk records stay, so they can be joined again).
+            chunked_upload::Entity::update_many()
+                .col_expr(
+                    chunked_upload::Column::Status,
+                    Expr::value(UploadStatus::Completed),
+                )
+                .col_expr(chunked_upload::Column::CompletedAt, Expr::value(now))
+                .filter(chunked_upload::Column::Id.is_in(parts.iter().copied()))
+                .filter(chunked_upload::Column::Status.eq(UploadStatus::Active))
+                .exec(&txn)
+                .await?;
             appended_upload::ActiveModel {
                 upload_id: Set(upload_id),
                 length_deferred: Set(false),
