@@ -506,3 +506,54 @@ async fn browsers_get_cors_only_for_listed_origins() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tus_upload_is_heard_by_upload_progress_and_counted_in_metrics() {
+    use ferry_tests::socket::{connect, next_json, subscribe};
+    let server = TestServer::start_with(Backend::Sqlite, |_| {})
+        .await
+        .expect("sqlite");
+    let tus = Tus {
+        server: &server,
+        token: server.admin_token().await,
+    };
+    let data = random_bytes(3000, 13);
+    let url = tus.create(data.len() as u64, "live.bin").await;
+    let id = url.trim_start_matches(TUS).to_owned();
+    let mut socket = connect(&server.base, Some(&tus.token)).await;
+    let query = "subscription($id: ID!) { uploadProgress(uploadId: $id) { uploadId status uploadedBytes } }";
+    subscribe(&mut socket, "1", query, serde_json::json!({ "id": id })).await;
+    subscribe(
+        &mut socket,
+        "ready",
+        "subscription { uploads { uploadId } }",
+        serde_json::json!({}),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    for (n, piece) in data.chunks(1000).enumerate() {
+        let response = tus.patch(&url, n as u64 * 1000, piece).await;
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    }
+    let mut heard = Vec::new();
+    while heard.last().map(|(s, _): &(String, i64)| s.as_str()) != Some("COMPLETED") {
+        let message = next_json(&mut socket).await;
+        if message["id"] != "1" {
+            continue;
+        }
+        let event = &message["payload"]["data"]["uploadProgress"];
+        assert_eq!(event["uploadId"], id.as_str(), "{message}");
+        heard.push((
+            event["status"].as_str().unwrap().to_owned(),
+            event["uploadedBytes"].as_i64().unwrap(),
+        ));
+    }
+    let bytes: Vec<i64> = heard.iter().map(|(_, b)| *b).collect();
+    assert_eq!(&bytes[..3], [1000, 2000, 3000], "{heard:?}");
+    assert_eq!(
+        server
+            .metric("ferry_received_bytes_total{protocol=\"tus\"}")
+            .await,
+        3000.0
+    );
+}

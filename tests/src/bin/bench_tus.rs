@@ -4,7 +4,8 @@
 //! `parallelUploads: 4` (four partial uploads joined by concatenation) — in the
 //! same run, alternating; every upload verified and committed as a version.
 //! Reports the median wall time, MiB/s, the ratio to the chunked API and the
-//! server's CPU seconds per GiB.
+//! server's and the client's CPU seconds per GiB (the chunked client is this
+//! process; tus-js-client's Node process is measured by GNU time).
 //!
 //! Run: `npm ci --prefix tests/clients && cargo build --release --bins &&
 //! $CARGO_TARGET_DIR/release/bench-tus` (`--size-mib N`, `--runs N`).
@@ -28,22 +29,29 @@ struct Options {
     runs: usize,
 }
 
-/// Seconds for tus-js-client to upload `source` to `path` with `parallel` parts.
+/// Seconds for tus-js-client to upload `source` to `path` with `parallel`
+/// parts, and the CPU seconds its Node process used (GNU time).
 fn tus_js(
     base: &str,
     token: &str,
     source: &Path,
     path: &str,
     parallel: u32,
-) -> anyhow::Result<f64> {
+) -> anyhow::Result<(f64, f64)> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("clients/tus-upload.mjs");
     let options = serde_json::json!({
         "metadata": { "filename": "bench.bin", "path": path },
         "parallelUploads": parallel,
         "quiet": true,
     });
+    let times = tempfile::NamedTempFile::new()?;
     let started = Instant::now();
-    let output = std::process::Command::new("node")
+    let output = std::process::Command::new("/usr/bin/time")
+        .arg("-f")
+        .arg("%U %S")
+        .arg("-o")
+        .arg(times.path())
+        .arg("node")
         .arg(script)
         .arg(format!("{base}/api/tus/"))
         .arg(token)
@@ -61,7 +69,11 @@ fn tus_js(
                 .unwrap_or_default()
         );
     }
-    Ok(secs)
+    let cpu = std::fs::read_to_string(times.path())?
+        .split_whitespace()
+        .filter_map(|v| v.parse::<f64>().ok())
+        .sum();
+    Ok((secs, cpu))
 }
 
 /// The SHA-256 of the file at `path`, downloaded and hashed as it streams.
@@ -107,15 +119,22 @@ async fn main() -> anyhow::Result<()> {
     ];
     let mut secs = vec![Vec::new(); 3];
     let mut cpu = vec![Vec::new(); 3];
+    let mut client_cpu = vec![Vec::new(); 3];
     for run in 0..opts.runs {
         for (n, name) in names.iter().enumerate() {
             let path = format!("/bench/{n}-run{run}.bin");
             let before = server.cpu_seconds();
-            let took = match n {
-                0 => chunked_upload(&api, &source, size, &sha, 4, &path).await?,
+            let own_before = ferry_tests::bench::cpu_seconds_of(std::process::id());
+            let (took, client) = match n {
+                0 => {
+                    let took = chunked_upload(&api, &source, size, &sha, 4, &path).await?;
+                    let own = ferry_tests::bench::cpu_seconds_of(std::process::id());
+                    (took, own - own_before)
+                }
                 1 => tus_js(base, &api.token, &source, &path, 1)?,
                 _ => tus_js(base, &api.token, &source, &path, 4)?,
             };
+            client_cpu[n].push(client);
             let got = stored_sha256(&api, &path).await?;
             if got != sha {
                 bail!("{name}: the stored file's SHA-256 is {got}, not {sha}");
@@ -128,17 +147,18 @@ async fn main() -> anyhow::Result<()> {
     let gib = size as f64 / (1u64 << 30) as f64;
     let baseline = median(secs[0].clone());
     println!(
-        "| what ({} MiB, median of {}) | time | MiB/s | ratio to the chunked API | server CPU-s/GiB |",
+        "| what ({} MiB, median of {}) | time | MiB/s | ratio to the chunked API | server CPU-s/GiB | client CPU-s/GiB |",
         opts.size_mib, opts.runs
     );
-    println!("|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|");
     for (n, name) in names.iter().enumerate() {
         let t = median(secs[n].clone());
         println!(
-            "| {name} | {t:.2} s | {:.1} | {:.2}× | {:.2} |",
+            "| {name} | {t:.2} s | {:.1} | {:.2}× | {:.2} | {:.2} |",
             opts.size_mib as f64 / t,
             baseline / t,
-            median(cpu[n].clone()) / gib
+            median(cpu[n].clone()) / gib,
+            median(client_cpu[n].clone()) / gib
         );
     }
     Ok(())
