@@ -2,6 +2,7 @@
 //! status the protocol names (tus.io/protocols/resumable-upload), checked one
 //! by one, on SQLite and PostgreSQL. The real clients (tus-js-client, tuspy)
 //! are in `tus_clients.rs`.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 use base64::Engine;
 use ferry_tests::{Backend, TestServer, on_both_backends, random_bytes, sha256_hex};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
