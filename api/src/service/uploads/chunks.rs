@@ -41,9 +41,32 @@ pub struct ChunkOutcome {
 
 /// Keeps one chunk number of one upload claimed while it is written.
 #[derive(Debug)]
-struct InFlight {
+pub(crate) struct InFlight {
     services: Services,
     key: (Uuid, i32),
+}
+
+impl InFlight {
+    /// Claim `key` (upload, chunk number) for this process, or `chunk_in_progress`
+    /// with `taken` when another request holds it.
+    pub(crate) fn claim(
+        services: &Services,
+        key: (Uuid, i32),
+        taken: &'static str,
+    ) -> Result<Self> {
+        let mut set = services
+            .inner
+            .chunks_in_flight
+            .lock()
+            .map_err(|_| Error::internal("chunk claim lock poisoned"))?;
+        if !set.insert(key) {
+            return Err(Error::new(Code::ChunkInProgress, taken));
+        }
+        Ok(Self {
+            services: services.clone(),
+            key,
+        })
+    }
 }
 
 impl Drop for InFlight {
@@ -102,24 +125,11 @@ impl Services {
                     ),
                 )
             })?;
-        let key = (upload.id, chunk_number);
-        {
-            let mut set = self
-                .inner
-                .chunks_in_flight
-                .lock()
-                .map_err(|_| Error::internal("chunk claim lock poisoned"))?;
-            if !set.insert(key) {
-                return Err(Error::new(
-                    Code::ChunkInProgress,
-                    "this chunk is being received by another request",
-                ));
-            }
-        }
-        let claim = Arc::new(InFlight {
-            services: self.clone(),
-            key,
-        });
+        let claim = Arc::new(InFlight::claim(
+            self,
+            (upload.id, chunk_number),
+            "this chunk is being received by another request",
+        )?);
         let (expected, announced) = if upload.announced_blocks {
             let (sha, size) = self.announced_block(upload.id, chunk_number).await?;
             (u64::try_from(size).unwrap_or(0), Some(sha))

@@ -16,26 +16,11 @@ use super::{
 };
 use crate::service::bandwidth::throttle::{Direction, Pace};
 use crate::service::error::{Error, Result};
-use crate::service::uploads::{staging::ChunkFile, state_error};
+use crate::service::uploads::{chunks::InFlight, staging::ChunkFile, state_error};
 use crate::service::{Caller, Code, Services};
 
 /// The chunk-claim number an appending request holds: one request at a time per upload.
 const APPEND_CLAIM: i32 = -1;
-
-/// Keeps an upload claimed by the request appending to it.
-#[derive(Debug)]
-struct Claim {
-    services: Services,
-    key: (Uuid, i32),
-}
-
-impl Drop for Claim {
-    fn drop(&mut self) {
-        if let Ok(mut set) = self.services.inner.chunks_in_flight.lock() {
-            set.remove(&self.key);
-        }
-    }
-}
 
 /// A piece being written.
 #[derive(Debug)]
@@ -65,7 +50,7 @@ pub struct Appender {
     pub(super) waiting: Vec<Written>,
     checksum: Option<(Checksum, Running)>,
     pace: Pace,
-    _claim: Claim,
+    _claim: InFlight,
 }
 
 impl Services {
@@ -88,24 +73,11 @@ impl Services {
         if upload.status != UploadStatus::Active {
             return Err(state_error(upload.status));
         }
-        let key = (upload_id, APPEND_CLAIM);
-        {
-            let mut set = self
-                .inner
-                .chunks_in_flight
-                .lock()
-                .map_err(|_| Error::internal("chunk claim lock poisoned"))?;
-            if !set.insert(key) {
-                return Err(Error::new(
-                    Code::ChunkInProgress,
-                    "another request is appending to this upload",
-                ));
-            }
-        }
-        let claim = Claim {
-            services: self.clone(),
-            key,
-        };
+        let claim = InFlight::claim(
+            self,
+            (upload_id, APPEND_CLAIM),
+            "another request is appending to this upload",
+        )?;
         let stored = upload.uploaded_bytes as u64;
         if offset != stored {
             return Err(Error::new(
