@@ -3,7 +3,7 @@
 //   node tus-upload.mjs ENDPOINT TOKEN FILE OPTIONS_JSON
 // OPTIONS_JSON: {metadata, chunkSize, parallelUploads, store (a file: upload URLs
 // kept there let a restarted process resume), wrongChecksum (send a wrong
-// Upload-Checksum with every PATCH), quiet (no progress lines)}.
+// Upload-Checksum with every PATCH), quiet (no progress lines), protocol}.
 // Prints one JSON line per event: {"progress": bytes}, then {"done": url} or
 // {"error": message, "status": code}; exits 0 only when the upload succeeded.
 import fs from "node:fs";
@@ -23,6 +23,8 @@ const upload = new Upload(source, {
   metadata: options.metadata || {},
   headers: { Authorization: `Bearer ${token}` },
   chunkSize: options.chunkSize || Infinity,
+  // "tus-v1" (default), or the IETF draft: "ietf-draft-03", "ietf-draft-05".
+  ...(options.protocol ? { protocol: options.protocol } : {}),
   parallelUploads: options.parallelUploads || 1,
   retryDelays: options.retryDelays === undefined ? [0, 500] : options.retryDelays,
   // Without a store, tus-js-client's default (none under Node) stays.

@@ -286,6 +286,22 @@ async fn the_protocol_answers_every_status_it_names(backend: Backend) {
     let response = tus.head(&url).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(offset(&response), data.len() as u64);
+    // Terminating a completed upload: 204, the file stays, tus forgets the upload.
+    let response = tus.request(Method::DELETE, &url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(tus.head(&url).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        sha256_hex(&api.download("/tus/report.bin").await),
+        sha256_hex(&data)
+    );
+
+    // The chunked API does not take numbered chunks into a tus upload.
+    let other = tus.create(10, "by-offset.bin").await;
+    let (status, body) = api
+        .put_chunk(other.trim_start_matches(TUS), 0, b"0123456789")
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(offset(&tus.head(&other).await), 0);
 
     // Termination: 204, then 410 (gone) for HEAD and PATCH; unknown ids 404.
     let doomed = tus.create(10, "doomed.bin").await;
@@ -356,6 +372,33 @@ async fn deferred_length_creation_with_upload_and_empty_files(backend: Backend) 
         sha256_hex(&data)
     );
 
+    // A deferred length declared by a last, empty PATCH at the offset reached completes it.
+    let response = tus
+        .request(Method::POST, TUS)
+        .header("Upload-Defer-Length", 1)
+        .header("Upload-Metadata", metadata(&[("filename", "boundary.bin")]))
+        .send()
+        .await
+        .unwrap();
+    let url = location(&response);
+    assert_eq!(
+        tus.patch(&url, 0, &data).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let response = tus
+        .request(Method::PATCH, &url)
+        .header("Content-Type", "application/offset+octet-stream")
+        .header("Upload-Offset", data.len())
+        .header("Upload-Length", data.len())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        sha256_hex(&api.download("/boundary.bin").await),
+        sha256_hex(&data)
+    );
+
     // An empty file is committed at creation.
     let url = tus.create(0, "empty.txt").await;
     assert_eq!(offset(&tus.head(&url).await), 0);
@@ -410,6 +453,43 @@ async fn partial_uploads_concatenate_into_one_file(backend: Backend) {
     let response = tus
         .request(Method::POST, TUS)
         .header("Upload-Concat", format!("final;{} {unfinished}", parts[0]))
+        .header("Upload-Metadata", metadata(&[("filename", "never.bin")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+
+    // A cancelled part has lost its pieces: it cannot be joined.
+    let cancelled = tus
+        .request(Method::POST, TUS)
+        .header("Upload-Length", 3)
+        .header("Upload-Concat", "partial")
+        .send()
+        .await
+        .unwrap();
+    let cancelled = location(&cancelled);
+    assert_eq!(
+        tus.patch(&cancelled, 0, b"abc").await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let response = tus
+        .request(Method::DELETE, &cancelled)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let response = tus
+        .request(Method::POST, TUS)
+        .header("Upload-Concat", format!("final;{} {cancelled}", parts[0]))
+        .header("Upload-Metadata", metadata(&[("filename", "never.bin")]))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_client_error(), "{}", response.status());
+    // Nor can one part be named twice.
+    let response = tus
+        .request(Method::POST, TUS)
+        .header("Upload-Concat", format!("final;{} {}", parts[0], parts[0]))
         .header("Upload-Metadata", metadata(&[("filename", "never.bin")]))
         .send()
         .await
@@ -557,4 +637,68 @@ async fn a_tus_upload_is_heard_by_upload_progress_and_counted_in_metrics() {
             .await,
         3000.0
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ietf_draft_interop_version_6_runs_on_the_same_uploads() {
+    let server = TestServer::start_with(Backend::Sqlite, |_| {})
+        .await
+        .expect("sqlite");
+    let token = server.admin_token().await;
+    let draft = |method: Method, path: &str| {
+        server
+            .client
+            .request(method, server.url(path))
+            .bearer_auth(&token)
+            .header("Upload-Draft-Interop-Version", "6")
+    };
+    let data = random_bytes(50_000, 17);
+    // Creation without a length: deferred until the request that completes it.
+    let response = draft(Method::POST, TUS)
+        .header("Upload-Complete", "?0")
+        .header("Upload-Metadata", metadata(&[("filename", "draft.bin")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(header(&response, "upload-draft-interop-version"), "6");
+    let url = location(&response);
+    let response = draft(Method::HEAD, &url).send().await.unwrap();
+    assert_eq!(offset(&response), 0);
+    assert_eq!(header(&response, "upload-complete"), "?0");
+    let response = draft(Method::PATCH, &url)
+        .header("Content-Type", "application/partial-upload")
+        .header("Upload-Offset", 0)
+        .header("Upload-Complete", "?0")
+        .body(data[..20_000].to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(offset(&response), 20_000);
+    let response = draft(Method::PATCH, &url)
+        .header("Content-Type", "application/partial-upload")
+        .header("Upload-Offset", 20_000)
+        .header("Upload-Complete", "?1")
+        .body(data[20_000..].to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(header(&response, "upload-complete"), "?1");
+    let api = server.api(&token);
+    assert_eq!(
+        sha256_hex(&api.download("/draft.bin").await),
+        sha256_hex(&data)
+    );
+    // An interop version this server does not speak is refused like a missing Tus-Resumable.
+    let response = server
+        .client
+        .post(server.url(TUS))
+        .bearer_auth(&token)
+        .header("Upload-Draft-Interop-Version", "99")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PRECONDITION_FAILED);
 }

@@ -123,6 +123,33 @@ async fn tus_js_client_uploads_in_one_request_and_in_four_parallel_parts() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tus_js_client_speaking_the_ietf_draft_uploads_on_the_same_engine() {
+    let server = TestServer::start_with(Backend::Sqlite, |_| {})
+        .await
+        .expect("sqlite");
+    let token = server.admin_token().await;
+    let api = server.api(&token);
+    let work = tempfile::tempdir().unwrap();
+    let data = random_bytes(6 * MIB + 4321, 25);
+    let file = file_of(work.path(), "draft.bin", &data);
+    for (protocol, chunk) in [("ietf-draft-05", 2 * MIB), ("ietf-draft-03", 4 * MIB)] {
+        let path = format!("/draft/{protocol}.bin");
+        let options = json!({
+            "metadata": { "path": path },
+            "protocol": protocol,
+            "chunkSize": chunk,
+        });
+        let (lines, ok) = run(node(&server, &token, &file, options)).await;
+        assert!(ok, "{protocol}: {lines:?}");
+        assert_eq!(
+            sha256_hex(&api.download(&path).await),
+            sha256_hex(&data),
+            "{protocol}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tus_js_client_resumes_after_kill_9_and_refuses_a_wrong_checksum() {
     let server = TestServer::start_with(Backend::Sqlite, |_| {})
         .await

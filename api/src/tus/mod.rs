@@ -55,14 +55,31 @@ where
         ))
 }
 
+/// The IETF resumable-upload draft's interop versions spoken on the same
+/// engine: 5 (draft-ietf-httpbis-resumable-upload-03) and 6 (-05), as
+/// tus-js-client 4 speaks them.
+pub const DRAFT_INTEROP_VERSIONS: [&str; 2] = ["5", "6"];
+
+/// A request in the IETF draft's dialect (its interop version).
+#[derive(Clone, Copy, Debug)]
+pub struct Draft(pub &'static str);
+
 /// Every response says `Tus-Resumable`; a request other than `OPTIONS` must
-/// speak 1.0.0 (else 412 with `Tus-Version`).
-async fn protocol(request: Request, next: Next) -> Response {
-    let speaks = request
-        .headers()
+/// speak tus 1.0.0 (else 412 with `Tus-Version`) or name a draft interop
+/// version this server speaks (`Upload-Draft-Interop-Version`).
+async fn protocol(mut request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    let speaks = headers
         .get("tus-resumable")
         .is_some_and(|v| v.as_bytes() == VERSION.as_bytes());
-    let mut response = if request.method() == Method::OPTIONS || speaks {
+    let draft = headers
+        .get("upload-draft-interop-version")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| DRAFT_INTEROP_VERSIONS.into_iter().find(|d| *d == v.trim()));
+    if let Some(version) = draft {
+        request.extensions_mut().insert(Draft(version));
+    }
+    let mut response = if request.method() == Method::OPTIONS || speaks || draft.is_some() {
         next.run(request).await
     } else {
         error_response(Error::new(
@@ -73,6 +90,12 @@ async fn protocol(request: Request, next: Next) -> Response {
     let headers = response.headers_mut();
     headers.insert("tus-resumable", HeaderValue::from_static(VERSION));
     headers.insert("cache-control", HeaderValue::from_static("no-store"));
+    if let Some(version) = draft {
+        headers.insert(
+            "upload-draft-interop-version",
+            HeaderValue::from_static(version),
+        );
+    }
     response
 }
 
@@ -84,6 +107,8 @@ pub fn error_response(err: Error) -> Response {
         Code::UnsupportedVersion => Some(StatusCode::PRECONDITION_FAILED),
         Code::UnsupportedMediaType => Some(StatusCode::UNSUPPORTED_MEDIA_TYPE),
         Code::UnsupportedChecksum => Some(StatusCode::BAD_REQUEST),
+        // A failed upload cannot go on: it is gone.
+        Code::UploadFailed => Some(StatusCode::GONE),
         _ => None,
     };
     let version = err.code() == Code::UnsupportedVersion;

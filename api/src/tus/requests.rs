@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use uuid::Uuid;
 
-use super::{describe, error_response, headers as tus};
+use super::{Draft, describe, error_response, headers as tus};
 use crate::service::uploads::{
     StartUpload,
     appended::{Appended, StartAppended},
@@ -21,6 +21,8 @@ use crate::service::{Caller, Code, Error, Result, Services};
 
 /// The body type of `PATCH` (and of `POST` carrying a first piece).
 const OFFSET_STREAM: &str = "application/offset+octet-stream";
+/// The IETF draft's body type of an appending request (interop version 6).
+const PARTIAL_UPLOAD: &str = "application/partial-upload";
 
 /// `OPTIONS /api/tus/`: what this server speaks (no authentication).
 pub async fn options(State(services): State<Services>) -> Response {
@@ -36,7 +38,8 @@ pub async fn create(
     caller: std::result::Result<Caller, Error>,
     request: Request,
 ) -> Response {
-    match created(&services, caller, request).await {
+    let draft = request.extensions().get::<Draft>().copied();
+    match created(&services, caller, request, draft).await {
         Ok(response) => response,
         Err(err) => error_response(err),
     }
@@ -46,6 +49,7 @@ async fn created(
     services: &Services,
     caller: Result<Caller>,
     request: Request,
+    draft: Option<Draft>,
 ) -> Result<Response> {
     let caller = caller?;
     let (parts, body) = request.into_parts();
@@ -58,6 +62,19 @@ async fn created(
         None => false,
         Some("1") => true,
         Some(_) => return Err(bad("Upload-Defer-Length must be 1")),
+    };
+    // The draft may leave the length out: known when this request completes the
+    // upload (`Upload-Complete: ?1`, its body the whole file), else deferred.
+    let (length, deferred) = match (draft, length, deferred) {
+        (Some(_), None, false) => match tus::text(headers, "upload-complete")? {
+            Some("?1") => match tus::number(headers, "content-length")? {
+                Some(length) => (Some(length), false),
+                // A streamed body: the length is set once it has arrived.
+                None => (None, true),
+            },
+            _ => (None, true),
+        },
+        other => (other.1, other.2),
     };
     let target = target_of(&metadata, matches!(concat, tus::Concat::Partial))?;
     let appended = match concat {
@@ -86,11 +103,12 @@ async fn created(
                 metadata: metadata_raw,
             };
             let started = services.start_appended(&caller, request).await?;
-            if carries_body(headers) {
+            if carries_body(headers, draft) && !announced_empty(headers) {
                 // The creation holds: a refused first piece is reported by the
                 // offset, and the client resumes with HEAD + PATCH.
                 let id = started.upload_id;
-                match append(services, &caller, id, 0, None, headers, body).await {
+                let ends = draft.is_some() && deferred && completes(headers)?;
+                match append(services, &caller, id, 0, None, ends, headers, body).await {
                     Ok(appended) => appended,
                     Err(err) => {
                         tracing::debug!(upload_id = %id, %err, "the first piece of a creation was refused");
@@ -106,7 +124,7 @@ async fn created(
     let headers = response.headers_mut();
     let location = format!("{}{}", tus::BASE, appended.upload_id);
     headers.insert(header::LOCATION, value(&location)?);
-    state_headers(headers, &appended)?;
+    state_headers(headers, &appended, draft)?;
     Ok(response)
 }
 
@@ -120,13 +138,14 @@ pub async fn upload(
     if request.method() == Method::OPTIONS {
         return options(State(services)).await;
     }
+    let draft = request.extensions().get::<Draft>().copied();
     let answer = async {
         let caller = caller?;
         // A malformed id names no upload.
         let id = Uuid::parse_str(&raw_id).map_err(|_| Error::not_found("upload"))?;
         match request.method().clone() {
-            Method::HEAD => head(&services, &caller, id).await,
-            Method::PATCH => patch(&services, &caller, id, request).await,
+            Method::HEAD => head(&services, &caller, id, draft).await,
+            Method::PATCH => patch(&services, &caller, id, request, draft).await,
             Method::DELETE => {
                 services.terminate_appended(&caller, id).await?;
                 Ok(StatusCode::NO_CONTENT.into_response())
@@ -140,11 +159,16 @@ pub async fn upload(
     }
 }
 
-async fn head(services: &Services, caller: &Caller, id: Uuid) -> Result<Response> {
+async fn head(
+    services: &Services,
+    caller: &Caller,
+    id: Uuid,
+    draft: Option<Draft>,
+) -> Result<Response> {
     let appended = services.appended(caller, id).await?;
     let mut response = StatusCode::OK.into_response();
     let headers = response.headers_mut();
-    state_headers(headers, &appended)?;
+    state_headers(headers, &appended, draft)?;
     if let Some(metadata) = &appended.metadata {
         headers.insert("upload-metadata", value(metadata)?);
     }
@@ -169,9 +193,10 @@ async fn patch(
     caller: &Caller,
     id: Uuid,
     request: Request,
+    draft: Option<Draft>,
 ) -> Result<Response> {
     let (parts, body) = request.into_parts();
-    if !carries_body(&parts.headers) {
+    if !carries_body(&parts.headers, draft) {
         return Err(Error::new(
             Code::UnsupportedMediaType,
             format!("a PATCH body must be {OFFSET_STREAM}"),
@@ -180,21 +205,35 @@ async fn patch(
     let offset = tus::number(&parts.headers, "upload-offset")?
         .ok_or_else(|| bad("Upload-Offset is required"))?;
     let length = tus::number(&parts.headers, "upload-length")?;
-    let appended = append(services, caller, id, offset, length, &parts.headers, body).await?;
+    // The draft's last request says `Upload-Complete: ?1`: its body ends the upload.
+    let ends = draft.is_some() && length.is_none() && completes(&parts.headers)?;
+    let appended = append(
+        services,
+        caller,
+        id,
+        offset,
+        length,
+        ends,
+        &parts.headers,
+        body,
+    )
+    .await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
-    state_headers(response.headers_mut(), &appended)?;
+    state_headers(response.headers_mut(), &appended, draft)?;
     Ok(response)
 }
 
 /// Stream `body` into the upload at `offset`. A body that breaks off or stalls
 /// keeps what arrived (unless a checksum was sent); a refused one keeps nothing
 /// past the last whole piece.
+#[allow(clippy::too_many_arguments)]
 async fn append(
     services: &Services,
     caller: &Caller,
     id: Uuid,
     offset: u64,
     length: Option<u64>,
+    ends_upload: bool,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Appended> {
@@ -202,6 +241,9 @@ async fn append(
     let mut appender = services.begin_append(caller, id, offset, length).await?;
     if let Some(checksum) = checksum {
         appender.verify_with(checksum);
+    }
+    if ends_upload {
+        appender.ends_upload();
     }
     let idle = services.limits().chunk_idle_timeout;
     let mut stream = body.into_data_stream();
@@ -224,8 +266,15 @@ async fn append(
 
 /// `Upload-Offset`, the length (or that it is deferred) and, while it can
 /// still grow, `Upload-Expires`.
-fn state_headers(headers: &mut HeaderMap, appended: &Appended) -> Result<()> {
+fn state_headers(headers: &mut HeaderMap, appended: &Appended, draft: Option<Draft>) -> Result<()> {
     headers.insert("upload-offset", HeaderValue::from(appended.offset));
+    if draft.is_some() {
+        let complete = appended.length == Some(appended.offset);
+        headers.insert(
+            "upload-complete",
+            HeaderValue::from_static(if complete { "?1" } else { "?0" }),
+        );
+    }
     match appended.length {
         Some(length) => headers.insert("upload-length", HeaderValue::from(length)),
         None => headers.insert("upload-defer-length", HeaderValue::from_static("1")),
@@ -236,13 +285,32 @@ fn state_headers(headers: &mut HeaderMap, appended: &Appended) -> Result<()> {
     Ok(())
 }
 
-/// Whether the request carries tus bytes.
-fn carries_body(headers: &HeaderMap) -> bool {
-    headers
+/// Whether the request carries upload bytes: `application/offset+octet-stream`
+/// in tus; in the IETF draft also `application/partial-upload` (interop 6), or
+/// no type at all (interop 5).
+fn carries_body(headers: &HeaderMap, draft: Option<Draft>) -> bool {
+    let kind = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case(OFFSET_STREAM))
+        .map(|v| v.trim().to_ascii_lowercase());
+    matches!(
+        (kind.as_deref(), draft),
+        (Some(OFFSET_STREAM), _) | (Some(PARTIAL_UPLOAD) | None, Some(_))
+    )
+}
+
+/// `Upload-Complete: ?1` (the IETF draft's last request).
+fn completes(headers: &HeaderMap) -> Result<bool> {
+    Ok(tus::text(headers, "upload-complete")?.is_some_and(|v| v.trim() == "?1"))
+}
+
+/// A body announced as empty (`Content-Length: 0`).
+fn announced_empty(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim() == "0")
 }
 
 /// Where the upload goes and for which device, from the metadata: `path`

@@ -19,6 +19,7 @@ use crate::service::{
     Caller, Services,
     files::FileInfo,
     uploads::conflicts::ConflictOutcome,
+    uploads::in_flight::InFlight,
     uploads::staging::ChunkFile,
     uploads::{parse_sha256, state_error},
 };
@@ -37,44 +38,6 @@ pub struct ChunkOutcome {
     /// How a `base_version` conflict was resolved, when there was one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub conflict: Option<ConflictOutcome>,
-}
-
-/// Keeps one chunk number of one upload claimed while it is written.
-#[derive(Debug)]
-pub(crate) struct InFlight {
-    services: Services,
-    key: (Uuid, i32),
-}
-
-impl InFlight {
-    /// Claim `key` (upload, chunk number) for this process, or `chunk_in_progress`
-    /// with `taken` when another request holds it.
-    pub(crate) fn claim(
-        services: &Services,
-        key: (Uuid, i32),
-        taken: &'static str,
-    ) -> Result<Self> {
-        let mut set = services
-            .inner
-            .chunks_in_flight
-            .lock()
-            .map_err(|_| Error::internal("chunk claim lock poisoned"))?;
-        if !set.insert(key) {
-            return Err(Error::new(Code::ChunkInProgress, taken));
-        }
-        Ok(Self {
-            services: services.clone(),
-            key,
-        })
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        if let Ok(mut set) = self.services.inner.chunks_in_flight.lock() {
-            set.remove(&self.key);
-        }
-    }
 }
 
 /// A chunk being received. Feed it with [`ChunkWriter::write`], then call
@@ -105,6 +68,17 @@ impl Services {
         chunk_number: i64,
     ) -> Result<ChunkWriter> {
         let upload = self.load_upload(caller, upload_id).await?;
+        // An upload growing by offset (tus) takes no numbered chunks: its pieces vary in size.
+        if entity::appended_upload::Entity::find_by_id(upload_id)
+            .one(self.db())
+            .await?
+            .is_some()
+        {
+            return Err(Error::new(
+                Code::InvalidChunkNumber,
+                "this upload takes its bytes by offset (tus), not by chunk number",
+            ));
+        }
         // Once every chunk is in, a re-sent chunk is only checked (a harmless 200).
         let all_in = matches!(
             upload.status,

@@ -5,6 +5,7 @@ pub(crate) mod assembly;
 pub mod chunks;
 pub mod conflicts;
 pub mod delta;
+pub(crate) mod in_flight;
 pub(crate) mod legacy;
 mod lifecycle;
 pub(crate) mod prefix_hash;

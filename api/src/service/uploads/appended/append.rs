@@ -16,7 +16,7 @@ use super::{
 };
 use crate::service::bandwidth::throttle::{Direction, Pace};
 use crate::service::error::{Error, Result};
-use crate::service::uploads::{chunks::InFlight, staging::ChunkFile, state_error};
+use crate::service::uploads::{in_flight::InFlight, staging::ChunkFile, state_error};
 use crate::service::{Caller, Code, Services};
 
 /// The chunk-claim number an appending request holds: one request at a time per upload.
@@ -49,6 +49,8 @@ pub struct Appender {
     current: Option<Piece>,
     pub(super) waiting: Vec<Written>,
     checksum: Option<(Checksum, Running)>,
+    /// The request's end is the upload's end (its length set then, if deferred).
+    ends_upload: bool,
     pace: Pace,
     _claim: InFlight,
 }
@@ -63,6 +65,13 @@ impl Services {
         offset: u64,
         length: Option<u64>,
     ) -> Result<Appender> {
+        // Claimed before reading where it stands: a request read after another's
+        // records compares against the offset those records left.
+        let claim = InFlight::claim(
+            self,
+            (upload_id, APPEND_CLAIM),
+            "another request is appending to this upload",
+        )?;
         let mut upload = self.load_upload(caller, upload_id).await?;
         let row = self.appended_row(upload_id).await?;
         if row.parts.is_some() {
@@ -73,11 +82,6 @@ impl Services {
         if upload.status != UploadStatus::Active {
             return Err(state_error(upload.status));
         }
-        let claim = InFlight::claim(
-            self,
-            (upload_id, APPEND_CLAIM),
-            "another request is appending to this upload",
-        )?;
         let stored = upload.uploaded_bytes as u64;
         if offset != stored {
             return Err(Error::new(
@@ -130,23 +134,41 @@ impl Services {
             current: None,
             waiting: Vec::new(),
             checksum: None,
+            ends_upload: false,
             _claim: claim,
         })
     }
 
-    async fn declare_length(&self, upload_id: Uuid, length: u64) -> Result<()> {
+    /// Set a deferred length, once: a second declaration (by a racing request,
+    /// on any node) must name the same length.
+    pub(super) async fn declare_length(&self, upload_id: Uuid, length: u64) -> Result<()> {
         let txn = self.begin_write().await?;
+        let declared = appended_upload::Entity::update_many()
+            .col_expr(appended_upload::Column::LengthDeferred, Expr::value(false))
+            .filter(appended_upload::Column::UploadId.eq(upload_id))
+            .filter(appended_upload::Column::LengthDeferred.eq(true))
+            .exec(&txn)
+            .await?;
+        if declared.rows_affected == 0 {
+            drop(txn);
+            let upload = chunked_upload::Entity::find_by_id(upload_id)
+                .one(self.db())
+                .await?
+                .ok_or(Error::not_found("upload"))?;
+            if upload.total_size as u64 != length {
+                return Err(Error::new(
+                    Code::InvalidInput,
+                    "the upload's length is set already and cannot change",
+                ));
+            }
+            return Ok(());
+        }
         chunked_upload::Entity::update_many()
             .col_expr(
                 chunked_upload::Column::TotalSize,
                 Expr::value(length as i64),
             )
             .filter(chunked_upload::Column::Id.eq(upload_id))
-            .exec(&txn)
-            .await?;
-        appended_upload::Entity::update_many()
-            .col_expr(appended_upload::Column::LengthDeferred, Expr::value(false))
-            .filter(appended_upload::Column::UploadId.eq(upload_id))
             .exec(&txn)
             .await?;
         txn.commit().await?;
@@ -159,6 +181,12 @@ impl Appender {
     pub fn verify_with(&mut self, checksum: Checksum) {
         let running = Running::new(checksum.algorithm);
         self.checksum = Some((checksum, running));
+    }
+
+    /// This request's last byte is the upload's last: a deferred length is
+    /// set to the offset once the body has arrived whole.
+    pub fn ends_upload(&mut self) {
+        self.ends_upload = true;
     }
 
     /// The offset the next byte will land at.
@@ -243,6 +271,12 @@ impl Appender {
         }
         let waiting = std::mem::take(&mut self.waiting);
         self.record(waiting).await?;
+        if self.ends_upload && self.length.is_none() {
+            self.services
+                .declare_length(self.upload_id, self.committed)
+                .await?;
+            self.length = Some(self.committed);
+        }
         self.conclude().await
     }
 
@@ -288,10 +322,23 @@ impl Appender {
 
     /// Commit the file if the upload is complete; where it stands.
     async fn conclude(self) -> Result<Appended> {
-        let upload = chunked_upload::Entity::find_by_id(self.upload_id)
+        let mut upload = chunked_upload::Entity::find_by_id(self.upload_id)
             .one(self.services.db())
             .await?
             .ok_or(Error::not_found("upload"))?;
+        // A length declared at the offset already reached (a last request with
+        // no bytes) completes the upload here: nothing was recorded to do it.
+        if upload.status == UploadStatus::Active
+            && !self.partial
+            && self.length == Some(self.committed)
+            && upload.uploaded_bytes as u64 == self.committed
+        {
+            self.services.mark_complete(&upload).await?;
+            upload = chunked_upload::Entity::find_by_id(self.upload_id)
+                .one(self.services.db())
+                .await?
+                .ok_or(Error::not_found("upload"))?;
+        }
         if upload.status == UploadStatus::Assembling {
             let services = self.services.clone();
             let (caller, upload_id) = (self.caller.clone(), self.upload_id);

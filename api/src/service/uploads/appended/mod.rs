@@ -104,9 +104,10 @@ impl Services {
     /// The caller's appended upload. Cancelled and expired ones are 410, unknown 404.
     pub async fn appended(&self, caller: &Caller, upload_id: Uuid) -> Result<Appended> {
         let upload = self.load_upload(caller, upload_id).await?;
+        // A failed upload (its file_hash did not match, say) cannot go on either.
         if matches!(
             upload.status,
-            UploadStatus::Cancelled | UploadStatus::Expired
+            UploadStatus::Cancelled | UploadStatus::Expired | UploadStatus::Failed
         ) {
             return Err(crate::service::uploads::state_error(upload.status));
         }
@@ -119,11 +120,12 @@ impl Services {
         self.appended_row(upload_id).await?;
         let upload = self.load_upload(caller, upload_id).await?;
         if upload.status == UploadStatus::Completed {
-            // Nothing is staged any more; the file it made stays.
-            return Err(Error::new(
-                Code::UploadCompleted,
-                "the upload is complete: delete the file instead",
-            ));
+            // Its file (or the final upload it joined) stays; tus forgets the
+            // upload from now on (404).
+            appended_upload::Entity::delete_by_id(upload_id)
+                .exec(self.db())
+                .await?;
+            return Ok(());
         }
         self.cancel_upload(caller, upload_id).await
     }
@@ -143,36 +145,52 @@ impl Services {
                 format!("a final upload joins 1 to {MAX_PARTS} partial uploads"),
             ));
         }
-        let mut pieces = Vec::new();
-        for &part in parts {
+        let invalid = |message: String| Error::new(Code::InvalidInput, message);
+        let mut uploads = Vec::with_capacity(parts.len());
+        for (n, &part) in parts.iter().enumerate() {
+            if parts[..n].contains(&part) {
+                return Err(invalid(format!("upload {part} is named twice")));
+            }
             let upload = self.load_upload(caller, part).await?;
             let row = self.appended_row(part).await?;
             if !row.partial {
-                return Err(Error::new(
-                    Code::InvalidInput,
-                    format!("upload {part} is not a partial upload"),
-                ));
+                return Err(invalid(format!("upload {part} is not a partial upload")));
             }
-            if row.length_deferred || upload.uploaded_bytes != upload.total_size {
-                return Err(Error::new(
-                    Code::InvalidInput,
-                    format!("partial upload {part} is not complete"),
-                ));
+            // Cancelled and expired parts have lost their pieces.
+            let kept = matches!(
+                upload.status,
+                UploadStatus::Active | UploadStatus::Completed
+            );
+            if !kept || row.length_deferred || upload.uploaded_bytes != upload.total_size {
+                return Err(invalid(format!("partial upload {part} is not complete")));
             }
+            uploads.push(upload);
+        }
+        let count: i64 = uploads.iter().map(|u| i64::from(u.completed_chunks)).sum();
+        if count > i64::from(MAX_PIECES) {
+            return Err(invalid(format!(
+                "a file may be made of at most {MAX_PIECES} pieces"
+            )));
+        }
+        let mut pieces = Vec::new();
+        for upload in &uploads {
             let chunks = upload_chunk::Entity::find()
-                .filter(upload_chunk::Column::UploadId.eq(part))
+                .filter(upload_chunk::Column::UploadId.eq(upload.id))
                 .order_by_asc(upload_chunk::Column::ChunkNumber)
                 .all(self.db())
                 .await?;
+            let bytes: i64 = chunks.iter().map(|c| c.size).sum();
+            if chunks.len() as i64 != i64::from(upload.completed_chunks)
+                || bytes != upload.total_size
+            {
+                return Err(invalid(format!(
+                    "partial upload {} has lost pieces",
+                    upload.id
+                )));
+            }
             pieces.extend(chunks.into_iter().map(|c| (c.sha256, c.size)));
         }
         let target = self.with_device(caller, target).await?;
-        if pieces.len() > MAX_PIECES as usize {
-            return Err(Error::new(
-                Code::InvalidInput,
-                format!("a file may be made of at most {MAX_PIECES} pieces"),
-            ));
-        }
         let total: i64 = pieces.iter().map(|(_, size)| *size).sum();
         let target = StartUpload {
             total_size: total,

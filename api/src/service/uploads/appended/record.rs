@@ -8,16 +8,49 @@ use entity::{chunked_upload, upload_chunk};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::Expr};
 
 use super::append::Appender;
-use crate::service::Code;
 use crate::service::error::{Error, Result};
 use crate::service::metrics::Protocol;
+use crate::service::{Code, Services};
 
-/// A piece written and synced, not yet recorded.
+/// A piece written and synced, not yet recorded. Dropped, its file goes (once
+/// the store has taken it there is none left to remove).
 #[derive(Debug)]
 pub(super) struct Written {
     pub(super) path: PathBuf,
     pub(super) sha256: String,
     pub(super) size: u64,
+}
+
+impl Drop for Written {
+    fn drop(&mut self) {
+        if let Err(err) = std::fs::remove_file(&self.path)
+            && err.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(path = %self.path.display(), %err, "cannot remove an unrecorded piece");
+        }
+    }
+}
+
+impl Services {
+    /// Move an upload whose last byte is recorded to assembly, with as many
+    /// chunks as it has pieces.
+    pub(super) async fn mark_complete(&self, upload: &chunked_upload::Model) -> Result<()> {
+        chunked_upload::Entity::update_many()
+            .col_expr(
+                chunked_upload::Column::TotalChunks,
+                Expr::value(upload.completed_chunks),
+            )
+            .col_expr(
+                chunked_upload::Column::Status,
+                Expr::value(UploadStatus::Assembling),
+            )
+            .filter(chunked_upload::Column::Id.eq(upload.id))
+            .filter(chunked_upload::Column::Status.eq(UploadStatus::Active))
+            .filter(chunked_upload::Column::UploadedBytes.eq(upload.total_size))
+            .exec(self.db())
+            .await?;
+        Ok(())
+    }
 }
 
 impl Appender {
@@ -53,17 +86,8 @@ impl Appender {
             UploadStatus::Active
         };
         let txn = services.begin_write().await?;
-        for (number, piece) in (first..).zip(&pieces) {
-            upload_chunk::Entity::insert(upload_chunk::ActiveModel {
-                upload_id: Set(self.upload_id),
-                chunk_number: Set(number),
-                size: Set(piece.size as i64),
-                sha256: Set(piece.sha256.clone()),
-                created_at: Set(now),
-            })
-            .exec_without_returning(&txn)
-            .await?;
-        }
+        // The offset moves first: a request racing this one (on another node) waits
+        // on the row and then finds the offset moved, before any chunk row clashes.
         let moved = chunked_upload::Entity::update_many()
             .col_expr(
                 chunked_upload::Column::CompletedChunks,
@@ -85,15 +109,31 @@ impl Appender {
             )
             .filter(chunked_upload::Column::Id.eq(self.upload_id))
             .filter(chunked_upload::Column::Status.eq(UploadStatus::Active))
-            .filter(chunked_upload::Column::UploadedBytes.eq(self.committed as i64))
-            .exec(&txn)
-            .await?;
+            .filter(chunked_upload::Column::UploadedBytes.eq(self.committed as i64));
+        // Completion is judged by this request's length: it must still be the upload's.
+        let moved = match self.length {
+            Some(length) => moved.filter(chunked_upload::Column::TotalSize.eq(length as i64)),
+            None => moved,
+        }
+        .exec(&txn)
+        .await?;
         if moved.rows_affected == 0 {
             drop(txn);
             return Err(Error::new(
                 Code::OffsetMismatch,
                 "the upload changed while this request was writing to it",
             ));
+        }
+        for (number, piece) in (first..).zip(&pieces) {
+            upload_chunk::Entity::insert(upload_chunk::ActiveModel {
+                upload_id: Set(self.upload_id),
+                chunk_number: Set(number),
+                size: Set(piece.size as i64),
+                sha256: Set(piece.sha256.clone()),
+                created_at: Set(now),
+            })
+            .exec_without_returning(&txn)
+            .await?;
         }
         txn.commit().await?;
         drop(in_use);
