@@ -63,6 +63,17 @@ fn file_of(dir: &Path, name: &str, data: &[u8]) -> PathBuf {
     path
 }
 
+/// A server on `backend` (settings adjusted by `tweak`), the admin's token and
+/// a work folder for the files the clients send.
+async fn admin_server(
+    backend: Backend,
+    tweak: impl FnOnce(&mut api::config::Settings),
+) -> Option<(TestServer, String, tempfile::TempDir)> {
+    let server = TestServer::start_with(backend, tweak).await?;
+    let token = server.admin_token().await;
+    Some((server, token, tempfile::tempdir().expect("work folder")))
+}
+
 async fn received_over_tus(server: &TestServer) -> f64 {
     server
         .metric("ferry_received_bytes_total{protocol=\"tus\"}")
@@ -72,12 +83,10 @@ async fn received_over_tus(server: &TestServer) -> f64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tus_js_client_uploads_in_one_request_and_in_four_parallel_parts() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
-        let Some(server) = TestServer::start_with(backend, |_| {}).await else {
+        let Some((server, token, work)) = admin_server(backend, |_| {}).await else {
             continue;
         };
-        let token = server.admin_token().await;
         let api = server.api(&token);
-        let work = tempfile::tempdir().unwrap();
         let data = random_bytes(13 * MIB + 12_345, 21);
         let file = file_of(work.path(), "plain.bin", &data);
 
@@ -124,12 +133,8 @@ async fn tus_js_client_uploads_in_one_request_and_in_four_parallel_parts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tus_js_client_speaking_the_ietf_draft_uploads_on_the_same_engine() {
-    let server = TestServer::start_with(Backend::Sqlite, |_| {})
-        .await
-        .expect("sqlite");
-    let token = server.admin_token().await;
+    let (server, token, work) = admin_server(Backend::Sqlite, |_| {}).await.expect("sqlite");
     let api = server.api(&token);
-    let work = tempfile::tempdir().unwrap();
     let data = random_bytes(6 * MIB + 4321, 25);
     let file = file_of(work.path(), "draft.bin", &data);
     for (protocol, chunk) in [("ietf-draft-05", 2 * MIB), ("ietf-draft-03", 4 * MIB)] {
@@ -151,10 +156,7 @@ async fn tus_js_client_speaking_the_ietf_draft_uploads_on_the_same_engine() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tus_js_client_resumes_after_kill_9_and_refuses_a_wrong_checksum() {
-    let server = TestServer::start_with(Backend::Sqlite, |_| {})
-        .await
-        .expect("sqlite");
-    let token = server.admin_token().await;
+    let (server, token, work) = admin_server(Backend::Sqlite, |_| {}).await.expect("sqlite");
     let api = server.api(&token);
     // Slow the upload down so that the client is surely killed in the middle.
     let (status, answer) = api
@@ -164,7 +166,6 @@ async fn tus_js_client_resumes_after_kill_9_and_refuses_a_wrong_checksum() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
-    let work = tempfile::tempdir().unwrap();
     let data = random_bytes(40 * MIB, 22);
     let file = file_of(work.path(), "resumed.bin", &data);
     let store = work.path().join("tus-urls.json");
@@ -228,12 +229,8 @@ async fn tus_js_client_resumes_after_kill_9_and_refuses_a_wrong_checksum() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tuspy_uploads_in_checksummed_chunks_and_a_second_process_resumes() {
-    let server = TestServer::start_with(Backend::Sqlite, |_| {})
-        .await
-        .expect("sqlite");
-    let token = server.admin_token().await;
+    let (server, token, work) = admin_server(Backend::Sqlite, |_| {}).await.expect("sqlite");
     let api = server.api(&token);
-    let work = tempfile::tempdir().unwrap();
     let data = random_bytes(7 * MIB + 999, 23);
     let file = file_of(work.path(), "py.bin", &data);
     let store = work.path().join("tuspy-urls.json");
@@ -320,12 +317,11 @@ async fn uppy_in_headless_chromium_uploads_a_file_from_a_page() {
     // The app's page on an origin of its own; Ferry allows it by CORS.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let page_origin = format!("http://{}", listener.local_addr().unwrap());
-    let server = TestServer::start_with(Backend::Sqlite, |s| {
+    let (server, token, work) = admin_server(Backend::Sqlite, |s| {
         s.tus_cors_origins = vec![page_origin.clone()];
     })
     .await
     .expect("sqlite");
-    let token = server.admin_token().await;
     let page = UPPY_PAGE
         .replace("ENDPOINT", &format!("{:?}", server.url("/api/tus/")))
         .replace("TOKEN", &token);
@@ -345,7 +341,6 @@ async fn uppy_in_headless_chromium_uploads_a_file_from_a_page() {
         );
     tokio::spawn(async move { axum::serve(listener, app).await });
 
-    let work = tempfile::tempdir().unwrap();
     let data = random_bytes(8 * MIB + 77, 24);
     let file = file_of(work.path(), "from-the-page.bin", &data);
     let browser = driver.browser().await;
