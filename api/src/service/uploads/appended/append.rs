@@ -41,8 +41,6 @@ pub struct Appender {
     pub(super) partial: bool,
     /// The offset recorded in the database.
     pub(super) committed: u64,
-    /// Bytes of this request written to pieces.
-    pub(super) received: u64,
     pub(super) length: Option<u64>,
     pub(super) piece_size: u64,
     pub(super) pieces_recorded: i32,
@@ -127,7 +125,6 @@ impl Services {
             upload_id,
             partial: row.partial,
             committed: stored,
-            received: 0,
             length: known,
             piece_size,
             pieces_recorded: upload.completed_chunks,
@@ -234,7 +231,6 @@ impl Appender {
             piece.hasher.update(now);
             piece.file.write(now).await?;
             piece.size += now.len() as u64;
-            self.received += now.len() as u64;
             data = rest;
             if piece.size == self.piece_size {
                 self.close_piece().await?;
@@ -260,7 +256,8 @@ impl Appender {
         if let Some((claimed, running)) = self.checksum.take()
             && running.finish() != claimed.digest
         {
-            self.discard_waiting().await;
+            // Dropping a waiting piece removes its file.
+            self.waiting.clear();
             return Err(Error::new(
                 Code::ChecksumMismatch,
                 format!(
@@ -285,7 +282,8 @@ impl Appender {
     pub async fn interrupted(mut self) -> Result<Appended> {
         if self.checksum.is_some() {
             self.current = None;
-            self.discard_waiting().await;
+            // Dropping a waiting piece removes its file.
+            self.waiting.clear();
         } else if self.current_size() > 0 {
             self.close_piece().await?;
         }
@@ -309,14 +307,6 @@ impl Appender {
             Ok(())
         } else {
             self.record(vec![written]).await
-        }
-    }
-
-    async fn discard_waiting(&mut self) {
-        for written in self.waiting.drain(..) {
-            if let Err(err) = tokio::fs::remove_file(&written.path).await {
-                tracing::warn!(path = %written.path.display(), %err, "cannot remove a refused piece");
-            }
         }
     }
 
