@@ -17,6 +17,7 @@ pub mod errors;
 mod graphiql;
 pub mod guard;
 mod mutation;
+mod plain;
 mod query;
 mod socket;
 mod subscription;

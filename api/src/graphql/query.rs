@@ -5,7 +5,7 @@ use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{context, types::*};
+use super::{context, plain::Plain, types::*};
 use crate::{
     graphql::errors::GraphQLResult,
     service::audit::AuditQuery,
@@ -55,14 +55,17 @@ impl QueryRoot {
     }
 
     /// The caller's unfinished uploads, newest first (admins: everyone's).
-    async fn uploads(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<UploadProgress>> {
+    async fn uploads(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<Plain<UploadProgress>>> {
         let (services, caller) = context(ctx).gql()?;
         Ok(services
             .list_uploads(caller)
             .await
             .gql()?
             .into_iter()
-            .map(Into::into)
+            .map(|item| Plain(item.into()))
             .collect())
     }
 
@@ -107,14 +110,14 @@ impl QueryRoot {
         &self,
         ctx: &Context<'_>,
         path: String,
-    ) -> async_graphql::Result<Vec<FileVersion>> {
+    ) -> async_graphql::Result<Vec<Plain<FileVersion>>> {
         let (services, caller) = context(ctx).gql()?;
         Ok(services
             .file_versions(caller, &path)
             .await
             .gql()?
             .into_iter()
-            .map(Into::into)
+            .map(|item| Plain(item.into()))
             .collect())
     }
 
@@ -123,14 +126,14 @@ impl QueryRoot {
         &self,
         ctx: &Context<'_>,
         prefix: Option<String>,
-    ) -> async_graphql::Result<Vec<File>> {
+    ) -> async_graphql::Result<Vec<Plain<File>>> {
         let (services, caller) = context(ctx).gql()?;
         Ok(services
             .list_files(caller, prefix.as_deref())
             .await
             .gql()?
             .into_iter()
-            .map(Into::into)
+            .map(|item| Plain(item.into()))
             .collect())
     }
 
@@ -150,14 +153,14 @@ impl QueryRoot {
         &self,
         ctx: &Context<'_>,
         device_id: Option<String>,
-    ) -> async_graphql::Result<Vec<Schedule>> {
+    ) -> async_graphql::Result<Vec<Plain<Schedule>>> {
         let (services, caller) = context(ctx).gql()?;
         Ok(services
             .list_schedules(caller, device_id.as_deref())
             .await
             .gql()?
             .into_iter()
-            .map(Into::into)
+            .map(|item| Plain(item.into()))
             .collect())
     }
 
@@ -256,7 +259,7 @@ impl QueryRoot {
         ctx: &Context<'_>,
         device_id: String,
         user_id: Option<ID>,
-    ) -> async_graphql::Result<Vec<SyncFolder>> {
+    ) -> async_graphql::Result<Vec<Plain<SyncFolder>>> {
         let (services, caller) = context(ctx).gql()?;
         let owner = user_of(user_id)?;
         Ok(services
@@ -264,7 +267,7 @@ impl QueryRoot {
             .await
             .gql()?
             .into_iter()
-            .map(Into::into)
+            .map(|item| Plain(item.into()))
             .collect())
     }
 
@@ -275,7 +278,7 @@ impl QueryRoot {
         device_id: String,
         paths: Vec<String>,
         user_id: Option<ID>,
-    ) -> async_graphql::Result<Vec<PathDecision>> {
+    ) -> async_graphql::Result<Vec<Plain<PathDecision>>> {
         let (services, caller) = context(ctx).gql()?;
         let owner = user_of(user_id)?;
         Ok(services
@@ -283,31 +286,31 @@ impl QueryRoot {
             .await
             .gql()?
             .into_iter()
-            .map(Into::into)
+            .map(|item| Plain(item.into()))
             .collect())
     }
 
     /// Every user (admin).
-    async fn users(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<User>> {
+    async fn users(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Plain<User>>> {
         let (services, caller) = context(ctx).gql()?;
         Ok(services
             .list_users(Some(caller))
             .await
             .gql()?
             .into_iter()
-            .map(Into::into)
+            .map(|item| Plain(item.into()))
             .collect())
     }
 
     /// Every user's devices (admin).
-    async fn all_devices(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Device>> {
+    async fn all_devices(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Plain<Device>>> {
         let (services, caller) = context(ctx).gql()?;
         Ok(services
             .list_all_devices(caller)
             .await
             .gql()?
             .into_iter()
-            .map(Into::into)
+            .map(|item| Plain(item.into()))
             .collect())
     }
 
@@ -316,7 +319,7 @@ impl QueryRoot {
         &self,
         ctx: &Context<'_>,
         user_id: Option<ID>,
-    ) -> async_graphql::Result<Vec<Device>> {
+    ) -> async_graphql::Result<Vec<Plain<Device>>> {
         let (services, caller) = context(ctx).gql()?;
         let owner = user_of(user_id)?;
         Ok(services
@@ -324,7 +327,7 @@ impl QueryRoot {
             .await
             .gql()?
             .into_iter()
-            .map(Into::into)
+            .map(|item| Plain(item.into()))
             .collect())
     }
 
@@ -333,7 +336,7 @@ impl QueryRoot {
         &self,
         ctx: &Context<'_>,
         user_id: Option<ID>,
-    ) -> async_graphql::Result<Vec<Token>> {
+    ) -> async_graphql::Result<Vec<Plain<Token>>> {
         let (services, caller) = context(ctx).gql()?;
         let owner = user_of(user_id)?;
         Ok(services
@@ -341,7 +344,7 @@ impl QueryRoot {
             .await
             .gql()?
             .into_iter()
-            .map(Into::into)
+            .map(|item| Plain(item.into()))
             .collect())
     }
 
@@ -350,7 +353,7 @@ impl QueryRoot {
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 10)] first: i32,
-    ) -> async_graphql::Result<Vec<StorageReport>> {
+    ) -> async_graphql::Result<Vec<Plain<StorageReport>>> {
         let (services, caller) = context(ctx).gql()?;
         let first = u64::try_from(first).unwrap_or(1);
         Ok(services
@@ -358,7 +361,7 @@ impl QueryRoot {
             .await
             .gql()?
             .into_iter()
-            .map(StorageReport::from)
+            .map(|item| Plain(item.into()))
             .collect())
     }
 
