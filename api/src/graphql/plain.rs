@@ -32,6 +32,13 @@ use async_graphql::{
 #[derive(Debug, Clone)]
 pub struct Plain<T>(pub T);
 
+impl<T> Plain<T> {
+    /// The answer type made from a service value, wrapped.
+    pub fn from_answer(value: impl Into<T>) -> Self {
+        Self(value.into())
+    }
+}
+
 impl<T: OutputType + ContainerType> OutputType for Plain<T> {
     fn type_name() -> Cow<'static, str> {
         T::type_name()

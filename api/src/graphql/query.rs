@@ -65,7 +65,7 @@ impl QueryRoot {
             .await
             .gql()?
             .into_iter()
-            .map(|item| Plain(item.into()))
+            .map(Plain::from_answer)
             .collect())
     }
 
@@ -117,7 +117,7 @@ impl QueryRoot {
             .await
             .gql()?
             .into_iter()
-            .map(|item| Plain(item.into()))
+            .map(Plain::from_answer)
             .collect())
     }
 
@@ -133,7 +133,7 @@ impl QueryRoot {
             .await
             .gql()?
             .into_iter()
-            .map(|item| Plain(item.into()))
+            .map(Plain::from_answer)
             .collect())
     }
 
@@ -160,7 +160,7 @@ impl QueryRoot {
             .await
             .gql()?
             .into_iter()
-            .map(|item| Plain(item.into()))
+            .map(Plain::from_answer)
             .collect())
     }
 
@@ -267,7 +267,7 @@ impl QueryRoot {
             .await
             .gql()?
             .into_iter()
-            .map(|item| Plain(item.into()))
+            .map(Plain::from_answer)
             .collect())
     }
 
@@ -286,7 +286,7 @@ impl QueryRoot {
             .await
             .gql()?
             .into_iter()
-            .map(|item| Plain(item.into()))
+            .map(Plain::from_answer)
             .collect())
     }
 
@@ -298,7 +298,7 @@ impl QueryRoot {
             .await
             .gql()?
             .into_iter()
-            .map(|item| Plain(item.into()))
+            .map(Plain::from_answer)
             .collect())
     }
 
@@ -310,7 +310,7 @@ impl QueryRoot {
             .await
             .gql()?
             .into_iter()
-            .map(|item| Plain(item.into()))
+            .map(Plain::from_answer)
             .collect())
     }
 
@@ -327,7 +327,7 @@ impl QueryRoot {
             .await
             .gql()?
             .into_iter()
-            .map(|item| Plain(item.into()))
+            .map(Plain::from_answer)
             .collect())
     }
 
@@ -344,7 +344,7 @@ impl QueryRoot {
             .await
             .gql()?
             .into_iter()
-            .map(|item| Plain(item.into()))
+            .map(Plain::from_answer)
             .collect())
     }
 
@@ -361,7 +361,7 @@ impl QueryRoot {
             .await
             .gql()?
             .into_iter()
-            .map(|item| Plain(item.into()))
+            .map(Plain::from_answer)
             .collect())
     }
 
