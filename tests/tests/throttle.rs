@@ -1,7 +1,8 @@
 //! Bandwidth enforcement against the real server (SPEC §5): one bucket per user
 //! and direction across parallel transfers, other users untouched, the throttle
 //! window read from the (movable) clock, limit changes reaching transfers in
-//! flight, and the upload endpoints' request-rate limit.
+//! flight, and the upload endpoints' request-rate limit (one budget over the
+//! chunked API and tus).
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use std::time::{Duration, Instant};
@@ -184,8 +185,9 @@ async fn lowering_the_limit_slows_a_transfer_in_flight_within_a_second() {
     );
 }
 
-#[tokio::test]
-async fn upload_requests_over_the_rate_answer_429_with_retry_after() {
+/// A server allowing one upload request a second after a burst of three, and
+/// two users' APIs on it.
+async fn hasty_server() -> (TestServer, Api, Api) {
     let server = TestServer::start_with(Backend::Sqlite, |s| {
         s.upload_rate_per_second = 1;
         s.upload_rate_burst = 3;
@@ -194,6 +196,12 @@ async fn upload_requests_over_the_rate_answer_429_with_retry_after() {
     .unwrap();
     let user = server.api(&server.user_token("hasty").await);
     let other = server.api(&server.user_token("calm").await);
+    (server, user, other)
+}
+
+#[tokio::test]
+async fn upload_requests_over_the_rate_answer_429_with_retry_after() {
+    let (_server, user, other) = hasty_server().await;
     let mut statuses = Vec::new();
     let mut last = Value::Null;
     let mut retry_after = None;
@@ -230,6 +238,42 @@ async fn upload_requests_over_the_rate_answer_429_with_retry_after() {
         ))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// A tus `HEAD` of an upload that does not exist (404 while under the limit).
+async fn tus_head(api: &Api) -> reqwest::Response {
+    api.client
+        .head(api.url(&format!("/api/tus/{}", uuid::Uuid::new_v4())))
+        .header("tus-resumable", "1.0.0")
+        .bearer_auth(&api.token)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn tus_requests_spend_the_same_upload_budget_as_the_chunked_api() {
+    let (_server, user, other) = hasty_server().await;
+    let progress = || format!("/api/sync/upload/{}/progress", uuid::Uuid::new_v4());
+    // Three requests, over both protocols, spend the burst.
+    assert_eq!(user.get(&progress()).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(tus_head(&user).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(user.get(&progress()).await.0, StatusCode::NOT_FOUND);
+    // The fourth is refused whichever protocol asks, tus's answer still tus's.
+    let refused = tus_head(&user).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(refused.headers()["tus-resumable"], "1.0.0");
+    let retry: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&retry), "Retry-After {retry}");
+    let (status, body) = user.get(&progress()).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(code(&body), "rate_limited", "{body}");
+    // Another user's tus requests have a bucket of their own.
+    assert_eq!(tus_head(&other).await.status(), StatusCode::NOT_FOUND);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -24,6 +24,7 @@ use crate::{
 
 pub mod body_bounds;
 pub mod extract;
+pub mod rate_limit;
 
 use body_bounds::BodyBounds;
 
@@ -71,13 +72,16 @@ pub fn router(state: AppState, settings: &Settings, https: bool) -> Router {
         bounds,
         body_bounds::small_bodies,
     ));
+    // One request-rate budget per client over both upload protocols.
+    let upload_limit = rate_limit::UploadLimit::new(state.services.clone(), settings);
     Router::new()
-        .merge(rest::routes(state.services.clone(), settings))
+        .merge(rest::routes(settings, &upload_limit))
         .merge(graphql::routes(bounds))
         .merge(webdav::routes())
-        .merge(tus::routes(tus::CorsOrigins(
-            settings.tus_cors_origins.clone(),
-        )))
+        .merge(tus::routes(
+            tus::CorsOrigins(settings.tus_cors_origins.clone()),
+            &upload_limit,
+        ))
         .fallback(|request: axum::extract::Request| async move {
             use axum::response::IntoResponse;
             if dashboard::wants_page(request.method(), request.uri().path(), request.headers()) {

@@ -6,7 +6,10 @@ use axum::{
 };
 
 use crate::{
-    app::body_bounds::{self, BodyBounds},
+    app::{
+        body_bounds::{self, BodyBounds},
+        rate_limit::UploadLimit,
+    },
     config::Settings,
     service::Services,
 };
@@ -18,7 +21,6 @@ mod files;
 mod folders;
 mod health;
 mod identity;
-pub mod rate_limit;
 mod schedules;
 mod selective;
 mod uploads;
@@ -29,8 +31,9 @@ const START_BODY: u64 = 4 << 20;
 
 /// Every REST route, plus the health and metrics endpoints, each group with its
 /// body policy: JSON bodies are read whole under the size limit and deadline; the
-/// chunk route bounds its streamed body itself.
-pub fn routes<S>(services: Services, settings: &Settings) -> Router<S>
+/// chunk route bounds its streamed body itself. The upload routes are under
+/// `upload_limit`.
+pub fn routes<S>(settings: &Settings, upload_limit: &UploadLimit) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
     Services: FromRef<S>,
@@ -47,7 +50,7 @@ where
     };
     let start_body = axum::middleware::from_fn_with_state(start_bounds, body_bounds::small_bodies);
     // The upload endpoints: callers identified first, then rate-limited.
-    let mut uploads = Router::new()
+    let uploads = Router::new()
         .route(
             "/api/sync/upload/{upload_id}/progress",
             get(uploads::progress),
@@ -68,13 +71,7 @@ where
             // size and the idle timeout of every wait.
             post(uploads::put_chunk).layer(DefaultBodyLimit::disable()),
         );
-    if let Some(limit) = rate_limit::layer(settings) {
-        uploads = uploads.layer(limit);
-    }
-    let uploads = uploads.layer(axum::middleware::from_fn_with_state(
-        services,
-        rate_limit::identify,
-    ));
+    let uploads = upload_limit.apply(uploads);
     Router::new()
         .route("/api/auth/login", post(identity::login))
         .route("/api/me", get(identity::me))

@@ -18,7 +18,10 @@ use axum::{
     routing::{any, post},
 };
 
-use crate::service::{Code, Error, Services};
+use crate::{
+    app::rate_limit::UploadLimit,
+    service::{Code, Error, Services},
+};
 
 pub use cors::CorsOrigins;
 
@@ -30,13 +33,15 @@ pub const EXTENSIONS: &str = "creation,creation-with-upload,creation-defer-lengt
 const CHECKSUM_MISMATCH: u16 = 460;
 
 /// The tus routes: `POST /api/tus/` creates, `/api/tus/{id}` takes `HEAD`,
-/// `PATCH`, `DELETE`; `OPTIONS` on either describes the server.
-pub fn routes<S>(origins: CorsOrigins) -> Router<S>
+/// `PATCH`, `DELETE`; `OPTIONS` on either describes the server. Every request
+/// but a browser's CORS preflight counts against `upload_limit`, the same
+/// budget as the chunked upload API's.
+pub fn routes<S>(origins: CorsOrigins, upload_limit: &UploadLimit) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
     Services: FromRef<S>,
 {
-    Router::new()
+    let routes = Router::new()
         .route(
             "/api/tus",
             post(requests::create).options(requests::options),
@@ -47,7 +52,10 @@ where
         )
         .route("/api/tus/{upload_id}", any(requests::upload))
         // Bodies are streamed, bounded by the upload's length and the idle timeout.
-        .layer(DefaultBodyLimit::disable())
+        .layer(DefaultBodyLimit::disable());
+    // Refusals still carry the protocol's and CORS headers.
+    upload_limit
+        .apply(routes)
         .layer(axum::middleware::from_fn(protocol))
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(origins),

@@ -1,11 +1,13 @@
 //! Request-rate limiting of the upload endpoints with `tower-governor`, keyed by
 //! the authenticated user, or by the peer IP for anonymous requests (the
 //! client's address from `X-Forwarded-For` only when the peer is a trusted
-//! proxy). Over the limit: 429 `rate_limited` with `Retry-After`.
-use crate::service::Code;
+//! proxy). One budget per client covers every upload protocol: the chunked
+//! REST routes and tus count against the same bucket. Over the limit: 429
+//! `rate_limited` with `Retry-After`.
 use std::{net::IpAddr, sync::Arc, time::Duration};
 
 use axum::{
+    Router,
     extract::{Request, State},
     http::Request as HttpRequest,
     middleware::Next,
@@ -18,8 +20,7 @@ use uuid::Uuid;
 
 use crate::{
     config::Settings,
-    service::error::Error,
-    service::{Caller, Services},
+    service::{Caller, Code, Error, Services},
 };
 
 /// How often idle clients are forgotten by the rate limiter.
@@ -59,11 +60,57 @@ impl KeyExtractor for ClientKeyExtractor {
     }
 }
 
-/// The rate-limiting layer for the upload routes, or `None` when turned off.
-pub fn layer(
-    settings: &Settings,
-) -> Option<GovernorLayer<ClientKeyExtractor, governor_middleware::NoOpMiddleware, axum::body::Body>>
-{
+/// The governor layer over the upload routes, its key store shared by every
+/// clone.
+type Layer =
+    GovernorLayer<ClientKeyExtractor, governor::middleware::NoOpMiddleware, axum::body::Body>;
+
+/// The upload request-rate limit: built once, applied to each upload
+/// protocol's routes, which then share one bucket per client.
+#[derive(Clone)]
+pub struct UploadLimit {
+    services: Services,
+    /// `None` when the limit is turned off (a rate of 0).
+    layer: Option<Layer>,
+}
+
+impl std::fmt::Debug for UploadLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UploadLimit")
+            .field("on", &self.layer.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl UploadLimit {
+    /// The limit `settings` set. Starts the task that forgets idle clients, so it
+    /// must be called within the runtime.
+    pub fn new(services: Services, settings: &Settings) -> Self {
+        Self {
+            services,
+            layer: layer(settings),
+        }
+    }
+
+    /// `router` with its requests identified (a valid bearer token names the
+    /// user), then counted against the client's bucket.
+    pub fn apply<S>(&self, router: Router<S>) -> Router<S>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        let router = match &self.layer {
+            Some(layer) => router.layer(layer.clone()),
+            None => router,
+        };
+        router.layer(axum::middleware::from_fn_with_state(
+            self.services.clone(),
+            identify,
+        ))
+    }
+}
+
+/// The rate-limiting layer, or `None` when turned off.
+fn layer(settings: &Settings) -> Option<Layer> {
     if settings.upload_rate_per_second == 0 {
         return None;
     }
@@ -101,15 +148,10 @@ pub fn layer(
     }))
 }
 
-/// Re-exported for the layer's type.
-pub mod governor_middleware {
-    pub use governor::middleware::NoOpMiddleware;
-}
-
 /// Middleware: authenticate a bearer token once, so the rate limiter can key on
 /// the user and the handler's [`Caller`] extractor does not authenticate again.
 /// A bad or missing token is left for the handler to refuse.
-pub async fn identify(State(services): State<Services>, mut req: Request, next: Next) -> Response {
+async fn identify(State(services): State<Services>, mut req: Request, next: Next) -> Response {
     if let Some(token) = crate::app::extract::bearer_from_headers(req.headers())
         && let Ok(caller) = services.authenticate(token).await
     {
