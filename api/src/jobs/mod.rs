@@ -62,7 +62,8 @@ fn expire_uploads_job(services: Services, every: Duration) -> Result<Job, JobSch
     })
 }
 
-/// Apply version retention and delete unreferenced blocks.
+/// Apply version retention, delete unreferenced blocks and compact the
+/// changes log.
 fn collector_job(services: Services, every: Duration) -> Result<Job, JobSchedulerError> {
     Job::new_repeated_async(every, move |_id, _scheduler| {
         let services = services.clone();
@@ -83,6 +84,11 @@ fn collector_job(services: Services, every: Duration) -> Result<Job, JobSchedule
                     "collected unreferenced blocks"
                 ),
                 Err(err) => tracing::error!(%err, "the block collector failed"),
+            }
+            match services.compact_change_log().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(entries = n, "compacted the changes log"),
+                Err(err) => tracing::error!(%err, "compacting the changes log failed"),
             }
         })
     })

@@ -5,9 +5,18 @@
 //! writing transaction: the row lock it takes (PostgreSQL) or SQLite's single
 //! writer makes numbers follow commit order, so a reader that saw number `n`
 //! can never later meet a smaller one committing.
+//!
+//! Compaction keeps the log from growing with every save: of each path's
+//! entries only the newest stays, and before it the newest deletion of the
+//! path (so a client holding a file where a folder now is hears the deletion
+//! first). A cursor from before the dropped entries still drains to the same
+//! tree: every path's last word is kept, in commit order, and a reader
+//! mid-page loses nothing, because what is dropped always has a kept entry
+//! after it.
 use chrono::{DateTime, Utc};
+use entity::user;
 use entity::{enums::ChangeKind, tree_change};
-use sea_orm::{ConnectionTrait, EntityTrait, Set, Statement, Value};
+use sea_orm::{ActiveEnum, ConnectionTrait, EntityTrait, QuerySelect, Set, Statement, Value};
 use uuid::Uuid;
 
 use crate::service::Services;
@@ -107,5 +116,41 @@ impl Services {
                 .await?;
         }
         Ok(())
+    }
+
+    /// Drop the log entries a later one makes redundant (see the module docs),
+    /// one user at a time; returns how many went.
+    pub async fn compact_change_log(&self) -> Result<u64> {
+        let users: Vec<Uuid> = user::Entity::find()
+            .select_only()
+            .column(user::Column::Id)
+            .into_tuple()
+            .all(self.db())
+            .await?;
+        let backend = self.db().get_database_backend();
+        let (me, delete) = match backend {
+            sea_orm::DatabaseBackend::Postgres => ("$1", "$2"),
+            _ => ("?1", "?2"),
+        };
+        let sql = format!(
+            "DELETE FROM tree_changes WHERE user_id = {me} AND seq IN ( \
+               SELECT seq FROM ( \
+                 SELECT seq, kind, \
+                   ROW_NUMBER() OVER (PARTITION BY path ORDER BY seq DESC) AS newer, \
+                   ROW_NUMBER() OVER (PARTITION BY path, kind ORDER BY seq DESC) AS newer_of_kind \
+                 FROM tree_changes WHERE user_id = {me} \
+               ) ranked \
+               WHERE newer > 1 AND NOT (kind = {delete} AND newer_of_kind = 1))"
+        );
+        let mut dropped = 0;
+        for user_id in users {
+            let values: Vec<Value> = vec![user_id.into(), ChangeKind::Delete.to_value().into()];
+            dropped += self
+                .db()
+                .execute_raw(Statement::from_sql_and_values(backend, &sql, values))
+                .await?
+                .rows_affected();
+        }
+        Ok(dropped)
     }
 }

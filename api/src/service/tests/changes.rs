@@ -1,7 +1,7 @@
 //! The changes feed against a real database: a listing then changes in commit
 //! order, every kind of tree write, paging, selective sync, concurrent commits,
-//! long polling, restarts and bad cursors.
-use std::time::Duration;
+//! long polling, restarts and bad cursors; compaction.
+use std::{collections::BTreeMap, time::Duration};
 
 use entity::enums::ChangeKind;
 
@@ -264,8 +264,84 @@ async fn bad_cursors_and_devices_are_refused(postgres: bool) {
     assert_eq!(err(unknown), Code::NotFound);
 }
 
+/// A device's mirror of the tree: each path's kind, version and content.
+type Mirror = BTreeMap<String, (ChangeKind, i32, Option<String>)>;
+
+/// Apply `changes` as a client would; a creation over a path holding the other
+/// kind (no deletion heard first) fails the test.
+fn apply(mirror: &mut Mirror, changes: &[Change]) {
+    for c in changes {
+        if c.kind == ChangeKind::Delete {
+            mirror.remove(&c.path);
+            continue;
+        }
+        if let Some((held, ..)) = mirror.get(&c.path) {
+            assert_eq!(
+                *held, c.kind,
+                "{} became a {:?} unannounced",
+                c.path, c.kind
+            );
+        }
+        mirror.insert(c.path.clone(), (c.kind, c.version, c.sha256.clone()));
+    }
+}
+
+async fn compaction_keeps_what_every_cursor_drains_to(postgres: bool) {
+    let Some(f) = fixture(postgres).await else {
+        return;
+    };
+    let (s, admin) = (&f.services, &f.admin);
+    put(&f, admin, "/a.txt", b"a0").await;
+    // Where each device stood: its cursor and its mirror then.
+    let (listed, cursor) = drain(&f, None, 100).await;
+    let mut mirror = Mirror::new();
+    apply(&mut mirror, &listed);
+    let mut stops = vec![(cursor, mirror.clone())];
+    let saves: [&'static [u8]; 4] = [b"a1", b"a2", b"a3", b"a4"];
+    for (step, content) in saves.into_iter().enumerate() {
+        put(&f, admin, "/a.txt", content).await;
+        match step {
+            0 => drop(s.create_folder(admin, "/d").await.expect("mkdir")),
+            1 => put(&f, admin, "/d/x.txt", b"x").await,
+            2 => s.delete_entry(admin, "/d").await.expect("rm -r"),
+            // The folder's path is a file now.
+            _ => put(&f, admin, "/d", b"d").await,
+        }
+        let (changes, cursor) = drain(&f, Some(&stops[stops.len() - 1].0), 3).await;
+        apply(&mut mirror, &changes);
+        stops.push((cursor, mirror.clone()));
+    }
+    s.delete_entry(admin, "/a.txt").await.expect("rm");
+    put(&f, admin, "/a.txt", b"again").await;
+    // And a folder again, where a device at the last stop holds a file.
+    s.delete_entry(admin, "/d").await.expect("rm");
+    s.create_folder(admin, "/d").await.expect("mkdir");
+    let (now, _) = drain(&f, None, 100).await;
+    let mut truth = Mirror::new();
+    apply(&mut truth, &now);
+
+    let dropped = s.compact_change_log().await.expect("compact");
+    assert!(dropped >= 8, "dropped {dropped}");
+    assert_eq!(s.compact_change_log().await.expect("again"), 0);
+    for (at, (cursor, mirror)) in stops.iter().enumerate() {
+        let mut mirror = mirror.clone();
+        let (changes, _) = drain(&f, Some(cursor), 2).await;
+        apply(&mut mirror, &changes);
+        assert_eq!(mirror, truth, "a device at stop {at}");
+    }
+    // Each path's newest entry is kept, with the newest deletion before it.
+    let (from_first, _) = drain(&f, Some(&stops[0].0), 100).await;
+    let of_a: Vec<ChangeKind> = from_first
+        .iter()
+        .filter(|c| c.path == "/a.txt")
+        .map(|c| c.kind)
+        .collect();
+    assert_eq!(of_a, vec![ChangeKind::Delete, ChangeKind::File]);
+}
+
 on_both!(a_listing_then_every_write_in_commit_order);
 on_both!(concurrent_commits_all_appear_once);
 on_both!(selective_sync_filters_the_feed);
 on_both!(a_waiting_request_wakes_on_a_commit);
 on_both!(bad_cursors_and_devices_are_refused);
+on_both!(compaction_keeps_what_every_cursor_drains_to);
