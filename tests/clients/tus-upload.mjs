@@ -26,10 +26,7 @@ const upload = new Upload(source, {
   // "tus-v1" (default), or the IETF draft: "ietf-draft-03", "ietf-draft-05".
   ...(options.protocol ? { protocol: options.protocol } : {}),
   parallelUploads: options.parallelUploads || 1,
-  // tus-js-client's own retry delays unless the test sets them: a client killed
-  // mid-PATCH leaves the server recording that request's last piece for a moment,
-  // which a resuming client must wait out (409 until then), as apps do.
-  ...(options.retryDelays === undefined ? {} : { retryDelays: options.retryDelays }),
+  retryDelays: options.retryDelays === undefined ? [0, 500] : options.retryDelays,
   // Without a store, tus-js-client's default (none under Node) stays.
   ...(options.store ? { urlStorage: new FileUrlStorage(options.store) } : {}),
   fingerprint: async () => `ferry-test:${path}:${size}`,

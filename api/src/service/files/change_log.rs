@@ -6,13 +6,14 @@
 //! writer makes numbers follow commit order, so a reader that saw number `n`
 //! can never later meet a smaller one committing.
 //!
-//! Compaction keeps the log from growing with every save: of each path's
-//! entries only the newest stays, and before it the newest deletion of the
-//! path (so a client holding a file where a folder now is hears the deletion
-//! first). A cursor from before the dropped entries still drains to the same
-//! tree: every path's last word is kept, in commit order, and a reader
-//! mid-page loses nothing, because what is dropped always has a kept entry
-//! after it.
+//! Compaction keeps the log from growing with every save: a `file` or
+//! `folder` entry goes when a later entry of the same path exists; every
+//! `delete` stays. A cursor from before the dropped entries still drains to the
+//! same tree, in commit order, and with the feed's shape intact: a path that
+//! changes kind is deleted before it is made again, and a deleted folder's
+//! entries below it still come before the folder's own deletion (a `delete`
+//! is never dropped, so no cascade loses a member). A reader mid-page loses
+//! nothing: what is dropped always has a kept entry after it.
 use chrono::{DateTime, Utc};
 use entity::user;
 use entity::{enums::ChangeKind, tree_change};
@@ -136,11 +137,10 @@ impl Services {
             "DELETE FROM tree_changes WHERE user_id = {me} AND seq IN ( \
                SELECT seq FROM ( \
                  SELECT seq, kind, \
-                   ROW_NUMBER() OVER (PARTITION BY path ORDER BY seq DESC) AS newer, \
-                   ROW_NUMBER() OVER (PARTITION BY path, kind ORDER BY seq DESC) AS newer_of_kind \
+                   ROW_NUMBER() OVER (PARTITION BY path ORDER BY seq DESC) AS newer \
                  FROM tree_changes WHERE user_id = {me} \
                ) ranked \
-               WHERE newer > 1 AND NOT (kind = {delete} AND newer_of_kind = 1))"
+               WHERE newer > 1 AND kind <> {delete})"
         );
         let mut dropped = 0;
         for user_id in users {

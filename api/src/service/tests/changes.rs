@@ -268,10 +268,14 @@ async fn bad_cursors_and_devices_are_refused(postgres: bool) {
 type Mirror = BTreeMap<String, (ChangeKind, i32, Option<String>)>;
 
 /// Apply `changes` as a client would; a creation over a path holding the other
-/// kind (no deletion heard first) fails the test.
+/// kind (no deletion heard first), or a folder's deletion while the mirror
+/// still holds something below it, fails the test.
 fn apply(mirror: &mut Mirror, changes: &[Change]) {
     for c in changes {
         if c.kind == ChangeKind::Delete {
+            let below = format!("{}/", c.path);
+            let left: Vec<&String> = mirror.keys().filter(|p| p.starts_with(&below)).collect();
+            assert!(left.is_empty(), "{} deleted before {left:?}", c.path);
             mirror.remove(&c.path);
             continue;
         }
@@ -316,6 +320,9 @@ async fn compaction_keeps_what_every_cursor_drains_to(postgres: bool) {
     // And a folder again, where a device at the last stop holds a file.
     s.delete_entry(admin, "/d").await.expect("rm");
     s.create_folder(admin, "/d").await.expect("mkdir");
+    // A path deleted with its folder, then made and deleted on its own.
+    put(&f, admin, "/d/x.txt", b"x2").await;
+    s.delete_entry(admin, "/d/x.txt").await.expect("rm");
     let (now, _) = drain(&f, None, 100).await;
     let mut truth = Mirror::new();
     apply(&mut truth, &now);
@@ -329,7 +336,7 @@ async fn compaction_keeps_what_every_cursor_drains_to(postgres: bool) {
         apply(&mut mirror, &changes);
         assert_eq!(mirror, truth, "a device at stop {at}");
     }
-    // Each path's newest entry is kept, with the newest deletion before it.
+    // Each path's newest entry is kept, with every deletion before it.
     let (from_first, _) = drain(&f, Some(&stops[0].0), 100).await;
     let of_a: Vec<ChangeKind> = from_first
         .iter()
